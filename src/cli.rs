@@ -1,0 +1,205 @@
+//! The command line: clap's raw flags, resolved once into settings the rest of pgvac reads.
+//!
+//! Exit status follows the Nagios convention used by check_postgres and check_pgactivity:
+//! 0 nothing at warning or above, 1 warning, 2 critical, 3 could not complete. Usage errors
+//! therefore exit 3, not clap's 2, so a typo in a cron line never reads as "critical".
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand};
+
+use crate::collect::{CollectOptions, collect};
+use crate::conn::{ConnectionArgs, ConnectionSettings};
+
+/// Exit status when pgvac could not complete (Nagios UNKNOWN).
+pub const EXIT_INCOMPLETE: u8 = 3;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "pgvac",
+    version,
+    about = "Autovacuum advisor for PostgreSQL 12-18",
+    long_about = "pgvac reads the catalog and statistics of every database of a PostgreSQL 12-18 \
+                  cluster, read-only, and tells what autovacuum needs: per-table thresholds, global \
+                  settings, wraparound distance and what holds vacuum back.\n\n\
+                  Connection: a URL or key=value string, -h/-p/-U/-d, the PG* environment \
+                  variables and ~/.pgpass, as with psql.\n\n\
+                  Exit status: 0 ok, 1 warning, 2 critical, 3 could not complete.",
+    disable_help_flag = true
+)]
+pub struct Cli {
+    /// Print help (-h is the host, as in psql).
+    #[arg(long, short = '?', global = true, action = clap::ArgAction::Help)]
+    pub help: Option<bool>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Read the cluster into a JSON snapshot (to stdout, or atomically to --output).
+    Collect(CollectArgs),
+}
+
+/// How to connect, as psql takes it.
+#[derive(Debug, Args, Clone)]
+pub struct ConnectionFlags {
+    /// Connection string: a postgres:// URL or 'host=... dbname=...' pairs.
+    #[arg(value_name = "CONNINFO")]
+    pub conninfo: Option<String>,
+    /// Connection string, as a flag.
+    #[arg(long, value_name = "CONNINFO", conflicts_with = "conninfo")]
+    pub dsn: Option<String>,
+    /// Database server host or socket directory [env: PGHOST].
+    #[arg(short = 'h', long)]
+    pub host: Option<String>,
+    /// Database server port [env: PGPORT].
+    #[arg(short = 'p', long)]
+    pub port: Option<u16>,
+    /// Database user name [env: PGUSER].
+    #[arg(short = 'U', long = "username")]
+    pub user: Option<String>,
+    /// Visit only this database (repeatable); the first is where pgvac connects first.
+    /// Default: every database that accepts connections, starting from PGDATABASE or postgres.
+    #[arg(short = 'd', long = "dbname", value_name = "DBNAME")]
+    pub dbname: Vec<String>,
+    /// Do not visit this database (repeatable).
+    #[arg(long, value_name = "DBNAME")]
+    pub exclude_db: Vec<String>,
+    /// Databases read at the same time.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: u16,
+    /// Give up connecting after this long [env: PGCONNECT_TIMEOUT; default 10s].
+    #[arg(long, value_parser = parse_duration)]
+    pub connect_timeout: Option<Duration>,
+    /// statement_timeout of pgvac's sessions.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub statement_timeout: Duration,
+    /// lock_timeout of pgvac's sessions.
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    pub lock_timeout: Duration,
+}
+
+impl ConnectionFlags {
+    pub fn settings(&self) -> Result<ConnectionSettings> {
+        let args = ConnectionArgs {
+            dsn: self.conninfo.clone().or_else(|| self.dsn.clone()),
+            host: self.host.clone(),
+            port: self.port,
+            user: self.user.clone(),
+            dbname: self.dbname.first().cloned(),
+            connect_timeout: self.connect_timeout,
+            statement_timeout: self.statement_timeout,
+            lock_timeout: self.lock_timeout,
+        };
+        Ok(ConnectionSettings::resolve(&args)?)
+    }
+
+    pub fn collect_options(&self) -> CollectOptions {
+        CollectOptions {
+            databases: self.dbname.clone(),
+            exclude: self.exclude_db.clone(),
+            jobs: usize::from(self.jobs),
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct CollectArgs {
+    #[command(flatten)]
+    pub connection: ConnectionFlags,
+    /// Write the snapshot to FILE (atomically: all or nothing) instead of stdout.
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// `30s`, `500ms`, `2min`, or a plain number of seconds.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    if let Ok(seconds) = text.parse::<u64>() {
+        return Ok(Duration::from_secs(seconds));
+    }
+    humantime::parse_duration(text).map_err(|e| format!("{e} (examples: 30s, 500ms, 2min)"))
+}
+
+/// Parse the command line, run, and turn the outcome into an exit status.
+pub fn run() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return match error.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                    ExitCode::SUCCESS
+                }
+                _ => ExitCode::from(EXIT_INCOMPLETE),
+            };
+        }
+    };
+    match execute(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(error) => {
+            eprintln!("pgvac: error: {}", one_line(&error));
+            ExitCode::from(EXIT_INCOMPLETE)
+        }
+    }
+}
+
+/// The error and its causes on one line.
+fn one_line(error: &anyhow::Error) -> String {
+    format!("{error:#}").replace('\n', " ")
+}
+
+fn execute(cli: Cli) -> Result<u8> {
+    match cli.command {
+        Command::Collect(args) => {
+            let settings = args.connection.settings()?;
+            let options = args.connection.collect_options();
+            let snapshot = runtime()?.block_on(collect(&settings, &options))?;
+            let mut json = serde_json::to_vec_pretty(&snapshot)?;
+            json.push(b'\n');
+            write_output(args.output.as_deref(), &json)?;
+            Ok(0)
+        }
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("could not start the async runtime")
+}
+
+/// Write to stdout, or to FILE through a temporary file in the same directory and a rename, so
+/// that FILE is either the old content or the whole new one.
+pub fn write_output(path: Option<&Path>, bytes: &[u8]) -> Result<()> {
+    match path {
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            stdout
+                .write_all(bytes)
+                .context("could not write to stdout")?;
+            stdout.flush().context("could not write to stdout")?;
+        }
+        Some(path) => {
+            let dir = match path.parent() {
+                Some(dir) if !dir.as_os_str().is_empty() => dir,
+                _ => Path::new("."),
+            };
+            let mut temp = tempfile::NamedTempFile::new_in(dir)
+                .with_context(|| format!("could not create a file in {}", dir.display()))?;
+            temp.write_all(bytes)
+                .and_then(|_| temp.as_file().sync_all())
+                .with_context(|| format!("could not write {}", path.display()))?;
+            temp.persist(path)
+                .with_context(|| format!("could not write {}", path.display()))?;
+        }
+    }
+    Ok(())
+}

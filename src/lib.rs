@@ -1,0 +1,9 @@
+//! pgvac: an autovacuum advisor for PostgreSQL 12-18.
+//!
+//! The program is one pipeline with one seam: `cli -> conn -> collect -> Snapshot`, and
+//! everything after the snapshot is a pure function of it. Only [`collect`] talks to PostgreSQL.
+
+pub mod cli;
+pub mod collect;
+pub mod conn;
+pub mod snapshot;

@@ -1,0 +1,291 @@
+//! Throwaway PostgreSQL clusters for the integration tests.
+//!
+//! A cluster is initdb'd into a temporary directory and started with pg_ctl on a free port; it is
+//! stopped and removed when the `Cluster` is dropped, which the harness does after every trial,
+//! passed or failed. initdb refuses to run as root, so when the tests run as root the server
+//! runs as the unprivileged user `nobody`.
+//!
+//! Binaries are found, per major version, in the directories listed in `PGVAC_PG_BINDIRS`
+//! (colon-separated), then on `PATH`, then under `/usr/lib/postgresql/*/bin`.
+
+use std::collections::BTreeMap;
+use std::net::TcpListener;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::RwLock;
+use std::time::Duration;
+
+/// Settings every test cluster runs with. `autovacuum_naptime = 1s` lets the oracle tests see
+/// autovacuum decide within seconds; the rest enable prepared transactions and logical slots.
+const SERVER_SETTINGS: &[(&str, &str)] = &[
+    ("listen_addresses", "'127.0.0.1'"),
+    ("max_connections", "100"),
+    ("shared_buffers", "32MB"),
+    ("fsync", "off"),
+    ("synchronous_commit", "off"),
+    ("full_page_writes", "off"),
+    ("max_prepared_transactions", "10"),
+    ("wal_level", "logical"),
+    ("max_replication_slots", "10"),
+    ("max_wal_senders", "10"),
+    ("autovacuum_naptime", "1s"),
+    ("log_line_prefix", "'%m [%p] %a@%d '"),
+    ("log_min_messages", "info"),
+    ("password_encryption", "'md5'"),
+];
+
+pub struct Cluster {
+    pub major: u32,
+    pub version: String,
+    pub bindir: PathBuf,
+    pub port: u16,
+    pub dir: tempfile::TempDir,
+    /// Tests that hold back the xmin horizon or change cluster-wide state take this for writing;
+    /// all others take it for reading, so they never see each other's horizon holders.
+    pub exclusive: RwLock<()>,
+}
+
+/// Major version to bin directory, for every PostgreSQL installation that can be found.
+pub fn installations() -> BTreeMap<u32, PathBuf> {
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    if let Ok(list) = std::env::var("PGVAC_PG_BINDIRS") {
+        dirs.extend(list.split(':').filter(|s| !s.is_empty()).map(PathBuf::from));
+    }
+    if let Ok(path) = std::env::var("PATH") {
+        dirs.extend(std::env::split_paths(&path));
+    }
+    if let Ok(entries) = std::fs::read_dir("/usr/lib/postgresql") {
+        let mut found: Vec<PathBuf> = entries.flatten().map(|e| e.path().join("bin")).collect();
+        found.sort();
+        dirs.extend(found);
+    }
+    let mut by_major = BTreeMap::new();
+    for dir in dirs {
+        let postgres = dir.join("postgres");
+        if !postgres.is_file() || !dir.join("pg_ctl").is_file() || !dir.join("initdb").is_file() {
+            continue;
+        }
+        let Ok(output) = Command::new(&postgres).arg("--version").output() else {
+            continue;
+        };
+        // "postgres (PostgreSQL) 16.14"
+        let text = String::from_utf8_lossy(&output.stdout);
+        let Some(version) = text.split_whitespace().nth(2) else {
+            continue;
+        };
+        let Some(major) = version
+            .split('.')
+            .next()
+            .and_then(|m| m.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        by_major.entry(major).or_insert(dir);
+    }
+    by_major
+}
+
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe extern "C" {
+        fn geteuid() -> u32;
+    }
+    unsafe { geteuid() == 0 }
+}
+
+const NOBODY: u32 = 65534;
+
+fn command(program: &Path) -> Command {
+    let mut command = Command::new(program);
+    command
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("LC_ALL", "C");
+    if is_root() {
+        command.uid(NOBODY).gid(NOBODY);
+    }
+    command
+}
+
+fn check(output: std::io::Result<Output>, what: &str) -> Result<Output, String> {
+    let output = output.map_err(|e| format!("{what}: {e}"))?;
+    if output.status.success() {
+        Ok(output)
+    } else {
+        Err(format!(
+            "{what} failed ({}): {}{}",
+            output.status,
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ))
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free TCP port on 127.0.0.1")
+}
+
+impl Cluster {
+    pub fn start(major: u32, bindir: &Path) -> Result<Cluster, String> {
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("pgvac-pg{major}-"))
+            .tempdir()
+            .map_err(|e| format!("temporary directory: {e}"))?;
+        if is_root() {
+            std::os::unix::fs::chown(dir.path(), Some(NOBODY), Some(NOBODY))
+                .map_err(|e| format!("chown {}: {e}", dir.path().display()))?;
+        }
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700))
+            .map_err(|e| e.to_string())?;
+        let data = dir.path().join("data");
+        check(
+            command(&bindir.join("initdb"))
+                .arg("-D")
+                .arg(&data)
+                .args([
+                    "-U",
+                    "postgres",
+                    "-A",
+                    "trust",
+                    "-E",
+                    "UTF8",
+                    "--locale=C",
+                    "--no-sync",
+                ])
+                .output(),
+            &format!("initdb for PostgreSQL {major}"),
+        )?;
+        let mut conf = String::from("\n# pgvac test cluster\n");
+        for (name, value) in SERVER_SETTINGS {
+            conf.push_str(&format!("{name} = {value}\n"));
+        }
+        append(&data.join("postgresql.conf"), &conf)?;
+        // Password authentication over TCP for every role but postgres, so the tests can check
+        // a wrong password; postgres and local sockets are trusted.
+        std::fs::write(
+            data.join("pg_hba.conf"),
+            "local all all trust\n\
+             host all postgres 127.0.0.1/32 trust\n\
+             host replication all 127.0.0.1/32 trust\n\
+             host all all 127.0.0.1/32 md5\n",
+        )
+        .map_err(|e| e.to_string())?;
+
+        let mut last_error = String::new();
+        for _ in 0..3 {
+            let port = free_port();
+            let result = check(
+                command(&bindir.join("pg_ctl"))
+                    .arg("-D")
+                    .arg(&data)
+                    .arg("-l")
+                    .arg(dir.path().join("server.log"))
+                    .args(["-w", "-t", "60", "-o"])
+                    .arg(format!("-p {port} -k {}", dir.path().display()))
+                    .arg("start")
+                    .output(),
+                &format!("pg_ctl start for PostgreSQL {major}"),
+            );
+            match result {
+                Ok(_) => {
+                    let version = String::from_utf8_lossy(
+                        &Command::new(bindir.join("postgres"))
+                            .arg("--version")
+                            .output()
+                            .map_err(|e| e.to_string())?
+                            .stdout,
+                    )
+                    .split_whitespace()
+                    .nth(2)
+                    .unwrap_or("?")
+                    .to_string();
+                    return Ok(Cluster {
+                        major,
+                        version,
+                        bindir: bindir.to_path_buf(),
+                        port,
+                        dir,
+                        exclusive: RwLock::new(()),
+                    });
+                }
+                Err(e) => {
+                    last_error = format!("{e}\n{}", self_log(dir.path()));
+                }
+            }
+        }
+        Err(last_error)
+    }
+
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.path().join("server.log")
+    }
+
+    /// The server log as text.
+    pub fn log(&self) -> String {
+        self_log(self.dir.path())
+    }
+
+    /// A URL for `user` on `database`.
+    pub fn url(&self, user: &str, database: &str) -> String {
+        format!("postgres://{user}@127.0.0.1:{}/{database}", self.port)
+    }
+
+    /// Change postgresql.conf and reload.
+    pub fn reload_with(&self, settings: &str) -> Result<(), String> {
+        append(&self.dir.path().join("data/postgresql.conf"), settings)?;
+        check(
+            command(&self.bindir.join("pg_ctl"))
+                .arg("-D")
+                .arg(self.dir.path().join("data"))
+                .arg("reload")
+                .output(),
+            "pg_ctl reload",
+        )
+        .map(|_| ())
+    }
+}
+
+fn self_log(dir: &Path) -> String {
+    std::fs::read_to_string(dir.join("server.log")).unwrap_or_default()
+}
+
+fn append(path: &Path, text: &str) -> Result<(), String> {
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    file.write_all(text.as_bytes()).map_err(|e| e.to_string())
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let _ = command(&self.bindir.join("pg_ctl"))
+            .arg("-D")
+            .arg(self.dir.path().join("data"))
+            .args(["-m", "immediate", "-w", "stop"])
+            .output();
+    }
+}
+
+/// Wait up to `timeout` for `condition` to hold, checking every 100 ms.
+pub fn wait_for(
+    timeout: Duration,
+    mut condition: impl FnMut() -> Result<bool, String>,
+) -> Result<bool, String> {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        if condition()? {
+            return Ok(true);
+        }
+        if std::time::Instant::now() >= deadline {
+            return Ok(false);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

@@ -1,0 +1,75 @@
+//! Running the real pgvac binary, as a user would, against a test cluster.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use pgvac::snapshot::Snapshot;
+
+use crate::cluster::Cluster;
+
+/// The pgvac binary with a clean libpq environment (no PG* variables from the caller).
+pub fn command() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_pgvac"));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("PG") {
+            command.env_remove(key);
+        }
+    }
+    command.env("HOME", "/nonexistent").env_remove("NO_COLOR");
+    command
+}
+
+pub struct Run {
+    pub status: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn describe(&self) -> String {
+        format!(
+            "exit {}\n--- stderr\n{}\n--- stdout (first 2000 bytes)\n{}",
+            self.status,
+            self.stderr,
+            &self.stdout[..self.stdout.len().min(2000)]
+        )
+    }
+}
+
+pub fn run(command: &mut Command) -> Result<Run, String> {
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = command
+        .output()
+        .map_err(|e| format!("running pgvac: {e}"))?;
+    Ok(Run {
+        status: status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    })
+}
+
+/// `pgvac <subcommand> -h 127.0.0.1 -p PORT -U postgres` plus `args`.
+pub fn on(cluster: &Cluster, subcommand: &str, args: &[&str]) -> Result<Run, String> {
+    let port = cluster.port.to_string();
+    run(command()
+        .arg(subcommand)
+        .args(["-h", "127.0.0.1", "-p", &port, "-U", "postgres"])
+        .args(args))
+}
+
+/// `pgvac collect -d DATABASE` as postgres, parsed.
+pub fn collect(cluster: &Cluster, database: &str) -> Result<Snapshot, String> {
+    let run = on(cluster, "collect", &["-d", database])?;
+    if run.status != 0 {
+        return Err(format!("pgvac collect failed: {}", run.describe()));
+    }
+    serde_json::from_str(&run.stdout).map_err(|e| format!("snapshot JSON: {e}\n{}", run.describe()))
+}
+
+/// Whether a file exists, for the "nothing half-written" checks.
+pub fn exists(path: &Path) -> bool {
+    path.exists()
+}
