@@ -14,5 +14,13 @@ SELECT json_build_object(
     'connected_user', current_user,
     'rds_settings', (SELECT count(*) FROM pg_settings WHERE name LIKE 'rds.%'),
     'rdsadmin_role', EXISTS (SELECT FROM pg_roles WHERE rolname = 'rdsadmin'),
-    'aurora_function', EXISTS (SELECT FROM pg_proc WHERE proname = 'aurora_version')
+    'aurora_function', EXISTS (SELECT FROM pg_proc WHERE proname = 'aurora_version'),
+    'session', json_build_object(
+        'application_name', current_setting('application_name'),
+        'default_transaction_read_only', current_setting('default_transaction_read_only'),
+        'transaction_read_only', current_setting('transaction_read_only'),
+        'transaction_isolation', current_setting('transaction_isolation'),
+        'statement_timeout', current_setting('statement_timeout'),
+        'lock_timeout', current_setting('lock_timeout')
+    )
 )::text

@@ -232,6 +232,7 @@ struct ServerRow {
     rds_settings: i64,
     rdsadmin_role: bool,
     aurora_function: bool,
+    session: SessionSettings,
 }
 
 #[derive(Deserialize)]
@@ -386,6 +387,7 @@ async fn read_cluster(conn: &mut PgConnection, database: &str) -> Result<Snapsho
             },
             connected_database: server.connected_database,
             connected_user: server.connected_user,
+            session: server.session,
         },
         role,
         settings,

@@ -58,6 +58,19 @@ pub struct Server {
     /// The database pgvac first connected to, and the role it connected as.
     pub connected_database: String,
     pub connected_user: String,
+    /// pgvac's own session settings as the server reported them, as proof of how it read.
+    pub session: SessionSettings,
+}
+
+/// The settings of pgvac's own session, read back from the server (`current_setting`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SessionSettings {
+    pub application_name: String,
+    pub default_transaction_read_only: String,
+    pub transaction_read_only: String,
+    pub transaction_isolation: String,
+    pub statement_timeout: String,
+    pub lock_timeout: String,
 }
 
 impl Server {

@@ -364,6 +364,17 @@ fn whole_cluster(cluster: &Cluster) -> Result<(), String> {
     ensure(snapshot.server.connected_database == "postgres", || {
         format!("first database {}", snapshot.server.connected_database)
     })?;
+    // pgvac's session is read-only, repeatable read, named and bounded by the default timeouts.
+    let session = &snapshot.server.session;
+    ensure(
+        session.application_name == "pgvac"
+            && session.default_transaction_read_only == "on"
+            && session.transaction_read_only == "on"
+            && session.transaction_isolation == "repeatable read"
+            && session.statement_timeout == "30s"
+            && session.lock_timeout == "1s",
+        || format!("session settings: {session:?}"),
+    )?;
     for name in ["postgres", "template1"] {
         let db = snapshot.database(name).ok_or(format!("{name} missing"))?;
         ensure(db.visit == Visit::Visited && !db.tables.is_empty(), || {
@@ -463,6 +474,9 @@ fn privileges(cluster: &Cluster) -> Result<(), String> {
          CREATE ROLE pgvac_monitor LOGIN PASSWORD 'monitor-pw' IN ROLE pg_monitor;
          CREATE ROLE pgvac_plain LOGIN PASSWORD 'plain-pw';",
     )?;
+    // A database the plain role may not connect to: a warning, not an abort.
+    fresh_database(cluster, "collect_private")?;
+    admin.execute("REVOKE CONNECT ON DATABASE collect_private FROM PUBLIC")?;
     // Another role's session with an open transaction, for the plain role not to see.
     let mut other = Client::connect(cluster, "postgres")?;
     other.execute("BEGIN; SELECT 1;")?;
@@ -480,6 +494,8 @@ fn privileges(cluster: &Cluster) -> Result<(), String> {
                     user,
                     "-d",
                     "postgres",
+                    "-d",
+                    "collect_private",
                 ])
                 .env("PGPASSWORD", password),
         )?;
@@ -489,9 +505,21 @@ fn privileges(cluster: &Cluster) -> Result<(), String> {
     let monitor = as_role("pgvac_monitor", "monitor-pw")?;
     let plain = as_role("pgvac_plain", "plain-pw")?;
     other.execute("COMMIT")?;
-    ensure(monitor.warnings.is_empty(), || {
-        format!("pg_monitor got warnings: {:?}", monitor.warnings)
-    })?;
+    let private_warnings = |s: &Snapshot| {
+        s.warnings
+            .iter()
+            .filter(|w| w.database.as_deref() == Some("collect_private"))
+            .count()
+    };
+    ensure(
+        monitor.warnings.len() == private_warnings(&monitor) && private_warnings(&monitor) == 1,
+        || {
+            format!(
+                "pg_monitor should only miss collect_private: {:?}",
+                monitor.warnings
+            )
+        },
+    )?;
     ensure(monitor.role.pg_monitor && !monitor.role.superuser, || {
         format!("{:?}", monitor.role)
     })?;
