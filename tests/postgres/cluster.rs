@@ -34,7 +34,44 @@ const SERVER_SETTINGS: &[(&str, &str)] = &[
     ("log_line_prefix", "'%m [%p] %a@%d '"),
     ("log_min_messages", "info"),
     ("password_encryption", "'md5'"),
+    ("ssl", "on"),
 ];
+
+/// A test CA (`ca.crt` in the cluster directory) and a server certificate for 127.0.0.1 and
+/// localhost signed by it, so the tests can check `sslmode=verify-full` end to end.
+fn write_certificates(dir: &Path, data: &Path) -> Result<(), String> {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+    let err = |e: rcgen::Error| format!("test certificates: {e}");
+    let ca_key = KeyPair::generate().map_err(err)?;
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).map_err(err)?;
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "pgvac test CA");
+    let ca_cert = ca_params.self_signed(&ca_key).map_err(err)?;
+    let issuer = Issuer::new(ca_params, ca_key);
+    let server_key = KeyPair::generate().map_err(err)?;
+    let mut server_params =
+        CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
+            .map_err(err)?;
+    server_params
+        .distinguished_name
+        .push(DnType::CommonName, "localhost");
+    let server_cert = server_params.signed_by(&server_key, &issuer).map_err(err)?;
+    let write = |path: PathBuf, text: String, mode: u32| -> Result<(), String> {
+        std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode))
+            .map_err(|e| e.to_string())?;
+        if is_root() {
+            std::os::unix::fs::chown(&path, Some(NOBODY), Some(NOBODY))
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    };
+    write(data.join("server.crt"), server_cert.pem(), 0o644)?;
+    write(data.join("server.key"), server_key.serialize_pem(), 0o600)?;
+    write(dir.join("ca.crt"), ca_cert.pem(), 0o644)
+}
 
 pub struct Cluster {
     pub major: u32,
@@ -165,6 +202,7 @@ impl Cluster {
             conf.push_str(&format!("{name} = {value}\n"));
         }
         append(&data.join("postgresql.conf"), &conf)?;
+        write_certificates(dir.path(), &data)?;
         // Password authentication over TCP for every role but postgres, so the tests can check
         // a wrong password; postgres and local sockets are trusted.
         std::fs::write(
@@ -219,6 +257,11 @@ impl Cluster {
             }
         }
         Err(last_error)
+    }
+
+    /// The CA that signed the server's certificate.
+    pub fn ca_path(&self) -> PathBuf {
+        self.dir.path().join("ca.crt")
     }
 
     pub fn log_path(&self) -> PathBuf {

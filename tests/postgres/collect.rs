@@ -34,6 +34,7 @@ pub const TESTS: &[(&str, TestFn)] = &[
         privileges,
     ),
     ("collect_rejects_bad_input_with_one_line", bad_input),
+    ("collect_verifies_the_server_certificate", tls),
 ];
 
 pub const UNSUPPORTED_TESTS: &[(&str, TestFn)] = &[(
@@ -575,6 +576,13 @@ fn bad_input(cluster: &Cluster) -> Result<(), String> {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
         listener.local_addr().unwrap().port().to_string()
     };
+    // A port that accepts TCP connections but never answers: the connect timeout must end it.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    let silent_port = silent
+        .local_addr()
+        .map_err(|e| e.to_string())?
+        .port()
+        .to_string();
     let mut admin = Client::connect(cluster, "postgres")?;
     admin.execute(
         "DROP ROLE IF EXISTS pgvac_pw; CREATE ROLE pgvac_pw LOGIN PASSWORD 'right-password';",
@@ -596,6 +604,19 @@ fn bad_input(cluster: &Cluster) -> Result<(), String> {
             ],
             None,
             "could not connect",
+        ),
+        (
+            "silent server",
+            vec![
+                "-h".into(),
+                "127.0.0.1".into(),
+                "-p".into(),
+                silent_port.clone(),
+                "--connect-timeout".into(),
+                "2s".into(),
+            ],
+            None,
+            "no answer within 2 s",
         ),
         (
             "wrong password",
@@ -722,5 +743,63 @@ fn unsupported_version(cluster: &Cluster) -> Result<(), String> {
     )?;
     ensure(!output.exists(), || {
         "an output file was written".to_string()
+    })
+}
+
+fn tls(cluster: &Cluster) -> Result<(), String> {
+    let _shared = cluster.exclusive.read().unwrap();
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    // A CA that did not sign the server's certificate.
+    let stranger = dir.path().join("stranger.crt");
+    let key = rcgen::KeyPair::generate().map_err(|e| e.to_string())?;
+    let mut params =
+        rcgen::CertificateParams::new(Vec::<String>::new()).map_err(|e| e.to_string())?;
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let cert = params.self_signed(&key).map_err(|e| e.to_string())?;
+    std::fs::write(&stranger, cert.pem()).map_err(|e| e.to_string())?;
+
+    let conninfo = |sslmode: &str, root: &std::path::Path| {
+        format!(
+            "host=127.0.0.1 port={} user=postgres dbname=postgres sslmode={sslmode} sslrootcert='{}'",
+            cluster.port,
+            root.display()
+        )
+    };
+    let ca = cluster.ca_path();
+    for sslmode in ["verify-full", "verify-ca", "require", "disable"] {
+        let run = runner::run(runner::command().args([
+            "collect",
+            &conninfo(sslmode, &ca),
+            "-d",
+            "postgres",
+        ]))?;
+        ensure(run.status == 0, || {
+            format!("sslmode={sslmode}: {}", run.describe())
+        })?;
+    }
+    // The same as a URL, and with the root certificate from PGSSLROOTCERT.
+    let url = format!(
+        "postgres://postgres@127.0.0.1:{}/postgres?sslmode=verify-full",
+        cluster.port
+    );
+    let run = runner::run(
+        runner::command()
+            .args(["collect", &url])
+            .env("PGSSLROOTCERT", &ca),
+    )?;
+    ensure(run.status == 0, || {
+        format!("URL with PGSSLROOTCERT: {}", run.describe())
+    })?;
+    // A certificate from another CA is refused, in one line.
+    let run =
+        runner::run(runner::command().args(["collect", &conninfo("verify-full", &stranger)]))?;
+    ensure(
+        run.status == 3
+            && run.stderr.lines().count() == 1
+            && run.stderr.contains("could not connect"),
+        || format!("verify-full against the wrong CA: {}", run.describe()),
+    )?;
+    ensure(run.stdout.is_empty(), || {
+        "output despite a failed verification".to_string()
     })
 }
