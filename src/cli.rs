@@ -160,9 +160,11 @@ fn execute(cli: Cli) -> Result<u8> {
             let settings = args.connection.settings()?;
             let options = args.connection.collect_options();
             let snapshot = runtime()?.block_on(collect(&settings, &options))?;
-            let mut json = serde_json::to_vec_pretty(&snapshot)?;
-            json.push(b'\n');
-            write_output(args.output.as_deref(), &json)?;
+            write_output(args.output.as_deref(), |out| {
+                serde_json::to_writer_pretty(&mut *out, &snapshot)?;
+                out.write_all(b"\n")?;
+                Ok(())
+            })?;
             Ok(0)
         }
     }
@@ -177,14 +179,15 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 }
 
 /// Write to stdout, or to FILE through a temporary file in the same directory and a rename, so
-/// that FILE is either the old content or the whole new one.
-pub fn write_output(path: Option<&Path>, bytes: &[u8]) -> Result<()> {
+/// that FILE is either the old content or the whole new one. `write` streams the content.
+pub fn write_output(
+    path: Option<&Path>,
+    write: impl FnOnce(&mut dyn Write) -> Result<()>,
+) -> Result<()> {
     match path {
         None => {
-            let mut stdout = std::io::stdout().lock();
-            stdout
-                .write_all(bytes)
-                .context("could not write to stdout")?;
+            let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
+            write(&mut stdout).context("could not write to stdout")?;
             stdout.flush().context("could not write to stdout")?;
         }
         Some(path) => {
@@ -192,10 +195,16 @@ pub fn write_output(path: Option<&Path>, bytes: &[u8]) -> Result<()> {
                 Some(dir) if !dir.as_os_str().is_empty() => dir,
                 _ => Path::new("."),
             };
-            let mut temp = tempfile::NamedTempFile::new_in(dir)
+            let temp = tempfile::NamedTempFile::new_in(dir)
                 .with_context(|| format!("could not create a file in {}", dir.display()))?;
-            temp.write_all(bytes)
-                .and_then(|_| temp.as_file().sync_all())
+            let mut buffered = std::io::BufWriter::new(temp);
+            write(&mut buffered).with_context(|| format!("could not write {}", path.display()))?;
+            let temp = buffered
+                .into_inner()
+                .map_err(|e| e.into_error())
+                .with_context(|| format!("could not write {}", path.display()))?;
+            temp.as_file()
+                .sync_all()
                 .with_context(|| format!("could not write {}", path.display()))?;
             temp.persist(path)
                 .with_context(|| format!("could not write {}", path.display()))?;

@@ -156,24 +156,36 @@ impl Reader<'_> {
             .map_err(|e| describe_sqlx_error(&e))
     }
 
-    /// All rows of a JSON-per-row query, or the error message.
+    /// All rows of a JSON-per-row query, or the error message. Rows are parsed as they arrive,
+    /// so a database of 100,000 tables never holds its raw rows and its parsed ones at once.
     async fn try_rows<T: DeserializeOwned>(&mut self, sql: &'static str) -> Result<Vec<T>, String> {
         self.execute("SAVEPOINT pgvac_source").await?;
-        let result = sqlx::raw_sql(sql).fetch_all(&mut *self.conn).await;
-        match result {
+        let parsed = {
+            let mut stream = sqlx::raw_sql(sql).fetch(&mut *self.conn);
+            let mut parsed: Result<Vec<T>, String> = Ok(Vec::new());
+            while let Some(row) = stream.next().await {
+                let item = row.map_err(|e| describe_sqlx_error(&e)).and_then(|row| {
+                    let text: String = row.try_get(0).map_err(|e| e.to_string())?;
+                    serde_json::from_str(&text)
+                        .map_err(|e| format!("unexpected row shape ({e}): {text}"))
+                });
+                match (&mut parsed, item) {
+                    (Ok(items), Ok(item)) => items.push(item),
+                    (Ok(_), Err(message)) => parsed = Err(message),
+                    // Keep draining so the connection is ready for the next statement.
+                    (Err(_), _) => {}
+                }
+            }
+            parsed
+        };
+        match parsed {
             Ok(rows) => {
                 self.execute("RELEASE SAVEPOINT pgvac_source").await?;
-                rows.iter()
-                    .map(|row| {
-                        let text: String = row.try_get(0).map_err(|e| e.to_string())?;
-                        serde_json::from_str(&text)
-                            .map_err(|e| format!("unexpected row shape ({e}): {text}"))
-                    })
-                    .collect()
+                Ok(rows)
             }
-            Err(error) => {
+            Err(message) => {
                 self.execute("ROLLBACK TO SAVEPOINT pgvac_source").await?;
-                Err(describe_sqlx_error(&error))
+                Err(message)
             }
         }
     }
