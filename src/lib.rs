@@ -3,6 +3,7 @@
 //! The program is one pipeline with one seam: `cli -> conn -> collect -> Snapshot`, and
 //! everything after the snapshot is a pure function of it. Only [`collect`] talks to PostgreSQL.
 
+pub mod autovacuum;
 pub mod cli;
 pub mod collect;
 pub mod conn;

@@ -9,6 +9,7 @@
 mod client;
 mod cluster;
 mod collect;
+mod oracle;
 mod runner;
 
 use std::sync::Arc;
@@ -26,6 +27,7 @@ pub type TestFn = fn(&Cluster) -> Result<(), String>;
 fn tests() -> Vec<(&'static str, TestFn)> {
     let mut all = Vec::new();
     all.extend(collect::TESTS.iter().copied());
+    all.extend(oracle::TESTS.iter().copied());
     all
 }
 
