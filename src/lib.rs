@@ -7,4 +7,7 @@ pub mod autovacuum;
 pub mod cli;
 pub mod collect;
 pub mod conn;
+pub mod findings;
+pub mod rules;
 pub mod snapshot;
+pub mod sql;
