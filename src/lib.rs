@@ -8,6 +8,7 @@ pub mod cli;
 pub mod collect;
 pub mod conn;
 pub mod findings;
+pub mod render;
 pub mod rules;
 pub mod snapshot;
 pub mod sql;
