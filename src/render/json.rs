@@ -231,6 +231,7 @@ mod tests {
         assert_eq!(table001["object"]["name"], "orders");
         assert_eq!(table001["evidence"]["n_dead_tup"], 300_000);
         assert_eq!(table001["recommendation"]["safety"], "safe");
+        insta::assert_snapshot!(text.replace(env!("CARGO_PKG_VERSION"), "[version]"));
         // Evidence keys keep the rule's order, not alphabetical order.
         let reltuples = text.find("\"reltuples\"").unwrap();
         let n_dead = text.find("\"n_dead_tup\"").unwrap();

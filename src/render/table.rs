@@ -133,6 +133,31 @@ mod tests {
         }
     }
 
+    /// What a DBA sees for a typical unhealthy cluster, pinned with insta.
+    #[test]
+    fn table_output_snapshot() {
+        let snapshot = Fx::new(16)
+            .table(
+                T::new("orders")
+                    .rows(2_000_000)
+                    .updated(600_000)
+                    .dead(300_000),
+            )
+            .table(T::new("event_log").rows(3_000_000))
+            .table(
+                T::new("Parked Rows")
+                    .rows(10_000)
+                    .dead(5_000)
+                    .option("autovacuum_enabled=false"),
+            )
+            .table(T::new("ledger").rows(1_000).xid_age(1_100_000_000))
+            .done();
+        let findings = crate::rules::analyse(&snapshot);
+        let mut out = Vec::new();
+        write(&mut out, Format::Table, &Report::new(&snapshot, &findings)).unwrap();
+        insta::assert_snapshot!(String::from_utf8(out).unwrap());
+    }
+
     #[test]
     fn no_findings_says_so() {
         let snapshot = Fx::new(17).done();

@@ -28,7 +28,7 @@
 //! - Only tables autovacuum acts on by thresholds are advised (not disabled, temporary or
 //!   partitioned ones; TABLE005 and the CONFIG rules cover those).
 
-use crate::autovacuum::{OptionSource, Reach, Trigger};
+use crate::autovacuum::{Reach, Trigger};
 use crate::findings::{Recommendation, Safety, Value, group_digits};
 use crate::snapshot::RelKind;
 
@@ -337,16 +337,6 @@ pub fn observed(context: &Context, view: &TableView) -> Vec<(String, Value)> {
         out.push(("stats_reset".to_string(), Value::Text(reset.to_rfc3339())));
     }
     out
-}
-
-/// Where a trigger's setting comes from, in words.
-pub fn source_label(source: OptionSource) -> &'static str {
-    match source {
-        OptionSource::Table => "table option",
-        OptionSource::Toast => "toast.* option",
-        OptionSource::OwningTable => "owning table's option",
-        OptionSource::ServerSetting => "server setting",
-    }
 }
 
 #[cfg(test)]
