@@ -27,7 +27,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use crate::snapshot::{Database, Persistence, RelKind, Setting, Snapshot, Table, TableOptions};
+use crate::snapshot::{Database, Persistence, RelKind, Snapshot, Table, TableOptions};
 
 /// `pg_statistic`'s fixed oid: `ANALYZE` refuses it, so autovacuum never analyzes it.
 const PG_STATISTIC_OID: u32 = 2619;
@@ -204,10 +204,20 @@ struct SettingsReader<'s> {
 }
 
 impl SettingsReader<'_> {
-    /// The setting's text and unit, or the compiled default (noted as assumed).
-    fn raw(&mut self, name: &str, valid: impl Fn(&Setting) -> bool) -> (String, Option<String>) {
-        match self.snapshot.setting(name) {
-            Some(setting) if valid(setting) => (setting.setting.clone(), setting.unit.clone()),
+    /// The setting's text and unit, or the compiled default (noted as assumed). A setting read
+    /// without a unit takes the unit the server gives it (`pg_settings` always shows one for
+    /// time and memory settings; a snapshot edited by hand may not).
+    fn raw(
+        &mut self,
+        name: &str,
+        valid: impl Fn(&str, Option<&str>) -> bool,
+    ) -> (String, Option<String>) {
+        let found = self.snapshot.setting(name).map(|setting| {
+            let unit = setting.unit.as_deref().or(default_unit(name));
+            (setting.setting.trim(), unit)
+        });
+        match found {
+            Some((text, unit)) if valid(text, unit) => (text.to_string(), unit.map(str::to_string)),
             _ => {
                 self.assumed.push(name.to_string());
                 (
@@ -219,26 +229,26 @@ impl SettingsReader<'_> {
     }
 
     fn boolean(&mut self, name: &str) -> bool {
-        let (text, _) = self.raw(name, |s| matches!(s.setting.as_str(), "on" | "off"));
+        let (text, _) = self.raw(name, |text, _| matches!(text, "on" | "off"));
         text == "on"
     }
 
     fn integer(&mut self, name: &str) -> i64 {
-        let (text, _) = self.raw(name, |s| s.setting.trim().parse::<i64>().is_ok());
-        text.trim().parse().unwrap_or(0)
+        let (text, _) = self.raw(name, |text, _| text.parse::<i64>().is_ok());
+        text.parse().unwrap_or(0)
     }
 
     fn real(&mut self, name: &str) -> f64 {
-        let (text, _) = self.raw(name, |s| s.setting.trim().parse::<f64>().is_ok());
-        text.trim().parse().unwrap_or(0.0)
+        let (text, _) = self.raw(name, |text, _| text.parse::<f64>().is_ok());
+        text.parse().unwrap_or(0.0)
     }
 
     /// A time setting in milliseconds. Negative values (-1 = "use another setting") are kept.
     fn millis(&mut self, name: &str) -> f64 {
-        let (text, unit) = self.raw(name, |s| {
-            s.setting.trim().parse::<f64>().is_ok() && unit_millis(s.unit.as_deref()).is_some()
+        let (text, unit) = self.raw(name, |text, unit| {
+            text.parse::<f64>().is_ok() && unit_millis(unit).is_some()
         });
-        let value: f64 = text.trim().parse().unwrap_or(0.0);
+        let value: f64 = text.parse().unwrap_or(0.0);
         if value < 0.0 {
             return value;
         }
@@ -247,10 +257,10 @@ impl SettingsReader<'_> {
 
     /// A memory setting in bytes. Negative values (-1 = "use another setting") are kept.
     fn bytes(&mut self, name: &str) -> i64 {
-        let (text, unit) = self.raw(name, |s| {
-            s.setting.trim().parse::<i64>().is_ok() && unit_bytes(s.unit.as_deref()).is_some()
+        let (text, unit) = self.raw(name, |text, unit| {
+            text.parse::<i64>().is_ok() && unit_bytes(unit).is_some()
         });
-        let value: i64 = text.trim().parse().unwrap_or(0);
+        let value: i64 = text.parse().unwrap_or(0);
         if value < 0 {
             return value;
         }
@@ -260,7 +270,7 @@ impl SettingsReader<'_> {
 
 /// Milliseconds in one `pg_settings.unit` of a time setting (`ms`, `s`, `min`, ...).
 fn unit_millis(unit: Option<&str>) -> Option<f64> {
-    match unit.unwrap_or("ms") {
+    match unit? {
         "us" => Some(0.001),
         "ms" => Some(1.0),
         "s" => Some(1000.0),
@@ -273,7 +283,7 @@ fn unit_millis(unit: Option<&str>) -> Option<f64> {
 
 /// Bytes in one `pg_settings.unit` of a memory setting (`B`, `kB`, `8kB`, `16MB`, ...).
 fn unit_bytes(unit: Option<&str>) -> Option<i64> {
-    let unit = unit.unwrap_or("B");
+    let unit = unit?;
     let digits = unit.chars().take_while(|c| c.is_ascii_digit()).count();
     let (count, suffix) = unit.split_at(digits);
     let count: i64 = if count.is_empty() {
@@ -1017,6 +1027,15 @@ mod tests {
                 ("autovacuum_naptime", "1", Some("fortnight")),
             ],
         ));
+        let unitless = GlobalSettings::from_snapshot(&snapshot(
+            16,
+            &[
+                ("autovacuum_naptime", "15", None),
+                ("maintenance_work_mem", "1024", None),
+            ],
+        ));
+        assert_eq!(unitless.naptime, Duration::from_secs(15));
+        assert_eq!(unitless.work_mem_bytes, 1024 * 1024);
         assert_eq!(global.vacuum_threshold, 50);
         assert_eq!(global.naptime, Duration::from_secs(60));
         for name in ["autovacuum_vacuum_threshold", "autovacuum_naptime"] {

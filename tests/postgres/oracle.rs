@@ -521,14 +521,13 @@ fn session_for<'a>(
     }
 }
 
-/// The names of the temporary cases, and of the others.
-fn split_temporary(cases: &[Case]) -> (Vec<&'static str>, Vec<&'static str>) {
-    let (temporary, others): (Vec<&Case>, Vec<&Case>) =
-        cases.iter().partition(|c| c.shape == Shape::Temporary);
-    (
-        temporary.iter().map(|c| c.name).collect(),
-        others.iter().map(|c| c.name).collect(),
-    )
+/// The names of the cases whose table is temporary (their session must flush their statistics).
+fn temporary_names(cases: &[Case]) -> Vec<&'static str> {
+    cases
+        .iter()
+        .filter(|c| c.shape == Shape::Temporary)
+        .map(|c| c.name)
+        .collect()
 }
 
 /// The expectations about the named cases' tables.
@@ -559,7 +558,8 @@ fn describe_trigger(trigger: Option<&Trigger>) -> String {
     match trigger {
         None => "-".to_string(),
         Some(t) if t.switched_off => format!("{} (off)", t.count.unwrap_or(0)),
-        Some(t) => format!("{} > {}?", t.count.unwrap_or(0), t.rows),
+        // The server's float4, printed as float4 (296.8, not 296.79998779296875).
+        Some(t) => format!("{} > {}?", t.count.unwrap_or(0), t.rows as f32),
     }
 }
 
@@ -573,6 +573,11 @@ fn oracle(cluster: &Cluster) -> Result<(), String> {
     fresh_database(cluster, DATABASE)?;
     let mut client = Client::connect(cluster, DATABASE)?;
     let mut temp_owner = Client::connect(cluster, DATABASE)?;
+    // The cluster commits asynchronously; VACUUM only marks a page all-visible (and all-frozen)
+    // once its rows' commits are flushed, so the frozen case needs synchronous commits.
+    for session in [&mut client, &mut temp_owner] {
+        session.execute("SET synchronous_commit = on")?;
+    }
     let mut paused = AutovacuumPaused::pause(cluster, &mut client)?;
 
     let cases: Vec<Case> = cases()
@@ -607,7 +612,7 @@ fn oracle(cluster: &Cluster) -> Result<(), String> {
             }
         }
     }
-    let (temporary, _) = split_temporary(&cases);
+    let temporary = temporary_names(&cases);
     wait_for_counts(&mut temp_owner, &pick(&loaded, &temporary))?;
     wait_for_counts(&mut client, &loaded)?;
     for case in &cases {
@@ -628,6 +633,17 @@ fn oracle(cluster: &Cluster) -> Result<(), String> {
         } else {
             table
         };
+        if case.freeze
+            && cluster.major >= 18
+            && (driven_table.relpages == 0
+                || driven_table.relallfrozen != Some(driven_table.relpages))
+        {
+            return Err(format!(
+                "{}: VACUUM (FREEZE) left {:?} of {} pages all-frozen: the case would not test \
+                 the unfrozen fraction",
+                case.name, driven_table.relallfrozen, driven_table.relpages
+            ));
+        }
         let verdict = evaluate(&global, db, driven_table);
         let trigger = driven(&verdict, case.driver);
         let start = trigger.and_then(|t| t.count).unwrap_or(0);
@@ -637,6 +653,17 @@ fn oracle(cluster: &Cluster) -> Result<(), String> {
             // No such trigger on this version: far past where later versions would act.
             (None, _) => 3 * case.rows,
         };
+        let updates = matches!(
+            case.driver,
+            Driver::DeadRows | Driver::ToastDeadRows | Driver::Analyze
+        );
+        if updates && target > case.rows {
+            return Err(format!(
+                "{}: pgvac's trigger asks for {target} changed rows, more than the table's {}: \
+                 {trigger:?}",
+                case.name, case.rows
+            ));
+        }
         if start != 0 || target <= 0 {
             return Err(format!(
                 "{}: unexpected starting point: count {start}, target {target}",
