@@ -7,4 +7,8 @@ pub mod autovacuum;
 pub mod cli;
 pub mod collect;
 pub mod conn;
+pub mod findings;
+pub mod render;
+pub mod rules;
 pub mod snapshot;
+pub mod sql;

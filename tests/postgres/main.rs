@@ -10,6 +10,7 @@ mod client;
 mod cluster;
 mod collect;
 mod oracle;
+mod report;
 mod runner;
 
 use std::sync::Arc;
@@ -28,6 +29,7 @@ fn tests() -> Vec<(&'static str, TestFn)> {
     let mut all = Vec::new();
     all.extend(collect::TESTS.iter().copied());
     all.extend(oracle::TESTS.iter().copied());
+    all.extend(report::TESTS.iter().copied());
     all
 }
 
