@@ -826,6 +826,7 @@ mod tests {
                 },
                 connected_database: "postgres".to_string(),
                 connected_user: "postgres".to_string(),
+                session: Default::default(),
             },
             role: RoleCapabilities {
                 name: "postgres".to_string(),

@@ -246,29 +246,28 @@ fn execute(cli: Cli) -> Result<u8> {
                 }
             };
             let found = rules::analyse(&snapshot);
-            let mut out = Vec::new();
-            render::write(&mut out, args.format, &Report::new(&snapshot, &found))
-                .context("could not render the report")?;
-            write_output(args.output.as_deref(), &out)?;
+            let report = Report::new(&snapshot, &found);
+            write_output(args.output.as_deref(), |out| {
+                render::write(out, args.format, &report).context("could not render the report")
+            })?;
             Ok(findings::exit_status(&found))
         }
         Command::Rules(args) => {
-            let mut out = Vec::new();
-            if args.markdown {
-                out.extend_from_slice(render::rules::markdown(rules::all()).as_bytes());
-            } else {
-                render::rules::write_list(&mut out, rules::all())?;
-            }
-            write_output(None, &out)?;
+            write_output(None, |out| {
+                if args.markdown {
+                    out.write_all(render::rules::markdown(rules::all()).as_bytes())?;
+                } else {
+                    render::rules::write_list(out, rules::all())?;
+                }
+                Ok(())
+            })?;
             Ok(0)
         }
         Command::Explain(args) => {
             let rule = rules::find(&args.code).ok_or_else(|| {
                 anyhow::anyhow!("no rule {:?}: `pgvac rules` lists the codes", args.code)
             })?;
-            let mut out = Vec::new();
-            render::rules::write_explain(&mut out, rule)?;
-            write_output(None, &out)?;
+            write_output(None, |out| Ok(render::rules::write_explain(out, rule)?))?;
             Ok(0)
         }
     }
