@@ -31,7 +31,10 @@ pub const EXIT_INCOMPLETE: u8 = 3;
                   settings, wraparound distance and what holds vacuum back.\n\n\
                   Connection: a URL or key=value string, -h/-p/-U/-d, the PG* environment \
                   variables and ~/.pgpass, as with psql.\n\n\
-                  Exit status: 0 ok, 1 warning, 2 critical, 3 could not complete.",
+                  Exit status (Nagios convention, for cron and monitoring): 0 nothing at warning \
+                  or above, 1 a warning, 2 something critical, 3 pgvac could not complete \
+                  (connection, permissions, bad snapshot, bad flags). `pgvac report --fail-on` \
+                  chooses which findings make the status non-zero.",
     disable_help_flag = true
 )]
 pub struct Cli {
@@ -129,21 +132,108 @@ pub struct CollectArgs {
 #[derive(Debug, Args)]
 #[command(
     after_help = "Exit status: 0 nothing at warning or above, 1 warning, 2 critical, 3 could not \
-                  complete.\n\nEach finding has a code; `pgvac explain CODE` prints what it checks, \
-                  why it matters, how it is computed and how to fix it."
+                  complete (with --fail-on critical, warnings exit 0; with --fail-on never, \
+                  only 3 is non-zero).\n\n\
+                  Cron: `pgvac report --format json -o /var/lib/pgvac/report.json` replaces the \
+                  file atomically; `--format prometheus -o DIR/pgvac.prom` feeds node_exporter's \
+                  textfile collector.\n\n\
+                  Each finding has a code; `pgvac explain CODE` prints what it checks, why it \
+                  matters, how it is computed and how to fix it."
 )]
 pub struct ReportArgs {
     #[command(flatten)]
     pub connection: ConnectionFlags,
-    /// Analyse this snapshot file (from `pgvac collect`) instead of connecting.
+    /// Analyse this snapshot file (from `pgvac collect`) instead of connecting; the report is
+    /// the one the live run would have given.
     #[arg(long, value_name = "FILE")]
     pub snapshot: Option<PathBuf>,
-    /// Output format.
+    /// Output format: table (the terminal report), json (schema in docs/report.schema.json),
+    /// sql (a script of the fixes for psql), markdown, prometheus (textfile collector).
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
-    /// Write the report to FILE (atomically) instead of stdout.
+    /// Write the report to FILE (atomically: the old file or the whole new one) instead of
+    /// stdout.
     #[arg(short = 'o', long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Which findings make the exit status non-zero: warning (1 or 2), critical (2 only), or
+    /// never (0 unless pgvac could not complete).
+    #[arg(long, value_enum, default_value_t = FailOn::Warning, value_name = "LEVEL")]
+    pub fail_on: FailOn,
+    /// Colour in the terminal report: auto (on a terminal, unless NO_COLOR is set), always,
+    /// never.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+    /// Columns the terminal report fits in [default: the terminal's width, or 100].
+    #[arg(long, value_name = "COLUMNS", value_parser = clap::value_parser!(u16).range(60..=1000))]
+    pub width: Option<u16>,
+    /// Show at most N rows and findings per section.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub top: Option<u32>,
+    /// Show the evidence of each finding (the numbers the rule used) and the locks fixes take.
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
+    /// SQL script: leave statements that end sessions or drop objects uncommented.
+    #[arg(long)]
+    pub include_destructive: bool,
+}
+
+/// `--fail-on`: the least severe finding that makes the exit status non-zero.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FailOn {
+    Warning,
+    Critical,
+    Never,
+}
+
+impl FailOn {
+    /// The exit status for findings whose worst severity is `worst`.
+    pub fn exit_status(self, worst: Option<findings::Severity>) -> u8 {
+        use findings::Severity;
+        match (self, worst) {
+            (FailOn::Never, _) => 0,
+            (_, Some(Severity::Critical)) => 2,
+            (FailOn::Warning, Some(Severity::Warning)) => 1,
+            _ => 0,
+        }
+    }
+}
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+impl ReportArgs {
+    /// Resolve the drawing flags against the environment: colour only on a terminal (and never
+    /// with `NO_COLOR` set, or into a file), the width of the terminal or 100.
+    pub fn render_options(&self) -> render::Options {
+        use std::io::IsTerminal;
+        let to_terminal = self.output.is_none() && std::io::stdout().is_terminal();
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let color = match self.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                to_terminal && !no_color && std::env::var("TERM").map_or(true, |t| t != "dumb")
+            }
+        } && self.format == Format::Table;
+        let width = match self.width {
+            Some(width) => usize::from(width),
+            None if to_terminal => terminal_size::terminal_size()
+                .map_or(render::DEFAULT_WIDTH, |(w, _)| usize::from(w.0)),
+            None => render::DEFAULT_WIDTH,
+        };
+        render::Options {
+            top: self.top.map(|n| n as usize),
+            verbose: self.verbose,
+            color,
+            width,
+            include_destructive: self.include_destructive,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -246,11 +336,13 @@ fn execute(cli: Cli) -> Result<u8> {
                 }
             };
             let found = rules::analyse(&snapshot);
-            let report = Report::new(&snapshot, &found);
+            let report = Report::new(&snapshot, &found, chrono::Utc::now());
+            let options = args.render_options();
             write_output(args.output.as_deref(), |out| {
-                render::write(out, args.format, &report).context("could not render the report")
+                render::write(out, args.format, &report, &options)
+                    .context("could not render the report")
             })?;
-            Ok(findings::exit_status(&found))
+            Ok(args.fail_on.exit_status(findings::worst(&found)))
         }
         Command::Rules(args) => {
             write_output(None, |out| {

@@ -233,6 +233,19 @@ pub struct Recommendation {
     /// The lock the SQL takes, e.g. `SHARE UPDATE EXCLUSIVE on the table`.
     pub lock: Option<String>,
     pub needs: Needs,
+    /// The server settings the fix changes, when it is a settings change: what the Settings
+    /// section of a report, `recommended_settings` in the JSON and the SQL script are made of.
+    pub settings: Vec<SettingChange>,
+}
+
+/// One server setting a recommendation changes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SettingChange {
+    pub name: String,
+    /// The recommended value, as it would be written in `postgresql.conf` (`2ms`, `1024MB`).
+    pub value: String,
+    /// Whether it takes a reload, a restart or a parameter-group change.
+    pub needs: Needs,
 }
 
 impl Recommendation {
@@ -244,6 +257,7 @@ impl Recommendation {
             safety: Safety::DisplayOnly,
             lock: None,
             needs: Needs::None,
+            settings: Vec::new(),
         }
     }
 }

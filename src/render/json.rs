@@ -1,123 +1,343 @@
-//! `pgvac report --format json`: one JSON object.
+//! `pgvac report --format json`: one JSON document, for cron jobs and monitoring.
 //!
-//! The wire types here are separate from the internal ones so the internals can change without
-//! breaking consumers. `schema_version` changes only when a field is removed or its meaning
-//! changes; new fields may appear at any time and consumers should ignore fields they do not know.
+//! The wire types here are separate from pgvac's internal types, so the internals can change
+//! without breaking consumers. The document's JSON Schema is generated from these types
+//! (`schemars`) and committed as `docs/report.schema.json`; a test fails when the file is stale.
 //!
-//! ```json
-//! {
-//!   "schema_version": 1,
-//!   "pgvac_version": "0.1.0",
-//!   "server": {"version": "PostgreSQL 17.10 ...", "version_num": 170010, "platform": "postgres"},
-//!   "collected_at": "2026-01-01T00:00:00Z",
-//!   "databases_visited": 3, "databases_total": 4,
-//!   "summary": {"critical": 0, "warning": 1, "info": 2},
-//!   "findings": [{
-//!     "code": "TABLE001", "name": "dead-row-trigger-too-high", "severity": "warning",
-//!     "object": {"kind": "table", "database": "app", "schema": "public", "name": "orders"},
-//!     "message": "...",
-//!     "evidence": {"reltuples": 2000000, "n_dead_tup": 300000, ...},
-//!     "recommendation": {"text": "...", "sql": "...", "safety": "safe",
-//!                        "lock": "...", "needs": "none"}
-//!   }],
-//!   "collection_warnings": [{"source": "...", "database": null, "message": "..."}]
-//! }
-//! ```
+//! Compatibility: `schema_version` changes only when a field is removed or renamed or its
+//! meaning changes. New fields (and new enum values, such as new finding codes) may appear in
+//! any release with the same version: consumers should ignore fields they do not know.
+//!
+//! Top level: `schema_version`, `pgvac_version`, `generated_at`, `collected_at`, `server`,
+//! `role`, `databases_visited`, `databases_total`, `limits`, `databases`, `summary`, `findings`,
+//! `sessions_to_terminate`, `recommended_settings`, `collection_warnings`, `trends`.
 
+use std::borrow::Cow;
 use std::io::Write;
 
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::Serialize;
 use serde::ser::SerializeMap;
 
-use super::Report;
-use crate::findings::{Finding, Needs, Object, Safety, Severity, Value};
+use super::{Options, Report};
+use crate::findings::{self, Finding, Object, Value};
+use crate::snapshot::{PlatformKind, Visit};
 
 /// Version of this JSON format.
 pub const SCHEMA_VERSION: u32 = 1;
 
-#[derive(Serialize)]
-struct Wire<'a> {
-    schema_version: u32,
-    pgvac_version: &'static str,
-    server: WireServer<'a>,
-    collected_at: String,
-    databases_visited: usize,
-    databases_total: usize,
-    summary: WireSummary,
-    findings: Vec<WireFinding<'a>>,
-    collection_warnings: Vec<WireWarning<'a>>,
+/// Where the generated schema is committed, relative to the repository.
+pub const SCHEMA_PATH: &str = "docs/report.schema.json";
+
+/// The report of one pgvac run over one snapshot of a PostgreSQL cluster.
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(title = "pgvac report", extend("$id" = "https://pgvac.dev/report.schema.json"))]
+pub struct WireReport {
+    /// Version of this format. Changes only when a field is removed, renamed or changes
+    /// meaning; new fields may appear at any time and should be ignored by consumers.
+    pub schema_version: u32,
+    /// The pgvac that made the report.
+    pub pgvac_version: String,
+    /// When the report was made (RFC 3339, UTC).
+    #[schemars(extend("format" = "date-time"))]
+    pub generated_at: String,
+    /// When the snapshot was collected, by the server's clock (RFC 3339, UTC).
+    #[schemars(extend("format" = "date-time"))]
+    pub collected_at: String,
+    pub server: WireServer,
+    pub role: WireRole,
+    /// Databases whose tables were read.
+    pub databases_visited: usize,
+    /// Databases in `pg_database`.
+    pub databases_total: usize,
+    pub limits: WireLimits,
+    /// Every database's wraparound ages, the oldest (by share of its freeze max age) first.
+    /// Invalid databases (an interrupted `DROP DATABASE`) are left out: they have a finding.
+    pub databases: Vec<WireDatabase>,
+    pub summary: WireSummary,
+    /// Every finding, most severe first, then by code and object.
+    pub findings: Vec<WireFinding>,
+    /// Sessions pgvac recommends terminating, with the guarded SQL that does it.
+    pub sessions_to_terminate: Vec<WireSessionToTerminate>,
+    /// Server settings to change, one entry per setting.
+    pub recommended_settings: Vec<WireSetting>,
+    /// What could not be read while collecting; empty for a complete snapshot.
+    pub collection_warnings: Vec<WireWarning>,
+    /// Trends between runs, present when pgvac keeps a history (`--history`); null otherwise.
+    pub trends: Option<serde_json::Value>,
 }
 
-#[derive(Serialize)]
-struct WireServer<'a> {
-    version: &'a str,
-    version_num: i32,
-    platform: crate::snapshot::PlatformKind,
+/// The server the snapshot was collected from.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct WireServer {
+    /// `version()`.
+    pub version: String,
+    /// `server_version_num`, e.g. 170010.
+    pub version_num: i32,
+    /// The major version, e.g. 17.
+    pub major: i32,
+    pub platform: WirePlatform,
+    /// A standby (in recovery).
+    pub in_recovery: bool,
+    /// When the postmaster started (RFC 3339).
+    #[schemars(extend("format" = "date-time"))]
+    pub started_at: String,
+    /// Seconds from the postmaster's start to the collection.
+    pub uptime_seconds: i64,
+    /// The database and role pgvac connected with.
+    pub connected_database: String,
+    pub connected_user: String,
 }
 
-#[derive(Serialize)]
-struct WireSummary {
-    critical: usize,
-    warning: usize,
-    info: usize,
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WirePlatform {
+    /// Self-managed PostgreSQL.
+    Postgres,
+    /// Amazon RDS for PostgreSQL.
+    Rds,
+    /// Amazon Aurora PostgreSQL.
+    Aurora,
 }
 
-#[derive(Serialize)]
-struct WireFinding<'a> {
-    code: &'a str,
-    name: &'a str,
-    severity: Severity,
-    object: WireObject<'a>,
-    message: &'a str,
-    evidence: WireEvidence<'a>,
-    recommendation: Option<WireRecommendation<'a>>,
+/// What the connecting role may see and do.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct WireRole {
+    pub name: String,
+    pub superuser: bool,
+    pub pg_monitor: bool,
+    pub pg_read_all_stats: bool,
+    pub pg_signal_backend: bool,
+    pub rds_superuser: bool,
+    pub pg_signal_autovacuum_worker: bool,
 }
 
-#[derive(Serialize)]
-struct WireObject<'a> {
-    kind: &'static str,
+/// The ages that matter for wraparound on this server.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct WireLimits {
+    /// `autovacuum_freeze_max_age`: autovacuum forces a vacuum of a table this old.
+    pub autovacuum_freeze_max_age: i64,
+    pub autovacuum_multixact_freeze_max_age: i64,
+    /// The XID age at which the server stops assigning transaction IDs (per version).
+    pub xid_stop_age: i64,
+    /// The multixact age at which the server stops assigning multixact IDs.
+    pub mxid_stop_age: i64,
+}
+
+/// One database's wraparound ages.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct WireDatabase {
+    pub name: String,
+    /// Whether pgvac read its tables.
+    pub visited: bool,
+    /// Why it was not visited (template0, connections not allowed, excluded, failed, ...).
+    pub skipped_reason: Option<String>,
+    /// `age(datfrozenxid)`.
+    pub xid_age: i64,
+    /// `mxid_age(datminmxid)`.
+    pub mxid_age: i64,
+    /// `xid_age / autovacuum_freeze_max_age`.
+    pub xid_freeze_max_age_share: f64,
+    /// `xid_age / limits.xid_stop_age`.
+    pub xid_stop_limit_share: f64,
+    pub mxid_freeze_max_age_share: f64,
+    pub mxid_stop_limit_share: f64,
+}
+
+/// Counts of findings by severity.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct WireSummary {
+    pub critical: usize,
+    pub warning: usize,
+    pub info: usize,
+    /// The most severe finding's severity; null when there are none.
+    pub worst: Option<WireSeverity>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WireSeverity {
+    Info,
+    Warning,
+    Critical,
+}
+
+impl From<findings::Severity> for WireSeverity {
+    fn from(severity: findings::Severity) -> WireSeverity {
+        match severity {
+            findings::Severity::Info => WireSeverity::Info,
+            findings::Severity::Warning => WireSeverity::Warning,
+            findings::Severity::Critical => WireSeverity::Critical,
+        }
+    }
+}
+
+/// One thing a rule found.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct WireFinding {
+    /// Stable rule code, e.g. `TABLE001`; `pgvac explain CODE` documents it.
+    pub code: String,
+    /// Kebab-case rule name, e.g. `dead-row-trigger-too-high`.
+    pub name: String,
+    pub severity: WireSeverity,
+    pub object: WireObject,
+    /// One line.
+    pub message: String,
+    pub evidence: WireEvidence,
+    pub recommendation: Option<WireRecommendation>,
+}
+
+/// What a finding is about. Which fields are present depends on `kind`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct WireObject {
+    pub kind: WireObjectKind,
     #[serde(skip_serializing_if = "Option::is_none")]
-    database: Option<&'a str>,
+    pub database: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    schema: Option<&'a str>,
+    pub schema: Option<String>,
+    /// Table, setting, slot or prepared transaction (gid) name.
     #[serde(skip_serializing_if = "Option::is_none")]
-    name: Option<&'a str>,
+    pub name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pid: Option<i32>,
+    pub pid: Option<i32>,
 }
 
-/// Evidence as a JSON object, keys in the order the rule recorded them.
-struct WireEvidence<'a>(&'a [(String, Value)]);
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WireObjectKind {
+    Cluster,
+    Database,
+    Table,
+    Setting,
+    Session,
+    ReplicationSlot,
+    PreparedTransaction,
+}
 
-impl Serialize for WireEvidence<'_> {
+/// The numbers and strings the rule used, as an object whose keys keep the rule's order.
+#[derive(Debug)]
+pub struct WireEvidence(pub Vec<(String, Value)>);
+
+impl Serialize for WireEvidence {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(Some(self.0.len()))?;
-        for (key, value) in self.0 {
+        for (key, value) in &self.0 {
             map.serialize_entry(key, value)?;
         }
         map.end()
     }
 }
 
-#[derive(Serialize)]
-struct WireRecommendation<'a> {
-    text: &'a str,
-    sql: Option<&'a str>,
-    safety: Safety,
-    lock: Option<&'a str>,
-    needs: Needs,
+impl JsonSchema for WireEvidence {
+    fn schema_name() -> Cow<'static, str> {
+        "WireEvidence".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "The numbers and strings the rule used, keys in the order the rule \
+                            recorded them. Keys differ per rule; `pgvac explain CODE` names them.",
+            "type": "object",
+            "additionalProperties": {"type": ["number", "string", "boolean", "null"]}
+        })
+    }
 }
 
-#[derive(Serialize)]
-struct WireWarning<'a> {
-    source: &'a str,
-    database: Option<&'a str>,
-    message: &'a str,
+/// The fix a finding suggests.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct WireRecommendation {
+    pub text: String,
+    /// Statements to run, one per line; null when the fix is not SQL (e.g. a parameter group).
+    pub sql: Option<String>,
+    pub safety: WireSafety,
+    /// The lock the SQL takes.
+    pub lock: Option<String>,
+    pub needs: WireNeeds,
 }
 
-fn object(object: &Object) -> WireObject<'_> {
+/// How safe it is to run the SQL as it is.
+#[derive(Debug, Clone, Copy, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WireSafety {
+    /// Changes only how autovacuum treats the object; a brief lock at most.
+    Safe,
+    /// Works as written but has a cost to weigh first: I/O, a long lock, ended sessions.
+    NeedsCare,
+    /// Shown to explain the fix; not meant to be run as it is.
+    DisplayOnly,
+}
+
+/// What the change needs before it takes effect.
+#[derive(Debug, Clone, Copy, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WireNeeds {
+    None,
+    Reload,
+    Restart,
+    /// RDS/Aurora: a DB parameter group change (a dynamic parameter).
+    ParameterGroup,
+    /// RDS/Aurora: a DB parameter group change and a reboot (a static parameter).
+    ParameterGroupReboot,
+}
+
+impl From<findings::Needs> for WireNeeds {
+    fn from(needs: findings::Needs) -> WireNeeds {
+        match needs {
+            findings::Needs::None => WireNeeds::None,
+            findings::Needs::Reload => WireNeeds::Reload,
+            findings::Needs::Restart => WireNeeds::Restart,
+            findings::Needs::ParameterGroup => WireNeeds::ParameterGroup,
+            findings::Needs::ParameterGroupReboot => WireNeeds::ParameterGroupReboot,
+        }
+    }
+}
+
+/// A session to terminate: it holds back what vacuum may clean or freeze.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct WireSessionToTerminate {
+    pub pid: i32,
+    pub database: Option<String>,
+    pub user: Option<String>,
+    pub application_name: Option<String>,
+    pub state: Option<String>,
+    pub severity: WireSeverity,
+    /// The finding that recommends it.
+    pub code: String,
+    pub message: String,
+    /// How many transactions behind it holds the horizon.
+    pub held_xid_age: Option<i64>,
+    /// For how long it has (seconds).
+    pub held_seconds: Option<i64>,
+    /// The statement: it signals the session only if it is still the same one.
+    pub sql: String,
+}
+
+/// A server setting to change.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct WireSetting {
+    pub name: String,
+    /// The value now, with its unit; null when the snapshot lacks the setting.
+    pub current: Option<String>,
+    /// The value to set, as written in postgresql.conf or a parameter group.
+    pub recommended: String,
+    pub needs: WireNeeds,
+    pub severity: WireSeverity,
+    /// The finding that recommends it, and its message.
+    pub code: String,
+    pub why: String,
+}
+
+/// Something that could not be read while collecting.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct WireWarning {
+    pub source: String,
+    pub database: Option<String>,
+    pub message: String,
+}
+
+fn object(object: &Object) -> WireObject {
     let mut wire = WireObject {
-        kind: object.kind(),
+        kind: WireObjectKind::Cluster,
         database: None,
         schema: None,
         name: None,
@@ -125,116 +345,288 @@ fn object(object: &Object) -> WireObject<'_> {
     };
     match object {
         Object::Cluster => {}
-        Object::Database { database } => wire.database = Some(database),
+        Object::Database { database } => {
+            wire.kind = WireObjectKind::Database;
+            wire.database = Some(database.clone());
+        }
         Object::Table {
             database,
             schema,
             name,
         } => {
-            wire.database = Some(database);
-            wire.schema = Some(schema);
-            wire.name = Some(name);
+            wire.kind = WireObjectKind::Table;
+            wire.database = Some(database.clone());
+            wire.schema = Some(schema.clone());
+            wire.name = Some(name.clone());
         }
-        Object::Setting { name } | Object::ReplicationSlot { name } => wire.name = Some(name),
+        Object::Setting { name } => {
+            wire.kind = WireObjectKind::Setting;
+            wire.name = Some(name.clone());
+        }
+        Object::ReplicationSlot { name } => {
+            wire.kind = WireObjectKind::ReplicationSlot;
+            wire.name = Some(name.clone());
+        }
         Object::Session { pid, database } => {
+            wire.kind = WireObjectKind::Session;
             wire.pid = Some(*pid);
-            wire.database = database.as_deref();
+            wire.database = database.clone();
         }
         Object::PreparedTransaction { gid, database } => {
-            wire.name = Some(gid);
-            wire.database = Some(database);
+            wire.kind = WireObjectKind::PreparedTransaction;
+            wire.name = Some(gid.clone());
+            wire.database = Some(database.clone());
         }
     }
     wire
 }
 
-fn finding(finding: &Finding) -> WireFinding<'_> {
+fn finding(finding: &Finding) -> WireFinding {
     WireFinding {
-        code: finding.code,
-        name: finding.name,
-        severity: finding.severity,
+        code: finding.code.to_string(),
+        name: finding.name.to_string(),
+        severity: finding.severity.into(),
         object: object(&finding.object),
-        message: &finding.message,
-        evidence: WireEvidence(&finding.evidence),
+        message: finding.message.clone(),
+        evidence: WireEvidence(finding.evidence.clone()),
         recommendation: finding.recommendation.as_ref().map(|r| WireRecommendation {
-            text: &r.text,
-            sql: r.sql.as_deref(),
-            safety: r.safety,
-            lock: r.lock.as_deref(),
-            needs: r.needs,
+            text: r.text.clone(),
+            sql: r.sql.clone(),
+            safety: match r.safety {
+                findings::Safety::Safe => WireSafety::Safe,
+                findings::Safety::NeedsCare => WireSafety::NeedsCare,
+                findings::Safety::DisplayOnly => WireSafety::DisplayOnly,
+            },
+            lock: r.lock.clone(),
+            needs: r.needs.into(),
         }),
     }
 }
 
-pub fn write(out: &mut dyn Write, report: &Report) -> std::io::Result<()> {
+/// The wire document of a report.
+pub fn wire(report: &Report) -> WireReport {
+    let snapshot = report.snapshot;
+    let server = &snapshot.server;
+    let role = &snapshot.role;
     let (critical, warning, info) = report.counts();
-    let wire = Wire {
+    let databases = report
+        .databases
+        .iter()
+        .map(|d| {
+            let visit = snapshot.database(&d.name).map(|db| &db.visit);
+            WireDatabase {
+                name: d.name.clone(),
+                visited: matches!(visit, Some(Visit::Visited)),
+                skipped_reason: match visit {
+                    Some(Visit::Skipped(reason)) => Some(reason.clone()),
+                    _ => None,
+                },
+                xid_age: d.xid_age,
+                mxid_age: d.mxid_age,
+                xid_freeze_max_age_share: round4(d.xid_freeze_share),
+                xid_stop_limit_share: round4(d.xid_stop_share),
+                mxid_freeze_max_age_share: round4(d.mxid_freeze_share),
+                mxid_stop_limit_share: round4(d.mxid_stop_share),
+            }
+        })
+        .collect();
+    WireReport {
         schema_version: SCHEMA_VERSION,
-        pgvac_version: env!("CARGO_PKG_VERSION"),
+        pgvac_version: env!("CARGO_PKG_VERSION").to_string(),
+        generated_at: report.generated_at.to_rfc3339(),
+        collected_at: server.collected_at.to_rfc3339(),
         server: WireServer {
-            version: report.server_version,
-            version_num: report.server_version_num,
-            platform: report.platform,
+            version: server.version.clone(),
+            version_num: server.version_num,
+            major: server.major(),
+            platform: match server.platform.kind {
+                PlatformKind::Postgres => WirePlatform::Postgres,
+                PlatformKind::Rds => WirePlatform::Rds,
+                PlatformKind::Aurora => WirePlatform::Aurora,
+            },
+            in_recovery: server.in_recovery,
+            started_at: server.postmaster_start_time.to_rfc3339(),
+            uptime_seconds: report.uptime_secs(),
+            connected_database: server.connected_database.clone(),
+            connected_user: server.connected_user.clone(),
         },
-        collected_at: report.collected_at.to_rfc3339(),
-        databases_visited: report.databases_visited,
-        databases_total: report.databases_total,
+        role: WireRole {
+            name: role.name.clone(),
+            superuser: role.superuser,
+            pg_monitor: role.pg_monitor,
+            pg_read_all_stats: role.pg_read_all_stats,
+            pg_signal_backend: role.pg_signal_backend,
+            rds_superuser: role.rds_superuser,
+            pg_signal_autovacuum_worker: role.pg_signal_autovacuum_worker,
+        },
+        databases_visited: report.databases_visited(),
+        databases_total: snapshot.databases.len(),
+        limits: WireLimits {
+            autovacuum_freeze_max_age: report.freeze_max_age,
+            autovacuum_multixact_freeze_max_age: report.multixact_freeze_max_age,
+            xid_stop_age: report.xid_stop_age,
+            mxid_stop_age: report.mxid_stop_age,
+        },
+        databases,
         summary: WireSummary {
             critical,
             warning,
             info,
+            worst: findings::worst(report.findings).map(WireSeverity::from),
         },
         findings: report.findings.iter().map(finding).collect(),
-        collection_warnings: report
-            .collection_warnings
+        sessions_to_terminate: report
+            .sessions_to_terminate
             .iter()
-            .map(|w| WireWarning {
-                source: &w.source,
-                database: w.database.as_deref(),
-                message: &w.message,
+            .map(|s| WireSessionToTerminate {
+                pid: s.pid,
+                database: s.database.clone(),
+                user: s.user.clone(),
+                application_name: s.application_name.clone(),
+                state: s.state.clone(),
+                severity: s.severity.into(),
+                code: s.code.to_string(),
+                message: s.message.clone(),
+                held_xid_age: s.held_xid_age,
+                held_seconds: s.held_seconds,
+                sql: s.sql.clone(),
             })
             .collect(),
-    };
-    serde_json::to_writer_pretty(&mut *out, &wire)?;
+        recommended_settings: report
+            .settings
+            .iter()
+            .map(|s| WireSetting {
+                name: s.name.clone(),
+                current: s.current.clone(),
+                recommended: s.recommended.clone(),
+                needs: s.needs.into(),
+                severity: s.severity.into(),
+                code: s.code.to_string(),
+                why: s.why.clone(),
+            })
+            .collect(),
+        collection_warnings: report
+            .collection_warnings()
+            .iter()
+            .map(|w| WireWarning {
+                source: w.source.clone(),
+                database: w.database.clone(),
+                message: w.message.clone(),
+            })
+            .collect(),
+        trends: report.trends.clone(),
+    }
+}
+
+fn round4(x: f64) -> f64 {
+    (x * 10_000.0).round() / 10_000.0
+}
+
+/// The JSON Schema of the document, as committed in [`SCHEMA_PATH`].
+pub fn schema() -> String {
+    let schema = schemars::schema_for!(WireReport);
+    let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+pub fn write(out: &mut dyn Write, report: &Report, _options: &Options) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, &wire(report))?;
     out.write_all(b"\n")
 }
 
 #[cfg(test)]
 mod tests {
-    use crate::render::{Format, Report, write};
-    use crate::rules::fixture::{Fx, T};
+    use crate::render::fixtures::{self, generated_at};
+    use crate::render::{Format, Options, Report, write};
+    use crate::snapshot::Snapshot;
+
+    fn render(snapshot: &Snapshot) -> String {
+        let findings = fixtures::findings(snapshot);
+        let mut out = Vec::new();
+        write(
+            &mut out,
+            Format::Json,
+            &Report::new(snapshot, &findings, generated_at()),
+            &Options::default(),
+        )
+        .unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    fn validator() -> jsonschema::Validator {
+        let schema: serde_json::Value = serde_json::from_str(&super::schema()).unwrap();
+        jsonschema::validator_for(&schema).unwrap()
+    }
 
     #[test]
-    fn json_is_an_object_with_schema_version_and_ordered_evidence() {
-        let snapshot = Fx::new(17)
-            .table(
-                T::new("orders")
-                    .rows(2_000_000)
-                    .updated(600_000)
-                    .dead(300_000),
-            )
-            .done();
-        let findings = crate::rules::analyse(&snapshot);
-        let mut out = Vec::new();
-        write(&mut out, Format::Json, &Report::new(&snapshot, &findings)).unwrap();
-        let text = String::from_utf8(out).unwrap();
-        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+    fn json_of_each_fixture_validates_and_is_pinned() {
+        let validator = validator();
+        for (name, snapshot) in [
+            ("warning", fixtures::warning()),
+            ("critical", fixtures::critical()),
+        ] {
+            let text = render(&snapshot);
+            let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+            let errors: Vec<String> = validator
+                .iter_errors(&value)
+                .map(|e| format!("{} at {}", e, e.instance_path()))
+                .collect();
+            assert!(errors.is_empty(), "{name}: {errors:#?}");
+            insta::assert_snapshot!(name, text.replace(env!("CARGO_PKG_VERSION"), "[version]"));
+        }
+    }
+
+    #[test]
+    fn json_has_the_sections_a_cron_job_reads() {
+        let value: serde_json::Value =
+            serde_json::from_str(&render(&fixtures::critical())).unwrap();
         assert_eq!(value["schema_version"], 1);
-        assert_eq!(value["summary"]["warning"], 1);
-        let table001 = value["findings"]
+        assert_eq!(value["summary"]["worst"], "critical");
+        assert!(value["summary"]["critical"].as_u64().unwrap() >= 1);
+        let session = &value["sessions_to_terminate"][0];
+        assert_eq!(session["pid"], 4242);
+        assert_eq!(session["user"], "app_user");
+        assert!(
+            session["sql"]
+                .as_str()
+                .unwrap()
+                .contains("pg_terminate_backend(4242)")
+        );
+        let setting = value["recommended_settings"]
             .as_array()
             .unwrap()
             .iter()
-            .find(|f| f["code"] == "TABLE001")
-            .expect("TABLE001 in the JSON");
-        assert_eq!(table001["object"]["kind"], "table");
-        assert_eq!(table001["object"]["name"], "orders");
-        assert_eq!(table001["evidence"]["n_dead_tup"], 300_000);
-        assert_eq!(table001["recommendation"]["safety"], "safe");
-        insta::assert_snapshot!(text.replace(env!("CARGO_PKG_VERSION"), "[version]"));
-        // Evidence keys keep the rule's order, not alphabetical order.
-        let reltuples = text.find("\"reltuples\"").unwrap();
-        let n_dead = text.find("\"n_dead_tup\"").unwrap();
-        assert!(reltuples < n_dead);
+            .find(|s| s["name"] == "autovacuum")
+            .expect("autovacuum = on recommended");
+        assert_eq!(setting["current"], "off");
+        assert_eq!(setting["recommended"], "on");
+        assert_eq!(setting["needs"], "reload");
+        assert!(value["trends"].is_null());
+        let app = value["databases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["name"] == "app")
+            .unwrap();
+        assert_eq!(app["xid_age"], 1_100_000_000);
+        assert_eq!(app["xid_freeze_max_age_share"], 5.5);
+    }
+
+    /// The committed schema is what the wire types generate. To update it after changing them:
+    /// `PGVAC_UPDATE_SCHEMA=1 cargo test --lib schema_file`.
+    #[test]
+    fn schema_file_is_current() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(super::SCHEMA_PATH);
+        let generated = super::schema();
+        if std::env::var_os("PGVAC_UPDATE_SCHEMA").is_some() {
+            std::fs::write(&path, &generated).unwrap();
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == generated,
+            "{} is stale: run PGVAC_UPDATE_SCHEMA=1 cargo test --lib schema_file and commit it",
+            super::SCHEMA_PATH
+        );
     }
 }

@@ -1,51 +1,407 @@
-//! Output formats. Each format is one module with one function that writes a [`Report`] into any
-//! `io::Write`, so formats are testable without a terminal and new ones slot in beside these.
+//! Output formats. Each format is one module with one function, `write(out, report, options)`,
+//! that writes a [`Report`] into any `io::Write`, so formats are testable without a terminal and
+//! new ones slot in beside these.
 //!
-//! Errors go to stderr and never through here; this is data for stdout or a file.
+//! [`Report`] is the one view of an analysis every format reads: the findings in display order
+//! plus what the sections of a report are made of (database ages, tables worst first, settings
+//! to change, sessions to terminate, running vacuums), derived once from the snapshot so that the
+//! formats agree with each other. Errors go to stderr and never through here.
 
 pub mod json;
+pub mod markdown;
+pub mod prometheus;
 pub mod rules;
+pub mod script;
 pub mod table;
+pub mod text;
 
 use chrono::{DateTime, Utc};
 
-use crate::findings::Finding;
-use crate::snapshot::{CollectionWarning, PlatformKind, Snapshot};
+use crate::findings::{Finding, Needs, Object, SettingChange, Severity};
+use crate::rules::wraparound::{IdKind, server_limits};
+use crate::rules::{Category, Context, tuning};
+use crate::snapshot::{CollectionWarning, PlatformKind, Snapshot, Visit};
 
-/// What a report shows: the findings in display order, and where they come from.
-pub struct Report<'s> {
-    pub server_version: &'s str,
-    pub server_version_num: i32,
-    pub platform: PlatformKind,
-    pub collected_at: DateTime<Utc>,
-    /// Databases whose tables were read.
-    pub databases_visited: usize,
-    pub databases_total: usize,
-    pub collection_warnings: &'s [CollectionWarning],
-    pub findings: &'s [Finding],
+/// How a report is drawn, beyond its format.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    /// Rows per section (`--top`); `None` shows all.
+    pub top: Option<usize>,
+    /// Show each finding's evidence.
+    pub verbose: bool,
+    /// ANSI colour (terminal report only).
+    pub color: bool,
+    /// Columns the terminal report fits in.
+    pub width: usize,
+    /// SQL script: leave terminations and other destructive statements uncommented.
+    pub include_destructive: bool,
 }
 
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            top: None,
+            verbose: false,
+            color: false,
+            width: DEFAULT_WIDTH,
+            include_destructive: false,
+        }
+    }
+}
+
+/// Width of the terminal report when stdout is not a terminal (files, pipes, cron mail).
+pub const DEFAULT_WIDTH: usize = 100;
+
+/// Which section of a report a finding belongs to: one per rule category.
+pub fn section_of(finding: &Finding) -> Category {
+    let code = finding.code;
+    Category::ALL
+        .into_iter()
+        .find(|c| {
+            code.strip_prefix(c.prefix())
+                .is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()))
+        })
+        .unwrap_or(Category::Config)
+}
+
+/// A database's transaction ID and multixact ages, as shares of the limits that matter.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DatabaseAge {
+    pub name: String,
+    pub xid_age: i64,
+    pub mxid_age: i64,
+    /// `xid_age / autovacuum_freeze_max_age`.
+    pub xid_freeze_share: f64,
+    /// `xid_age / the age at which the server stops assigning XIDs`.
+    pub xid_stop_share: f64,
+    pub mxid_freeze_share: f64,
+    pub mxid_stop_share: f64,
+    /// The worst WRAP finding about this database.
+    pub severity: Option<Severity>,
+}
+
+/// One of the oldest tables by `age(relfrozenxid)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableAge {
+    pub database: String,
+    /// `schema.name`; a TOAST table is named by its owner.
+    pub name: String,
+    pub xid_age: i64,
+    /// The table's own freeze max age (a reloption may lower the server's).
+    pub freeze_max_age: i64,
+    pub xid_freeze_share: f64,
+    pub xid_stop_share: f64,
+    pub severity: Option<Severity>,
+}
+
+/// A table with findings, for the Tables section: its trigger now and the one recommended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableRow {
+    pub database: String,
+    pub schema: String,
+    pub name: String,
+    /// How a person names it: `schema.name`, or `TOAST table of schema.name`.
+    pub display: String,
+    pub severity: Severity,
+    /// Codes of its findings, in display order.
+    pub codes: Vec<&'static str>,
+    pub dead_rows: Option<i64>,
+    /// Dead rows autovacuum waits for now (`threshold + scale_factor * reltuples`).
+    pub trigger_rows: f64,
+    /// The trigger pgvac recommends, when it recommends one.
+    pub recommended_rows: Option<f64>,
+    pub last_autovacuum: Option<DateTime<Utc>>,
+    /// Autovacuum is disabled for it (only anti-wraparound vacuums run).
+    pub autovacuum_disabled: bool,
+}
+
+/// A server setting to change.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SettingRow {
+    pub name: String,
+    /// The value now, with its unit (`2ms`, `64MB`), when the snapshot has the setting.
+    pub current: Option<String>,
+    pub recommended: String,
+    pub needs: Needs,
+    pub severity: Severity,
+    /// The finding that recommends it, and why.
+    pub code: &'static str,
+    pub why: String,
+}
+
+/// A session pgvac recommends terminating, and the statement that does it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionToTerminate {
+    pub pid: i32,
+    pub database: Option<String>,
+    pub user: Option<String>,
+    pub application_name: Option<String>,
+    pub state: Option<String>,
+    pub severity: Severity,
+    pub code: &'static str,
+    pub message: String,
+    /// How many XIDs behind it holds the horizon, when the finding says.
+    pub held_xid_age: Option<i64>,
+    /// For how long it has held it (seconds).
+    pub held_seconds: Option<i64>,
+    pub sql: String,
+}
+
+/// A vacuum running when the snapshot was taken.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunningRow {
+    pub pid: i32,
+    pub database: Option<String>,
+    pub relation: Option<String>,
+    pub phase: Option<String>,
+    /// Heap blocks scanned, as a share of the heap.
+    pub scanned_share: Option<f64>,
+    pub runtime_secs: Option<i64>,
+    pub is_autovacuum: Option<bool>,
+    pub is_wraparound: Option<bool>,
+    pub index_passes: Option<i64>,
+    pub severity: Option<Severity>,
+}
+
+/// What every format shows: the findings in display order and the sections' contents.
+pub struct Report<'s> {
+    pub snapshot: &'s Snapshot,
+    pub findings: &'s [Finding],
+    /// When the report was made (not when the snapshot was collected).
+    pub generated_at: DateTime<Utc>,
+    /// Databases that count for wraparound, the oldest first.
+    pub databases: Vec<DatabaseAge>,
+    /// The oldest tables by `age(relfrozenxid)`, the oldest first (at most [`OLDEST_TABLES`]).
+    pub oldest_tables: Vec<TableAge>,
+    pub freeze_max_age: i64,
+    pub multixact_freeze_max_age: i64,
+    pub xid_stop_age: i64,
+    pub mxid_stop_age: i64,
+    /// Tables with findings, worst first.
+    pub tables: Vec<TableRow>,
+    /// Settings to change, one row per setting, the most severe finding's value first.
+    pub settings: Vec<SettingRow>,
+    pub sessions_to_terminate: Vec<SessionToTerminate>,
+    pub running: Vec<RunningRow>,
+    /// Trends between runs (`--history`). Not filled by the analysis of one snapshot: the
+    /// history module sets it, and the formats show it where it belongs.
+    pub trends: Option<serde_json::Value>,
+}
+
+/// How many of the oldest tables a report keeps.
+pub const OLDEST_TABLES: usize = 20;
+
 impl<'s> Report<'s> {
-    pub fn new(snapshot: &'s Snapshot, findings: &'s [Finding]) -> Report<'s> {
-        Report {
-            server_version: &snapshot.server.version,
-            server_version_num: snapshot.server.version_num,
-            platform: snapshot.server.platform.kind,
-            collected_at: snapshot.server.collected_at,
-            databases_visited: snapshot
-                .databases
+    pub fn new(
+        snapshot: &'s Snapshot,
+        findings: &'s [Finding],
+        generated_at: DateTime<Utc>,
+    ) -> Report<'s> {
+        let context = Context::new(snapshot);
+        let major = snapshot.server.major();
+        let freeze_max_age = context.settings.freeze_max_age.max(1);
+        let multixact_freeze_max_age = context.settings.multixact_freeze_max_age.max(1);
+        let xid_stop_age = server_limits(major, IdKind::Xid).stop_age;
+        let mxid_stop_age = server_limits(major, IdKind::Multixact).stop_age;
+        let worst_about = |wanted: &dyn Fn(&Object) -> bool, category: Category| {
+            findings
                 .iter()
-                .filter(|d| d.visit == crate::snapshot::Visit::Visited)
-                .count(),
-            databases_total: snapshot.databases.len(),
-            collection_warnings: &snapshot.warnings,
+                .filter(|f| section_of(f) == category && wanted(&f.object))
+                .map(|f| f.severity)
+                .max()
+        };
+
+        let mut databases: Vec<DatabaseAge> = snapshot
+            .databases
+            .iter()
+            .filter(|d| !d.is_invalid())
+            .map(|d| DatabaseAge {
+                name: d.name.clone(),
+                xid_age: d.xid_age,
+                mxid_age: d.mxid_age,
+                xid_freeze_share: d.xid_age as f64 / freeze_max_age as f64,
+                xid_stop_share: d.xid_age as f64 / xid_stop_age as f64,
+                mxid_freeze_share: d.mxid_age as f64 / multixact_freeze_max_age as f64,
+                mxid_stop_share: d.mxid_age as f64 / mxid_stop_age as f64,
+                severity: worst_about(
+                    &|o| matches!(o, Object::Database { database } if *database == d.name),
+                    Category::Wraparound,
+                ),
+            })
+            .collect();
+        databases.sort_by(|a, b| {
+            b.xid_freeze_share
+                .max(b.mxid_freeze_share)
+                .total_cmp(&a.xid_freeze_share.max(a.mxid_freeze_share))
+                .then_with(|| a.name.cmp(&b.name))
+        });
+
+        let mut oldest_tables: Vec<TableAge> = context
+            .tables()
+            .filter_map(|view| {
+                let xid_age = view.table.xid_age?;
+                let table_freeze = view.autovacuum.wraparound.freeze_max_age.value.max(1);
+                Some(TableAge {
+                    database: view.database.name.clone(),
+                    name: tuning::display_name(&view),
+                    xid_age,
+                    freeze_max_age: table_freeze,
+                    xid_freeze_share: xid_age as f64 / table_freeze as f64,
+                    xid_stop_share: xid_age as f64 / xid_stop_age as f64,
+                    severity: worst_about(&|o| *o == view.object(), Category::Wraparound),
+                })
+            })
+            .collect();
+        oldest_tables.sort_by(|a, b| {
+            b.xid_age
+                .cmp(&a.xid_age)
+                .then_with(|| a.database.cmp(&b.database))
+                .then_with(|| a.name.cmp(&b.name))
+        });
+        oldest_tables.truncate(OLDEST_TABLES);
+
+        let mut tables = Vec::new();
+        for view in context.tables() {
+            let object = view.object();
+            let about: Vec<&Finding> = findings
+                .iter()
+                .filter(|f| section_of(f) == Category::Table && f.object == object)
+                .collect();
+            let Some(severity) = about.iter().map(|f| f.severity).max() else {
+                continue;
+            };
+            let plan = tuning::plan(&context, &view);
+            let recommended_rows = plan
+                .as_ref()
+                .and_then(|p| p.dead_rows.as_ref().or(p.inserts.as_ref()))
+                .map(|a| a.recommended_rows);
+            let mut codes: Vec<&'static str> = about.iter().map(|f| f.code).collect();
+            codes.dedup();
+            tables.push(TableRow {
+                database: view.database.name.clone(),
+                schema: view.table.schema.clone(),
+                name: view.table.name.clone(),
+                display: tuning::display_name(&view),
+                severity,
+                codes,
+                dead_rows: view.autovacuum.dead_rows.count,
+                trigger_rows: view.autovacuum.dead_rows.rows,
+                recommended_rows,
+                last_autovacuum: view.table.stats.as_ref().and_then(|s| s.last_autovacuum),
+                autovacuum_disabled: !view.autovacuum.enabled.value,
+            });
+        }
+        tables.sort_by(|a, b| {
+            b.severity
+                .cmp(&a.severity)
+                .then_with(|| b.dead_rows.unwrap_or(0).cmp(&a.dead_rows.unwrap_or(0)))
+                .then_with(|| a.database.cmp(&b.database))
+                .then_with(|| a.display.cmp(&b.display))
+        });
+
+        let mut settings: Vec<SettingRow> = Vec::new();
+        for finding in findings {
+            let Some(fix) = &finding.recommendation else {
+                continue;
+            };
+            for SettingChange { name, value, needs } in &fix.settings {
+                if settings.iter().any(|s| s.name == *name) {
+                    continue;
+                }
+                settings.push(SettingRow {
+                    name: name.clone(),
+                    current: snapshot
+                        .setting(name)
+                        .map(|s| setting_with_unit(&s.setting, s.unit.as_deref(), &s.vartype)),
+                    recommended: value.clone(),
+                    needs: *needs,
+                    severity: finding.severity,
+                    code: finding.code,
+                    why: finding.message.clone(),
+                });
+            }
+        }
+
+        let sessions_to_terminate = findings
+            .iter()
+            .filter_map(|f| {
+                let Object::Session { pid, database } = &f.object else {
+                    return None;
+                };
+                let sql = f.recommendation.as_ref()?.sql.as_ref()?;
+                if !sql.contains("pg_terminate_backend") {
+                    return None;
+                }
+                let session = snapshot.sessions.iter().find(|s| s.pid == *pid);
+                let int = |key| match f.evidence(key) {
+                    Some(crate::findings::Value::Int(n)) => Some(*n),
+                    _ => None,
+                };
+                Some(SessionToTerminate {
+                    pid: *pid,
+                    database: database
+                        .clone()
+                        .or_else(|| session.and_then(|s| s.database.clone())),
+                    user: session.and_then(|s| s.user.clone()),
+                    application_name: session.and_then(|s| s.application_name.clone()),
+                    state: session.and_then(|s| s.state.clone()),
+                    severity: f.severity,
+                    code: f.code,
+                    message: f.message.clone(),
+                    held_xid_age: int("held_xid_age"),
+                    held_seconds: int("held_seconds"),
+                    sql: sql.clone(),
+                })
+            })
+            .collect();
+
+        let now = snapshot.server.collected_at;
+        let running = snapshot
+            .running_vacuums
+            .iter()
+            .map(|v| RunningRow {
+                pid: v.pid,
+                database: v.database.clone(),
+                relation: v.relation.clone(),
+                phase: v.phase.clone(),
+                scanned_share: match (v.heap_blks_scanned, v.heap_blks_total) {
+                    (Some(scanned), Some(total)) if total > 0 => {
+                        Some(scanned as f64 / total as f64)
+                    }
+                    _ => None,
+                },
+                runtime_secs: v.started_at.map(|t| (now - t).num_seconds().max(0)),
+                is_autovacuum: v.is_autovacuum,
+                is_wraparound: v.is_wraparound,
+                index_passes: v.index_vacuum_count,
+                severity: findings
+                    .iter()
+                    .filter(|f| matches!(f.object, Object::Session { pid, .. } if pid == v.pid))
+                    .map(|f| f.severity)
+                    .max(),
+            })
+            .collect();
+
+        Report {
+            snapshot,
             findings,
+            generated_at,
+            databases,
+            oldest_tables,
+            freeze_max_age,
+            multixact_freeze_max_age,
+            xid_stop_age,
+            mxid_stop_age,
+            tables,
+            settings,
+            sessions_to_terminate,
+            running,
+            trends: None,
         }
     }
 
     /// Counts by severity: (critical, warning, info).
     pub fn counts(&self) -> (usize, usize, usize) {
-        use crate::findings::Severity;
         let count = |s| self.findings.iter().filter(|f| f.severity == s).count();
         (
             count(Severity::Critical),
@@ -53,21 +409,363 @@ impl<'s> Report<'s> {
             count(Severity::Info),
         )
     }
+
+    /// The findings of one section, in display order.
+    pub fn section(&self, category: Category) -> impl Iterator<Item = &Finding> {
+        self.findings
+            .iter()
+            .filter(move |f| section_of(f) == category)
+    }
+
+    pub fn databases_visited(&self) -> usize {
+        self.snapshot
+            .databases
+            .iter()
+            .filter(|d| d.visit == Visit::Visited)
+            .count()
+    }
+
+    pub fn collection_warnings(&self) -> &[CollectionWarning] {
+        &self.snapshot.warnings
+    }
+
+    /// `PostgreSQL 17.10` from `version()`.
+    pub fn server_version(&self) -> &str {
+        let version = &self.snapshot.server.version;
+        let short = version.split(" on ").next().unwrap_or(version);
+        short.split(',').next().unwrap_or(short).trim()
+    }
+
+    /// Seconds since the postmaster started, as of the snapshot.
+    pub fn uptime_secs(&self) -> i64 {
+        (self.snapshot.server.collected_at - self.snapshot.server.postmaster_start_time)
+            .num_seconds()
+            .max(0)
+    }
+
+    pub fn platform_name(&self) -> &'static str {
+        match self.snapshot.server.platform.kind {
+            PlatformKind::Postgres => "self-managed",
+            PlatformKind::Rds => "Amazon RDS",
+            PlatformKind::Aurora => "Amazon Aurora",
+        }
+    }
+
+    /// What the role may do, in words: `superuser`, or the monitoring and signalling roles.
+    pub fn capabilities(&self) -> String {
+        let role = &self.snapshot.role;
+        if role.superuser {
+            return "superuser".to_string();
+        }
+        let mut parts = Vec::new();
+        if role.pg_monitor {
+            parts.push("pg_monitor");
+        } else if role.pg_read_all_stats {
+            parts.push("pg_read_all_stats");
+        }
+        if role.rds_superuser {
+            parts.push("rds_superuser");
+        }
+        if role.pg_signal_backend {
+            parts.push("pg_signal_backend");
+        }
+        if role.pg_signal_autovacuum_worker {
+            parts.push("pg_signal_autovacuum_worker");
+        }
+        if parts.is_empty() {
+            "no monitoring role: other sessions' queries and states are hidden".to_string()
+        } else {
+            parts.join(", ")
+        }
+    }
+}
+
+/// A `pg_settings` value with its unit, as a person writes it: `64MB`, `2ms`, `1min`, `on`.
+pub fn setting_with_unit(setting: &str, unit: Option<&str>, vartype: &str) -> String {
+    let Some(unit) = unit.filter(|u| !u.is_empty()) else {
+        return setting.to_string();
+    };
+    if vartype != "integer" && vartype != "real" {
+        return format!("{setting}{unit}");
+    }
+    let Ok(value) = setting.trim().parse::<f64>() else {
+        return format!("{setting}{unit}");
+    };
+    if value < 0.0 {
+        return setting.to_string();
+    }
+    let bytes_per_unit = match unit {
+        "B" => Some(1.0),
+        "kB" => Some(1024.0),
+        "8kB" => Some(8192.0),
+        "MB" => Some(1024.0 * 1024.0),
+        "GB" => Some(1024.0 * 1024.0 * 1024.0),
+        _ => None,
+    };
+    match bytes_per_unit {
+        Some(per) => human_bytes((value * per) as i64),
+        None => format!("{setting}{unit}"),
+    }
+}
+
+/// `64MB`, `1GB`, `512kB`: the largest unit that divides exactly, as `postgresql.conf` writes it.
+pub fn human_bytes(bytes: i64) -> String {
+    const UNITS: [(&str, i64); 4] = [
+        ("TB", 1 << 40),
+        ("GB", 1 << 30),
+        ("MB", 1 << 20),
+        ("kB", 1 << 10),
+    ];
+    for (name, size) in UNITS {
+        if bytes >= size && bytes % size == 0 {
+            return format!("{}{name}", bytes / size);
+        }
+    }
+    format!("{bytes}B")
+}
+
+/// `3d 04h`, `2h 05m`, `5m 10s`, `42s`.
+pub fn duration(secs: i64) -> String {
+    let (d, h, m, s) = (
+        secs / 86_400,
+        secs % 86_400 / 3_600,
+        secs % 3_600 / 60,
+        secs % 60,
+    );
+    if d > 0 {
+        format!("{d}d {h:02}h")
+    } else if h > 0 {
+        format!("{h}h {m:02}m")
+    } else if m > 0 {
+        format!("{m}m {s:02}s")
+    } else {
+        format!("{s}s")
+    }
+}
+
+/// `12.5%`, `0.3%`, `150%`.
+pub fn percent(share: f64) -> String {
+    let p = share * 100.0;
+    if p >= 100.0 {
+        format!("{p:.0}%")
+    } else {
+        format!("{p:.1}%")
+    }
+}
+
+/// `1.2B`, `350M`, `40k`, `999`: an age or a row count at a glance.
+pub fn short_count(n: i64) -> String {
+    let a = n.unsigned_abs() as f64;
+    let sign = if n < 0 { "-" } else { "" };
+    if a >= 1e9 {
+        format!("{sign}{:.2}B", a / 1e9)
+    } else if a >= 1e6 {
+        format!("{sign}{:.1}M", a / 1e6)
+    } else if a >= 1e4 {
+        format!("{sign}{:.0}k", a / 1e3)
+    } else {
+        n.to_string()
+    }
 }
 
 /// Output formats of `pgvac report`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
-    /// A table for people.
+    /// The terminal report: sections of tables, for people.
+    #[value(alias = "text")]
     Table,
-    /// One JSON object (schema_version, pgvac_version, findings, ...).
+    /// One JSON document (schema in docs/report.schema.json), for programs.
     Json,
+    /// A reviewable SQL script of the fixes, for psql.
+    Sql,
+    /// Markdown, for tickets and wikis.
+    Markdown,
+    /// Prometheus text format, for node_exporter's textfile collector.
+    Prometheus,
 }
 
 /// Write a report in a format.
-pub fn write(out: &mut dyn std::io::Write, format: Format, report: &Report) -> std::io::Result<()> {
+pub fn write(
+    out: &mut dyn std::io::Write,
+    format: Format,
+    report: &Report,
+    options: &Options,
+) -> std::io::Result<()> {
     match format {
-        Format::Table => table::write(out, report),
-        Format::Json => json::write(out, report),
+        Format::Table => table::write(out, report, options),
+        Format::Json => json::write(out, report, options),
+        Format::Sql => script::write(out, report, options),
+        Format::Markdown => markdown::write(out, report, options),
+        Format::Prometheus => prometheus::write(out, report, options),
+    }
+}
+
+#[cfg(test)]
+pub mod fixtures {
+    //! The fixture reports every format's snapshot test renders: a healthy cluster, one with
+    //! warnings, and one in trouble.
+
+    use chrono::{DateTime, Duration, TimeZone, Utc};
+
+    use crate::rules::fixture::{Fx, T};
+    use crate::snapshot::{RunningVacuum, Session, Snapshot};
+
+    /// A fixed report time, so snapshots do not change from run to run.
+    pub fn generated_at() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap()
+    }
+
+    /// A cluster with warnings: tables that churn past their trigger, an append-only table, a
+    /// table with autovacuum disabled and awkward names, slow cost settings.
+    pub fn warning() -> Snapshot {
+        Fx::new(16)
+            .set("autovacuum_vacuum_cost_delay", "20")
+            .table(
+                T::new("orders")
+                    .rows(2_000_000)
+                    .updated(600_000)
+                    .dead(300_000),
+            )
+            .table(T::new("event_log").rows(3_000_000))
+            .table(
+                T::new("Parked \"Rows\"; DROP TABLE x; --")
+                    .schema("My Schema")
+                    .rows(10_000)
+                    .dead(5_000)
+                    .option("autovacuum_enabled=false"),
+            )
+            .table(
+                T::new("a_table_whose_name_is_far_too_long_to_fit_in_any_sensible_column_width")
+                    .rows(20)
+                    .option("autovacuum_enabled=false"),
+            )
+            .done()
+    }
+
+    /// A cluster in trouble: a database past 1 billion XIDs, autovacuum off, a session idle in
+    /// transaction holding the horizon, and a vacuum running.
+    pub fn critical() -> Snapshot {
+        let fx = Fx::new(15);
+        let now = fx.now();
+        fx.set("autovacuum", "off")
+            .table(T::new("ledger").rows(1_000).xid_age(1_100_000_000))
+            .table(
+                T::new("orders")
+                    .rows(2_000_000)
+                    .updated(600_000)
+                    .dead(300_000),
+            )
+            .with(|s| {
+                s.sessions.push(idle_session(now, 4242));
+                s.running_vacuums.push(RunningVacuum {
+                    pid: 5151,
+                    database: Some("app".to_string()),
+                    relid: 20001,
+                    relation: Some("public.ledger".to_string()),
+                    phase: Some("scanning heap".to_string()),
+                    is_autovacuum: Some(false),
+                    is_wraparound: Some(false),
+                    backend_type: Some("client backend".to_string()),
+                    query: Some("VACUUM (FREEZE) ledger".to_string()),
+                    started_at: Some(now - Duration::minutes(95)),
+                    heap_blks_total: Some(10_000),
+                    heap_blks_scanned: Some(2_500),
+                    heap_blks_vacuumed: Some(0),
+                    index_vacuum_count: Some(0),
+                    max_dead_tuples: Some(11_184_810),
+                    num_dead_tuples: Some(0),
+                    max_dead_tuple_bytes: None,
+                    dead_tuple_bytes: None,
+                    num_dead_item_ids: None,
+                    indexes_total: None,
+                    indexes_processed: None,
+                    delay_time: None,
+                });
+            })
+            .done()
+    }
+
+    /// A session idle in transaction for two hours, holding an XID.
+    pub fn idle_session(now: DateTime<Utc>, pid: i32) -> Session {
+        Session {
+            pid,
+            database: Some("app".to_string()),
+            user: Some("app_user".to_string()),
+            application_name: Some("billing-worker".to_string()),
+            client_addr: Some("10.0.0.7".to_string()),
+            backend_type: Some("client backend".to_string()),
+            state: Some("idle in transaction".to_string()),
+            backend_start: Some(now - Duration::hours(3)),
+            xact_start: Some(now - Duration::hours(2)),
+            query_start: Some(now - Duration::hours(2)),
+            state_change: Some(now - Duration::hours(2)),
+            backend_xid: Some(1_000_000),
+            backend_xmin: None,
+            backend_xid_age: Some(40_000_000),
+            backend_xmin_age: None,
+            wait_event_type: Some("Client".to_string()),
+            wait_event: Some("ClientRead".to_string()),
+            query: Some("UPDATE accounts SET balance = balance - 1 WHERE id = 7".to_string()),
+            leader_pid: None,
+            is_pgvac: false,
+            redacted: false,
+        }
+    }
+
+    /// The findings of a snapshot, plus (until the blocker rules are merged) a BLOCK finding
+    /// for every idle-in-transaction session, shaped as the blocker rules make them.
+    pub fn findings(snapshot: &Snapshot) -> Vec<crate::findings::Finding> {
+        use crate::findings::{Finding, Needs, Object, Recommendation, Safety, Severity};
+        let mut found = crate::rules::analyse(snapshot);
+        if !found.iter().any(|f| f.code.starts_with("BLOCK")) {
+            for session in &snapshot.sessions {
+                if session.state.as_deref() != Some("idle in transaction") {
+                    continue;
+                }
+                let age = session.backend_xid_age.unwrap_or(0);
+                found.push(
+                    Finding {
+                        code: "BLOCK001",
+                        name: "idle-in-transaction-holds-horizon",
+                        severity: Severity::Warning,
+                        object: Object::Session {
+                            pid: session.pid,
+                            database: session.database.clone(),
+                        },
+                        message: format!(
+                            "pid {} ({}) holds the horizon {} XIDs behind: idle in \
+                             transaction for 2h 00m",
+                            session.pid,
+                            session.user.as_deref().unwrap_or("?"),
+                            crate::findings::group_digits(age)
+                        ),
+                        evidence: Vec::new(),
+                        recommendation: Some(Recommendation {
+                            text: "Terminate the session (run on this server). Cost: its open \
+                                   transaction rolls back."
+                                .to_string(),
+                            sql: Some(format!(
+                                "SELECT pg_terminate_backend({}) FROM pg_stat_activity \
+                                 WHERE pid = {} AND backend_start = '{}';",
+                                session.pid,
+                                session.pid,
+                                session
+                                    .backend_start
+                                    .map(|t| t.to_rfc3339())
+                                    .unwrap_or_default()
+                            )),
+                            safety: Safety::NeedsCare,
+                            lock: None,
+                            needs: Needs::None,
+                            settings: Vec::new(),
+                        }),
+                    }
+                    .with("held_xid_age", age)
+                    .with("held_seconds", 7200i64),
+                );
+            }
+            crate::findings::sort(&mut found);
+        }
+        found
     }
 }

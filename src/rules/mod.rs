@@ -16,7 +16,9 @@
 use std::collections::HashSet;
 
 use crate::autovacuum::{self, GlobalSettings, TableAutovacuum};
-use crate::findings::{self, Finding, Needs, Object, Recommendation, Safety, Severity};
+use crate::findings::{
+    self, Finding, Needs, Object, Recommendation, Safety, SettingChange, Severity,
+};
 use crate::snapshot::{Database, PlatformKind, Setting, Snapshot, Table, Visit};
 
 pub mod tuning;
@@ -359,7 +361,26 @@ impl<'s> Context<'s> {
             .map(|(name, value)| format!("{name} = {value}"))
             .collect::<Vec<_>>()
             .join(", ");
-        if self.is_managed() {
+        let managed = self.is_managed();
+        let settings = changes
+            .iter()
+            .map(|(name, value)| {
+                let static_parameter = self
+                    .setting(name)
+                    .is_some_and(|s| s.context == "postmaster");
+                SettingChange {
+                    name: name.to_string(),
+                    value: value.clone(),
+                    needs: match (managed, static_parameter) {
+                        (true, true) => Needs::ParameterGroupReboot,
+                        (true, false) => Needs::ParameterGroup,
+                        (false, true) => Needs::Restart,
+                        (false, false) => Needs::Reload,
+                    },
+                }
+            })
+            .collect();
+        if managed {
             let platform = match self.snapshot.server.platform.kind {
                 PlatformKind::Aurora => "Aurora: the DB cluster or instance parameter group",
                 _ => "RDS: the DB parameter group",
@@ -381,6 +402,7 @@ impl<'s> Context<'s> {
                 } else {
                     Needs::ParameterGroup
                 },
+                settings,
             };
         }
         let mut sql: Vec<String> = changes
@@ -413,6 +435,7 @@ impl<'s> Context<'s> {
             } else {
                 Needs::Reload
             },
+            settings,
         }
     }
 }

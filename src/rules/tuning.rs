@@ -285,6 +285,7 @@ pub fn recommendation(view: &TableView, what: &str, advice: &[&TriggerAdvice]) -
         safety: Safety::Safe,
         lock: Some(ALTER_LOCK.to_string()),
         needs: crate::findings::Needs::None,
+        settings: Vec::new(),
     }
 }
 

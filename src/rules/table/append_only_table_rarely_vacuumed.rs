@@ -149,6 +149,7 @@ fn check(context: &Context) -> Vec<Finding> {
                         .to_string(),
                 ),
                 needs: Needs::None,
+                settings: Vec::new(),
             }));
         }
     }

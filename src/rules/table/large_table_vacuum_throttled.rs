@@ -135,6 +135,7 @@ fn check(context: &Context) -> Vec<Finding> {
                 safety: Safety::NeedsCare,
                 lock: Some(ALTER_LOCK.to_string()),
                 needs: Needs::None,
+                settings: Vec::new(),
             });
         out.push(finding);
     }

@@ -108,6 +108,7 @@ fn check(context: &Context) -> Vec<Finding> {
             safety: Safety::Safe,
             lock: Some(ALTER_LOCK.to_string()),
             needs: Needs::None,
+            settings: Vec::new(),
         }));
     }
     out

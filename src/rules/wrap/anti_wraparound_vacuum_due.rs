@@ -141,6 +141,7 @@ fn check(context: &Context) -> Vec<Finding> {
                 safety: Safety::NeedsCare,
                 lock: Some("SHARE UPDATE EXCLUSIVE on each table".to_string()),
                 needs: Needs::None,
+                settings: Vec::new(),
             });
         out.push(finding);
     }

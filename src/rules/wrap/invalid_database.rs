@@ -76,6 +76,7 @@ fn check(context: &Context) -> Vec<Finding> {
                 safety: Safety::NeedsCare,
                 lock: Some("ACCESS EXCLUSIVE on the database".to_string()),
                 needs: Needs::None,
+                settings: Vec::new(),
             })
         })
         .collect()

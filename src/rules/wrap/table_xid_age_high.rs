@@ -133,6 +133,7 @@ pub fn table_ages(context: &Context, kind: IdKind, rule: &Rule) -> Vec<Finding> 
                         .to_string(),
                 ),
                 needs: Needs::None,
+                settings: Vec::new(),
             });
         }
         out.push(finding);
