@@ -250,6 +250,77 @@ impl Cluster {
     }
 }
 
+/// A hot standby of a test cluster, streaming through a physical slot with
+/// `hot_standby_feedback = on`. Stopped when dropped (its slot stays: drop it on the primary).
+pub struct Standby {
+    pub port: u16,
+    bindir: PathBuf,
+    data: PathBuf,
+}
+
+impl Cluster {
+    /// Build a hot standby with the version's own pg_basebackup (`-R -C -S slot`), feedback on
+    /// and reported every second. Fails when the installation has no pg_basebackup (the npm
+    /// packages ship only initdb, pg_ctl and postgres).
+    pub fn start_standby(&self, slot: &str) -> Result<Standby, String> {
+        let basebackup = self.bindir.join("pg_basebackup");
+        if !basebackup.is_file() {
+            return Err(format!("no pg_basebackup in {}", self.bindir.display()));
+        }
+        let data = self.dir.path().join(format!("standby-{slot}"));
+        check(
+            command(&basebackup)
+                .args([
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    &self.port.to_string(),
+                    "-U",
+                    "postgres",
+                ])
+                .arg("-D")
+                .arg(&data)
+                .args(["-X", "stream", "-R", "-C", "-S", slot])
+                .output(),
+            "pg_basebackup",
+        )?;
+        append(
+            &data.join("postgresql.conf"),
+            "\nhot_standby = on\nhot_standby_feedback = on\nwal_receiver_status_interval = 1s\n",
+        )?;
+        let log = self.dir.path().join(format!("standby-{slot}.log"));
+        let port = free_port();
+        check(
+            command(&self.bindir.join("pg_ctl"))
+                .arg("-D")
+                .arg(&data)
+                .arg("-l")
+                .arg(&log)
+                .args(["-w", "-t", "60", "-o"])
+                .arg(format!("-p {port} -k {}", self.dir.path().display()))
+                .arg("start")
+                .output(),
+            "pg_ctl start for the standby",
+        )
+        .map_err(|e| format!("{e}\n{}", std::fs::read_to_string(&log).unwrap_or_default()))?;
+        Ok(Standby {
+            port,
+            bindir: self.bindir.clone(),
+            data,
+        })
+    }
+}
+
+impl Drop for Standby {
+    fn drop(&mut self) {
+        let _ = command(&self.bindir.join("pg_ctl"))
+            .arg("-D")
+            .arg(&self.data)
+            .args(["-m", "immediate", "-w", "stop"])
+            .output();
+    }
+}
+
 fn self_log(dir: &Path) -> String {
     std::fs::read_to_string(dir.join("server.log")).unwrap_or_default()
 }
