@@ -1042,3 +1042,369 @@ fn temp_blocker(
         },
     })
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::snapshot::*;
+
+    pub fn at(seconds_ago: i64) -> DateTime<Utc> {
+        now() - chrono::Duration::seconds(seconds_ago)
+    }
+
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2025-06-01T12:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    pub fn session(pid: i32) -> Session {
+        Session {
+            pid,
+            database: Some("shop".into()),
+            user: Some("app".into()),
+            application_name: Some("web".into()),
+            client_addr: Some("10.0.0.5".into()),
+            backend_type: Some("client backend".into()),
+            state: Some("idle".into()),
+            backend_start: Some(at(7200)),
+            xact_start: None,
+            query_start: None,
+            state_change: Some(at(10)),
+            backend_xid: None,
+            backend_xmin: None,
+            backend_xid_age: None,
+            backend_xmin_age: None,
+            wait_event_type: None,
+            wait_event: None,
+            query: Some("SELECT 1".into()),
+            leader_pid: None,
+            is_pgvac: false,
+            redacted: false,
+        }
+    }
+
+    pub fn snapshot(sessions: Vec<Session>) -> Snapshot {
+        Snapshot {
+            snapshot_version: SNAPSHOT_VERSION,
+            pgvac_version: "test".into(),
+            server: Server {
+                version_num: 160000,
+                version: "PostgreSQL 16".into(),
+                in_recovery: false,
+                postmaster_start_time: at(86_400),
+                stats_reset: None,
+                collected_at: now(),
+                next_xid: 10_000,
+                block_size: 8192,
+                platform: Platform {
+                    kind: PlatformKind::Postgres,
+                    aurora_version: None,
+                    evidence: vec![],
+                },
+                connected_database: "postgres".into(),
+                connected_user: "postgres".into(),
+            },
+            role: RoleCapabilities {
+                name: "postgres".into(),
+                superuser: true,
+                pg_monitor: true,
+                pg_read_all_stats: true,
+                pg_signal_backend: true,
+                rds_superuser: false,
+                pg_signal_autovacuum_worker: false,
+            },
+            settings: vec![],
+            databases: vec![],
+            sessions,
+            prepared_transactions: vec![],
+            replication_slots: vec![],
+            standbys: vec![],
+            running_vacuums: vec![],
+            warnings: vec![],
+        }
+    }
+
+    pub fn idle_in_transaction(pid: i32, xid: i64, age: i64, idle_secs: i64) -> Session {
+        Session {
+            state: Some("idle in transaction".into()),
+            xact_start: Some(at(idle_secs + 5)),
+            state_change: Some(at(idle_secs)),
+            backend_xid: Some(xid),
+            backend_xid_age: Some(age),
+            ..session(pid)
+        }
+    }
+
+    #[test]
+    fn sessions_without_xid_or_xmin_and_pgvac_itself_are_not_blockers() {
+        let mut own = idle_in_transaction(2, 900, 100, 600);
+        own.is_pgvac = true;
+        let lazy_vacuum = Session {
+            backend_type: Some("autovacuum worker".into()),
+            query: Some("autovacuum: VACUUM public.t".into()),
+            backend_xmin: Some(800),
+            backend_xmin_age: Some(200),
+            ..session(3)
+        };
+        let walsender = Session {
+            backend_type: Some("walsender".into()),
+            backend_xmin: Some(700),
+            backend_xmin_age: Some(300),
+            ..session(4)
+        };
+        let blockers = find_blockers(
+            &snapshot(vec![session(1), own, lazy_vacuum, walsender]),
+            &Thresholds::default(),
+        );
+        assert!(blockers.is_empty(), "{blockers:#?}");
+    }
+
+    #[test]
+    fn blockers_are_ranked_by_how_far_behind_they_hold_the_horizon() {
+        let mut snap = snapshot(vec![
+            idle_in_transaction(10, 9_000, 1_000, 30),
+            Session {
+                state: Some("active".into()),
+                xact_start: Some(at(4000)),
+                backend_xmin: Some(7_000),
+                backend_xmin_age: Some(3_000),
+                ..session(11)
+            },
+        ]);
+        snap.prepared_transactions.push(PreparedTransaction {
+            gid: "it's".into(),
+            xid: 8_000,
+            xid_age: 2_000,
+            prepared: at(60),
+            owner: "app".into(),
+            database: "shop".into(),
+        });
+        let blockers = find_blockers(&snap, &Thresholds::default());
+        let order: Vec<(BlockerKind, i64)> =
+            blockers.iter().map(|b| (b.kind, b.horizon.age)).collect();
+        assert_eq!(
+            order,
+            [
+                (BlockerKind::LongTransaction, 3_000),
+                (BlockerKind::PreparedTransaction, 2_000),
+                (BlockerKind::IdleInTransaction, 1_000),
+            ]
+        );
+        // The active one is a snapshot-only session open over an hour: a warning.
+        let active = &blockers[0];
+        assert!(matches!(
+            active.holder,
+            Holder::Session {
+                snapshot_only: true,
+                ..
+            }
+        ));
+        assert_eq!(active.severity, Severity::Warning);
+        assert_eq!(active.horizon.source, HorizonSource::BackendXmin);
+        assert!(active.actions[0].statements[0].starts_with("SELECT pg_cancel_backend(pid)"));
+        // The gid is quoted as a literal.
+        assert_eq!(
+            blockers[1].actions[0].statements,
+            ["ROLLBACK PREPARED 'it''s';"]
+        );
+        // Idle 30 s in a 35 s transaction: below the thresholds.
+        assert_eq!(blockers[2].severity, Severity::Info);
+    }
+
+    #[test]
+    fn idle_time_comes_from_state_change_and_thresholds_apply() {
+        let snap = snapshot(vec![idle_in_transaction(10, 9_000, 50, 301)]);
+        let blockers = find_blockers(&snap, &Thresholds::default());
+        assert_eq!(blockers[0].idle_secs, Some(301));
+        assert_eq!(blockers[0].severity, Severity::Warning);
+        let lenient = Thresholds {
+            idle_in_transaction_secs: 600,
+            ..Thresholds::default()
+        };
+        assert_eq!(find_blockers(&snap, &lenient)[0].severity, Severity::Info);
+    }
+
+    #[test]
+    fn the_xid_age_ladder_decides_severity() {
+        let t = Thresholds::default();
+        assert_eq!(age_severity(499_999_999, &t).0, Severity::Info);
+        assert_eq!(age_severity(500_000_000, &t).0, Severity::Warning);
+        assert_eq!(age_severity(1_000_000_000, &t).0, Severity::Critical);
+        assert!(
+            age_severity(1_600_000_000, &t)
+                .1
+                .unwrap()
+                .contains("fix immediately")
+        );
+    }
+
+    #[test]
+    fn the_older_of_xid_and_xmin_is_the_horizon() {
+        let s = Session {
+            backend_xid: Some(900),
+            backend_xid_age: Some(100),
+            backend_xmin: Some(850),
+            backend_xmin_age: Some(150),
+            state: Some("active".into()),
+            ..session(5)
+        };
+        let b = &find_blockers(&snapshot(vec![s]), &Thresholds::default())[0];
+        assert_eq!(
+            (b.horizon.source, b.horizon.xid),
+            (HorizonSource::BackendXmin, Some(850))
+        );
+    }
+
+    #[test]
+    fn slots_and_standbys_get_their_own_fixes() {
+        let mut snap = snapshot(vec![]);
+        let slot = |name: &str, kind: &str, active: bool| ReplicationSlot {
+            slot_name: name.into(),
+            slot_type: kind.into(),
+            plugin: None,
+            database: (kind == "logical").then(|| "shop".to_string()),
+            temporary: false,
+            active,
+            active_pid: active.then_some(77),
+            xmin: (kind == "physical").then_some(500),
+            xmin_age: (kind == "physical").then_some(5_000),
+            catalog_xmin: (kind == "logical").then_some(600),
+            catalog_xmin_age: (kind == "logical").then_some(4_000),
+            restart_lsn: None,
+            confirmed_flush_lsn: None,
+            wal_status: None,
+            safe_wal_size: None,
+            inactive_since: None,
+            invalidation_reason: None,
+        };
+        snap.replication_slots = vec![
+            slot("phys", "physical", true),
+            slot("sub's", "logical", false),
+        ];
+        snap.standbys = vec![Standby {
+            pid: 77,
+            user: Some("repl".into()),
+            application_name: Some("replica1".into()),
+            client_addr: Some("10.0.0.9".into()),
+            state: Some("streaming".into()),
+            sync_state: Some("async".into()),
+            backend_xmin: None,
+            backend_xmin_age: None,
+            reply_time: None,
+        }];
+        let blockers = find_blockers(&snap, &Thresholds::default());
+        assert_eq!(blockers.len(), 2);
+        let physical = &blockers[0];
+        assert!(physical.actions[0].run_on.contains("standby \"replica1\""));
+        assert_eq!(
+            physical.actions[0].statements[0],
+            "ALTER SYSTEM SET hot_standby_feedback = off;"
+        );
+        let logical = &blockers[1];
+        assert_eq!(logical.horizon.source, HorizonSource::SlotCatalogXmin);
+        assert_eq!(
+            logical.actions[0].statements,
+            ["SELECT pg_drop_replication_slot('sub''s');"]
+        );
+        // Inactive, for an unknown time before 17: a warning.
+        assert_eq!(logical.severity, Severity::Warning);
+    }
+
+    #[test]
+    fn quoting_survives_quotes_backslashes_and_case() {
+        assert_eq!(quote_literal("a'b"), "'a''b'");
+        assert_eq!(quote_literal("a\\b'"), "E'a\\\\b'''");
+        assert_eq!(quote_ident("My \"T\""), "\"My \"\"T\"\"\"");
+        assert_eq!(
+            guarded_signal_sql("pg_terminate_backend", 42, Some(at(0)), Some(None)),
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid = 42 AND \
+             backend_start = '2025-06-01T12:00:00.000000Z' AND xact_start IS NULL;"
+        );
+    }
+
+    fn temp_database(owner: TempOwner, temp_age: i64, other_age: i64) -> Database {
+        let table = |oid: u32, schema: &str, name: &str, persistence, age| Table {
+            oid,
+            schema: schema.into(),
+            name: name.into(),
+            kind: RelKind::Table,
+            persistence,
+            reltuples: 1.0,
+            relpages: 1,
+            relallvisible: 0,
+            relallfrozen: None,
+            heap_bytes: 8192,
+            xid_age: Some(age),
+            mxid_age: Some(0),
+            reloptions: vec![],
+            options: TableOptions::default(),
+            toast: None,
+            owner_oid: None,
+            stats: None,
+            index_count: 0,
+            index_bytes: 0,
+        };
+        Database {
+            oid: 1,
+            name: "shop".into(),
+            allows_connections: true,
+            connection_limit: -1,
+            is_template: false,
+            xid_age: temp_age.max(other_age),
+            mxid_age: 0,
+            size_bytes: None,
+            stats_reset: None,
+            visit: Visit::Visited,
+            collected_at: Some(now()),
+            tables: vec![
+                table(
+                    100,
+                    "pg_temp_3",
+                    "scratch",
+                    Persistence::Temporary,
+                    temp_age,
+                ),
+                table(200, "public", "orders", Persistence::Permanent, other_age),
+            ],
+            temp_schemas: vec![TempSchema {
+                schema: "pg_temp_3".into(),
+                backend_id: 3,
+                owner,
+                table_oids: vec![100],
+            }],
+        }
+    }
+
+    #[test]
+    fn a_temp_table_older_than_everything_else_pins_datfrozenxid() {
+        let owner = TempOwner::Known {
+            pid: 4242,
+            source: "backend_status".into(),
+        };
+        let mut snap = snapshot(vec![session(4242)]);
+        snap.databases = vec![temp_database(owner.clone(), 900, 100)];
+        let blockers = find_blockers(&snap, &Thresholds::default());
+        assert_eq!(blockers.len(), 1);
+        assert_eq!(blockers[0].kind, BlockerKind::TempTable);
+        assert_eq!(blockers[0].session_pid(), Some(4242));
+        assert!(blockers[0].identity.contains("owner pid 4242"));
+        assert_eq!(
+            blockers[0].actions[1].statements,
+            ["DROP TABLE \"pg_temp_3\".\"scratch\";"]
+        );
+        // Younger than a permanent table: not what pins datfrozenxid.
+        snap.databases = vec![temp_database(owner, 50, 100)];
+        assert!(find_blockers(&snap, &Thresholds::default()).is_empty());
+        // Owner unknown (12-15 outside a transaction): said, never guessed.
+        snap.databases = vec![temp_database(TempOwner::Unknown, 900, 100)];
+        let blockers = find_blockers(&snap, &Thresholds::default());
+        assert!(blockers[0].identity.ends_with("owner unknown"));
+        assert_eq!(blockers[0].session_pid(), None);
+        // Orphaned: reported whatever its age, dropping is safe.
+        snap.databases = vec![temp_database(TempOwner::Orphaned, 50, 100)];
+        let blockers = find_blockers(&snap, &Thresholds::default());
+        assert_eq!(blockers[0].kind, BlockerKind::OrphanedTempSchema);
+        assert_eq!(blockers[0].actions[0].safety, Safety::Safe);
+    }
+}

@@ -332,6 +332,18 @@ fn sessions(args: SessionsArgs) -> Result<u8> {
         outcomes: dry_run(&plan),
         excluded: plan.excluded.clone(),
     };
+    if args.execute
+        && let Some(hidden) = plan
+            .excluded
+            .iter()
+            .find(|e| filters.pids.contains(&e.pid) && e.reason.contains("pg_read_all_stats"))
+    {
+        anyhow::bail!(
+            "cannot terminate pid {} safely: {}",
+            hidden.pid,
+            hidden.reason
+        );
+    }
     if !args.execute || plan.targets.is_empty() {
         emit(Some(&dry))?;
         return Ok(severity_code);

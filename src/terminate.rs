@@ -575,3 +575,226 @@ async fn wait_until_gone(conn: &mut PgConnection, pid: i32) -> Result<bool, Term
     }
     Ok(false)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::blockers::tests::{at, idle_in_transaction, session, snapshot};
+    use crate::blockers::{Thresholds, find_blockers};
+
+    fn plan_for(sessions: Vec<Session>, filters: &Filters) -> Plan {
+        let snap = snapshot(sessions);
+        let blockers = find_blockers(&snap, &Thresholds::default());
+        plan(&snap, &blockers, filters)
+    }
+
+    fn pids(plan: &Plan) -> Vec<i32> {
+        plan.targets.iter().map(|t| t.pid).collect()
+    }
+
+    #[test]
+    fn without_filters_only_blockers_past_the_thresholds_are_targets() {
+        let plan = plan_for(
+            vec![
+                idle_in_transaction(1, 900, 100, 600),
+                idle_in_transaction(2, 950, 50, 10),
+            ],
+            &Filters::default(),
+        );
+        assert_eq!(pids(&plan), [1]);
+        assert!(plan.targets[0].sql.contains("pid = 1 AND backend_start = "));
+        assert!(plan.targets[0].sql.contains("AND xact_start = "));
+    }
+
+    #[test]
+    fn filters_all_apply() {
+        let mut other_role = idle_in_transaction(3, 960, 40, 900);
+        other_role.user = Some("batch".into());
+        let sessions = vec![
+            idle_in_transaction(1, 900, 100, 600),
+            idle_in_transaction(2, 950, 50, 10),
+            other_role,
+        ];
+        let with = |filters: Filters| pids(&plan_for(sessions.clone(), &filters));
+        assert_eq!(
+            with(Filters {
+                min_idle_secs: Some(0),
+                ..Filters::default()
+            }),
+            [1, 2, 3]
+        );
+        assert_eq!(
+            with(Filters {
+                min_idle_secs: Some(0),
+                users: vec!["batch".into()],
+                ..Filters::default()
+            }),
+            [3]
+        );
+        assert_eq!(
+            with(Filters {
+                min_xact_age_secs: Some(700),
+                ..Filters::default()
+            }),
+            [3]
+        );
+        assert!(
+            with(Filters {
+                min_idle_secs: Some(0),
+                databases: vec!["other".into()],
+                ..Filters::default()
+            })
+            .is_empty()
+        );
+        assert_eq!(
+            with(Filters {
+                pids: vec![2],
+                ..Filters::default()
+            }),
+            [2]
+        );
+    }
+
+    #[test]
+    fn own_session_autovacuum_walsenders_and_background_processes_are_never_targets() {
+        let mut own = idle_in_transaction(1, 900, 100, 600);
+        own.is_pgvac = true;
+        let analyze = Session {
+            backend_type: Some("autovacuum worker".into()),
+            query: Some("autovacuum: ANALYZE public.t".into()),
+            state: Some("active".into()),
+            xact_start: Some(at(7200)),
+            backend_xmin: Some(800),
+            backend_xmin_age: Some(200),
+            ..session(2)
+        };
+        let worker = Session {
+            backend_type: Some("logical replication worker".into()),
+            ..idle_in_transaction(3, 800, 200, 900)
+        };
+        let walsender = Session {
+            backend_type: Some("walsender".into()),
+            ..idle_in_transaction(4, 800, 200, 900)
+        };
+        let plan = plan_for(
+            vec![own, analyze, worker, walsender],
+            &Filters {
+                min_xact_age_secs: Some(0),
+                pids: vec![1, 2, 3, 4],
+                ..Filters::default()
+            },
+        );
+        assert!(plan.targets.is_empty(), "{plan:#?}");
+        let reasons: Vec<&str> = plan.excluded.iter().map(|e| e.reason.as_str()).collect();
+        assert!(
+            reasons.iter().any(|r| r.contains("autovacuum worker")),
+            "{reasons:?}"
+        );
+        assert!(
+            reasons.iter().any(|r| r.contains("walsender")),
+            "{reasons:?}"
+        );
+        assert!(
+            reasons
+                .iter()
+                .any(|r| r.contains("logical replication worker"))
+        );
+        assert!(
+            reasons.iter().any(|r| r.contains("own session")),
+            "{reasons:?}"
+        );
+    }
+
+    fn target() -> Target {
+        Target {
+            pid: 7,
+            user: Some("app".into()),
+            database: Some("shop".into()),
+            backend_start: at(100),
+            xact_start: Some(Some(at(50))),
+            reason: String::new(),
+            sql: String::new(),
+        }
+    }
+
+    fn live() -> LiveSession {
+        LiveSession {
+            backend_start: Some(at(100)),
+            xact_start: Some(at(50)),
+            backend_type: Some("client backend".into()),
+            user: Some("app".into()),
+            superuser: false,
+            same_role: false,
+        }
+    }
+
+    #[test]
+    fn a_reused_pid_or_a_new_transaction_is_not_the_target() {
+        assert_eq!(still_the_target(&target(), Some(&live())), Ok(()));
+        assert_eq!(
+            still_the_target(&target(), None),
+            Err(OutcomeKind::AlreadyGone)
+        );
+        let reused = LiveSession {
+            backend_start: Some(at(5)),
+            xact_start: Some(at(50)),
+            ..live()
+        };
+        assert_eq!(
+            still_the_target(&target(), Some(&reused)),
+            Err(OutcomeKind::Changed)
+        );
+        let new_transaction = LiveSession {
+            xact_start: Some(at(1)),
+            ..live()
+        };
+        assert_eq!(
+            still_the_target(&target(), Some(&new_transaction)),
+            Err(OutcomeKind::Changed)
+        );
+        // A temp table's owner is the session, whatever its transaction.
+        let owner = Target {
+            xact_start: None,
+            ..target()
+        };
+        assert_eq!(still_the_target(&owner, Some(&new_transaction)), Ok(()));
+    }
+
+    #[test]
+    fn the_missing_privilege_is_named() {
+        let nobody = SignalRights {
+            superuser: false,
+            signal_backend: false,
+        };
+        let signaller = SignalRights {
+            superuser: false,
+            signal_backend: true,
+        };
+        let admin = SignalRights {
+            superuser: true,
+            signal_backend: true,
+        };
+        let plain = live();
+        let superuser = LiveSession {
+            superuser: true,
+            ..live()
+        };
+        let own_role = LiveSession {
+            same_role: true,
+            ..live()
+        };
+        assert!(
+            missing_privilege(nobody, "watcher", 7, &plain)
+                .unwrap()
+                .contains("pg_signal_backend")
+        );
+        assert_eq!(missing_privilege(nobody, "app", 7, &own_role), None);
+        assert_eq!(missing_privilege(signaller, "watcher", 7, &plain), None);
+        assert!(
+            missing_privilege(signaller, "watcher", 7, &superuser)
+                .unwrap()
+                .contains("only a superuser")
+        );
+        assert_eq!(missing_privilege(admin, "postgres", 7, &superuser), None);
+    }
+}
