@@ -400,11 +400,11 @@ fn logical_slot(cluster: &Cluster) -> Result<(), String> {
 
 fn standby_feedback(cluster: &Cluster) -> Result<(), String> {
     let _exclusive = cluster.exclusive.write().unwrap();
-    if !cluster.bindir.join("pg_basebackup").is_file() {
+    if cluster.basebackup().is_none() {
         eprintln!(
-            "pg{}: no pg_basebackup in {}: the standby-feedback oracle runs where one exists (15)",
-            cluster.major,
-            cluster.bindir.display()
+            "pg{}: not run: no pg_basebackup of version {} or newer to build a standby with \
+             (the npm packages ship only initdb, pg_ctl and postgres; Debian's 15 covers 12-15)",
+            cluster.major, cluster.major
         );
         return Ok(());
     }
@@ -425,9 +425,21 @@ fn standby_feedback(cluster: &Cluster) -> Result<(), String> {
                 "SELECT xmin::text FROM pg_replication_slots WHERE slot_name = '{slot}'"
             ))? == Some(standby_xmin.to_string()))
         })?;
-        ensure(held, || {
-            format!("the slot never took the standby's xmin {standby_xmin}")
-        })?;
+        if !held {
+            let seen = admin.text(&format!(
+                "SELECT concat_ws(' ', xmin, catalog_xmin, active, active_pid) \
+                 FROM pg_replication_slots WHERE slot_name = '{slot}'"
+            ))?;
+            let replication = admin.text(
+                "SELECT string_agg(concat_ws(' ', pid, state, backend_xmin, reply_time), '; ') \
+                 FROM pg_stat_replication",
+            )?;
+            return Err(format!(
+                "the slot never took the standby's xmin {standby_xmin}: slot {seen:?}, \
+                 pg_stat_replication {replication:?}\n--- standby log\n{}",
+                standby.log()
+            ));
+        }
         oracle(
             cluster,
             &mut worker,
