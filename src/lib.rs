@@ -4,10 +4,15 @@
 //! everything after the snapshot is a pure function of it. Only [`collect`] talks to PostgreSQL,
 //! and [`terminate`], which ends sessions for `pgvac sessions --terminate --execute`.
 
+pub mod autovacuum;
 pub mod blockers;
 pub mod cli;
 pub mod collect;
 pub mod conn;
+pub mod findings;
+pub mod render;
+pub mod rules;
 pub mod sessions;
 pub mod snapshot;
+pub mod sql;
 pub mod terminate;

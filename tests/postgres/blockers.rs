@@ -581,7 +581,8 @@ fn terminate_filters(cluster: &Cluster) -> Result<(), String> {
         worker_pid = admin
             .text(
                 "SELECT max(pid)::text FROM pg_stat_activity \
-                 WHERE backend_type = 'autovacuum worker' AND datname = 'blk_filters'",
+                 WHERE backend_type = 'autovacuum worker' AND datname = 'blk_filters' \
+                 AND query LIKE 'autovacuum: VACUUM%public.slow%'",
             )?
             .and_then(|p| p.parse::<i32>().ok());
         Ok(worker_pid.is_some())

@@ -10,6 +10,8 @@ mod blockers;
 mod client;
 mod cluster;
 mod collect;
+mod oracle;
+mod report;
 mod runner;
 
 use std::sync::Arc;
@@ -28,6 +30,8 @@ fn tests() -> Vec<(&'static str, TestFn)> {
     let mut all = Vec::new();
     all.extend(collect::TESTS.iter().copied());
     all.extend(blockers::TESTS.iter().copied());
+    all.extend(oracle::TESTS.iter().copied());
+    all.extend(report::TESTS.iter().copied());
     all
 }
 

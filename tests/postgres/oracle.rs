@@ -1,0 +1,824 @@
+//! The oracle: pgvac's model of autovacuum (`pgvac::autovacuum`) against the real daemon.
+//!
+//! Tables are prepared so that each sits exactly at, or one row past, the trigger pgvac computes
+//! for it from a `pgvac collect` snapshot: dead rows under the defaults and under per-table
+//! options, TOAST tables with their own `toast.*` option and with their owner's options, analyze,
+//! the insert trigger (13+, with the unfrozen fraction on 18), the 18 cap, and tables autovacuum
+//! must leave alone (disabled, partitioned, temporary). Then autovacuum is switched on and every
+//! table pgvac calls due must be vacuumed (or analyzed) within the wait, and none other.
+//!
+//! Autovacuum is off for the whole cluster while the tables are prepared (the test holds the
+//! cluster's exclusive lock), so nothing acts early and the reloptions the verdict sees are the
+//! ones the daemon will use. It is switched back on even when the test fails.
+//!
+//! The changes avoid feedback between runs: dead rows come from UPDATEs (an autoanalyze of a
+//! table below its vacuum trigger keeps reltuples, so it stays below), and the tables are never
+//! read after the changes (a read could prune dead rows and lower `n_dead_tup`).
+
+use std::collections::{BTreeMap, HashSet};
+use std::ops::RangeInclusive;
+use std::time::{Duration, Instant};
+
+use pgvac::autovacuum::{GlobalSettings, TableAutovacuum, Trigger, evaluate};
+use pgvac::snapshot::{Database, Persistence, RelKind, Snapshot, Table};
+
+use crate::TestFn;
+use crate::client::Client;
+use crate::cluster::{Cluster, wait_for};
+use crate::collect::fresh_database;
+use crate::runner;
+
+pub const TESTS: &[(&str, TestFn)] = &[("oracle_autovacuum_does_what_pgvac_predicts", oracle)];
+
+const DATABASE: &str = "oracle";
+
+/// Longest wait for the daemon to process every table pgvac calls due.
+const DUE_WAIT: Duration = Duration::from_secs(40);
+/// After that, how long the daemon gets to (wrongly) process the others: five naptimes.
+const SETTLE: Duration = Duration::from_secs(5);
+
+/// How a case's table is made.
+#[derive(Clone, Copy, PartialEq)]
+enum Shape {
+    /// `(id int, n int)`: no TOAST table, no index.
+    Plain,
+    /// `(id int, doc text EXTERNAL, note text MAIN)`: each row keeps exactly one TOAST chunk.
+    Toasted,
+    /// A partition of the partitioned table `parted`.
+    Partition,
+    /// A temporary table, owned by another session.
+    Temporary,
+}
+
+/// The trigger a case is built around, and the change that moves its counter.
+#[derive(Clone, Copy, PartialEq)]
+enum Driver {
+    /// UPDATEs: dead rows in the table.
+    DeadRows,
+    /// UPDATEs of the TOAST-ed column: dead rows in the TOAST table.
+    ToastDeadRows,
+    /// INSERTs.
+    Inserts,
+    /// UPDATEs, measured against the analyze trigger.
+    Analyze,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Side {
+    /// Exactly at the trigger: not due.
+    At,
+    /// One past it: due.
+    Past,
+}
+
+struct Case {
+    name: &'static str,
+    shape: Shape,
+    /// The `WITH (...)` options, as given to CREATE TABLE.
+    options: &'static str,
+    rows: i64,
+    /// `VACUUM (FREEZE)` after loading, so every page is all-frozen (the 18 insert trigger).
+    freeze: bool,
+    driver: Driver,
+    side: Side,
+    versions: RangeInclusive<u32>,
+}
+
+fn cases() -> Vec<Case> {
+    use Driver::*;
+    use Shape::*;
+    use Side::*;
+    let case = |name, shape, options, rows, driver, side| Case {
+        name,
+        shape,
+        options,
+        rows,
+        freeze: false,
+        driver,
+        side,
+        versions: 12..=18,
+    };
+    // 1234 rows give fractional triggers (50 + 0.2 * 1234 = 296.8), 567 TOAST chunks too.
+    let tuned = "autovacuum_vacuum_threshold = 10, autovacuum_vacuum_scale_factor = 0.05, \
+                 autovacuum_analyze_threshold = 100000";
+    let analyze = "autovacuum_analyze_threshold = 20, autovacuum_analyze_scale_factor = 0.02";
+    let toast_own = "autovacuum_vacuum_threshold = 100000, autovacuum_vacuum_scale_factor = 0, \
+                     autovacuum_analyze_threshold = 100000, toast.autovacuum_vacuum_threshold = 20";
+    let toast_inherit = "autovacuum_vacuum_threshold = 30, autovacuum_vacuum_scale_factor = 0.1, \
+                         autovacuum_analyze_threshold = 100000";
+    let inserts_tuned =
+        "autovacuum_vacuum_insert_threshold = 100, autovacuum_vacuum_insert_scale_factor = 0.01";
+    let mut all = vec![
+        case("defaults_at", Plain, "", 1234, DeadRows, At),
+        case("defaults_past", Plain, "", 1234, DeadRows, Past),
+        case("tuned_at", Plain, tuned, 1234, DeadRows, At),
+        case("tuned_past", Plain, tuned, 1234, DeadRows, Past),
+        case("analyze_at", Plain, analyze, 1234, Analyze, At),
+        case("analyze_past", Plain, analyze, 1234, Analyze, Past),
+        case(
+            "disabled_past",
+            Plain,
+            "autovacuum_enabled = false",
+            1234,
+            DeadRows,
+            Past,
+        ),
+        // The TOAST table's own option: its other settings come from the server, not the owner.
+        case("toast_own_at", Toasted, toast_own, 567, ToastDeadRows, At),
+        case(
+            "toast_own_past",
+            Toasted,
+            toast_own,
+            567,
+            ToastDeadRows,
+            Past,
+        ),
+        // No TOAST option: the TOAST table takes all of its owner's options.
+        case(
+            "toast_inherit_at",
+            Toasted,
+            toast_inherit,
+            567,
+            ToastDeadRows,
+            At,
+        ),
+        case(
+            "toast_inherit_past",
+            Toasted,
+            toast_inherit,
+            567,
+            ToastDeadRows,
+            Past,
+        ),
+        // Owner disabled: a TOAST option of its own re-enables the TOAST table...
+        case(
+            "toast_own_owner_disabled_past",
+            Toasted,
+            "autovacuum_enabled = false, toast.autovacuum_vacuum_threshold = 20",
+            567,
+            ToastDeadRows,
+            Past,
+        ),
+        // ...without one it is disabled with its owner.
+        case(
+            "toast_inherit_owner_disabled_past",
+            Toasted,
+            "autovacuum_enabled = false",
+            567,
+            ToastDeadRows,
+            Past,
+        ),
+        case("partition_past", Partition, "", 1234, DeadRows, Past),
+        case("temporary_past", Temporary, "", 1234, DeadRows, Past),
+    ];
+    let from = |mut case: Case, versions: RangeInclusive<u32>| {
+        case.versions = versions;
+        case
+    };
+    all.extend([
+        // 12 has no insert trigger: three times the table in inserts is not enough.
+        from(
+            case("inserts_no_trigger", Plain, "", 1234, Inserts, Past),
+            12..=12,
+        ),
+        from(case("inserts_at", Plain, "", 1234, Inserts, At), 13..=18),
+        from(
+            case("inserts_past", Plain, "", 1234, Inserts, Past),
+            13..=18,
+        ),
+        from(
+            case("inserts_tuned_at", Plain, inserts_tuned, 1234, Inserts, At),
+            13..=18,
+        ),
+        from(
+            case(
+                "inserts_tuned_past",
+                Plain,
+                inserts_tuned,
+                1234,
+                Inserts,
+                Past,
+            ),
+            13..=18,
+        ),
+        from(
+            case(
+                "inserts_switched_off_past",
+                Plain,
+                "autovacuum_vacuum_insert_threshold = -1",
+                1234,
+                Inserts,
+                Past,
+            ),
+            13..=18,
+        ),
+        from(
+            case(
+                "capped_at",
+                Plain,
+                "autovacuum_vacuum_max_threshold = 100",
+                1234,
+                DeadRows,
+                At,
+            ),
+            18..=18,
+        ),
+        from(
+            case(
+                "capped_past",
+                Plain,
+                "autovacuum_vacuum_max_threshold = 100",
+                1234,
+                DeadRows,
+                Past,
+            ),
+            18..=18,
+        ),
+    ]);
+    // All pages frozen: on 18 the insert trigger loses its scale part, before 18 nothing changes.
+    for (name, side) in [("inserts_frozen_at", At), ("inserts_frozen_past", Past)] {
+        let mut frozen = case(name, Plain, "", 1234, Inserts, side);
+        frozen.freeze = true;
+        all.push(from(frozen, 13..=18));
+    }
+    all
+}
+
+impl Case {
+    fn with(&self) -> String {
+        if self.options.is_empty() {
+            String::new()
+        } else {
+            format!(" WITH ({})", self.options)
+        }
+    }
+
+    /// CREATE and load, in one transaction.
+    fn load_sql(&self) -> String {
+        let (name, rows) = (self.name, self.rows);
+        let with = self.with();
+        match self.shape {
+            Shape::Plain => format!(
+                "CREATE TABLE {name} (id int, n int){with};
+                 INSERT INTO {name} SELECT g, g FROM generate_series(1, {rows}) g;"
+            ),
+            Shape::Temporary => format!(
+                "CREATE TEMP TABLE {name} (id int, n int){with};
+                 INSERT INTO {name} SELECT g, g FROM generate_series(1, {rows}) g;"
+            ),
+            Shape::Partition => format!(
+                "CREATE TABLE parted (id int, n int) PARTITION BY RANGE (id);
+                 CREATE TABLE {name} PARTITION OF parted
+                   FOR VALUES FROM (MINVALUE) TO (MAXVALUE){with};
+                 INSERT INTO parted SELECT g, g FROM generate_series(1, {rows}) g;"
+            ),
+            // 1200 bytes of doc (stored out of line, uncompressed) and 1000 of note (kept
+            // inline) make the row too big for a page quarter, and moving doc out is enough:
+            // one TOAST chunk per row.
+            Shape::Toasted => format!(
+                "CREATE TABLE {name} (id int, doc text, note text){with};
+                 ALTER TABLE {name} ALTER COLUMN doc SET STORAGE EXTERNAL,
+                                    ALTER COLUMN note SET STORAGE MAIN;
+                 INSERT INTO {name}
+                   SELECT g, repeat('d', 1200), repeat('n', 1000) FROM generate_series(1, {rows}) g;"
+            ),
+        }
+    }
+
+    /// VACUUM and ANALYZE, so reltuples is exact and every counter starts at zero.
+    fn vacuum_sql(&self) -> String {
+        let target = if self.shape == Shape::Partition {
+            "parted"
+        } else {
+            self.name
+        };
+        if self.freeze {
+            format!("VACUUM (FREEZE, ANALYZE) {target}")
+        } else {
+            format!("VACUUM (ANALYZE) {target}")
+        }
+    }
+
+    /// One statement (one transaction: the statistics arrive together) that adds `count`.
+    fn change_sql(&self, count: i64) -> String {
+        let name = self.name;
+        match self.driver {
+            Driver::DeadRows | Driver::Analyze => {
+                format!("UPDATE {name} SET n = n + 1 WHERE id <= {count}")
+            }
+            Driver::ToastDeadRows => {
+                format!("UPDATE {name} SET doc = repeat('e', 1200) WHERE id <= {count}")
+            }
+            Driver::Inserts => format!(
+                "INSERT INTO {name} SELECT g, g FROM generate_series({}, {}) g",
+                self.rows + 1,
+                self.rows + count
+            ),
+        }
+    }
+}
+
+/// A case with the counts pgvac's trigger asks for.
+struct Planned<'c> {
+    case: &'c Case,
+    /// The relation whose counter is driven: the table, or its TOAST table.
+    oid: u32,
+    /// `pg_stat_all_tables` column the driver moves.
+    column: &'static str,
+    /// The count it must reach.
+    target: i64,
+}
+
+/// Autovacuum switched off for the cluster until `resume`, or until dropped (failures included).
+struct AutovacuumPaused<'c> {
+    cluster: &'c Cluster,
+    paused: bool,
+}
+
+impl<'c> AutovacuumPaused<'c> {
+    fn pause(cluster: &'c Cluster, client: &mut Client) -> Result<Self, String> {
+        cluster.reload_with("autovacuum = off\n")?;
+        let guard = AutovacuumPaused {
+            cluster,
+            paused: true,
+        };
+        // The launcher exits on the reload; wait for it and any worker still finishing a table.
+        let quiet = wait_for(Duration::from_secs(30), || {
+            let setting = client.text("SHOW autovacuum")?;
+            let busy = client.number(
+                "SELECT count(*)::text FROM pg_stat_activity
+                 WHERE backend_type IN ('autovacuum launcher', 'autovacuum worker')",
+            )?;
+            Ok(setting.as_deref() == Some("off") && busy == 0)
+        })?;
+        if !quiet {
+            return Err("autovacuum did not stop within 30 s of `autovacuum = off`".to_string());
+        }
+        Ok(guard)
+    }
+
+    fn resume(&mut self) -> Result<(), String> {
+        self.paused = false;
+        self.cluster.reload_with("autovacuum = on\n")
+    }
+}
+
+impl Drop for AutovacuumPaused<'_> {
+    fn drop(&mut self) {
+        if self.paused {
+            let _ = self.cluster.reload_with("autovacuum = on\n");
+        }
+    }
+}
+
+fn find<'s>(db: &'s Database, name: &str) -> Result<&'s Table, String> {
+    db.tables
+        .iter()
+        .find(|t| {
+            t.name == name && (t.schema == "public" || t.persistence == Persistence::Temporary)
+        })
+        .ok_or_else(|| format!("table {name} missing from the snapshot"))
+}
+
+fn toast_of<'s>(db: &'s Database, table: &Table) -> Result<&'s Table, String> {
+    let oid = table
+        .toast
+        .as_ref()
+        .ok_or_else(|| format!("{} has no TOAST table", table.name))?
+        .oid;
+    db.tables
+        .iter()
+        .find(|t| t.oid == oid)
+        .ok_or_else(|| format!("the TOAST table of {} is missing", table.name))
+}
+
+fn database(snapshot: &Snapshot) -> Result<&Database, String> {
+    snapshot
+        .database(DATABASE)
+        .ok_or_else(|| format!("database {DATABASE} missing from the snapshot"))
+}
+
+/// The trigger a case is built around, in pgvac's verdict.
+fn driven(verdict: &TableAutovacuum, driver: Driver) -> Option<&Trigger> {
+    match driver {
+        Driver::DeadRows | Driver::ToastDeadRows => Some(&verdict.dead_rows),
+        Driver::Inserts => verdict.inserts.as_ref(),
+        Driver::Analyze => verdict.analyze.as_ref(),
+    }
+}
+
+/// `column` of `pg_stat_all_tables` for each oid (absent rows are absent).
+fn counters(
+    client: &mut Client,
+    oids: &[u32],
+    columns: &[&str],
+) -> Result<BTreeMap<u32, Vec<i64>>, String> {
+    let list: Vec<String> = oids.iter().map(u32::to_string).collect();
+    let values: Vec<String> = columns
+        .iter()
+        .map(|c| format!("coalesce((to_jsonb(s) ->> '{c}')::bigint, 0)"))
+        .collect();
+    client.execute("SELECT pg_stat_clear_snapshot()")?;
+    let text = client
+        .text(&format!(
+            "SELECT coalesce(string_agg(concat_ws(':', relid, {}), ','), '')
+             FROM pg_stat_all_tables s WHERE relid IN ({})",
+            values.join(", "),
+            list.join(", ")
+        ))?
+        .unwrap_or_default();
+    let mut result = BTreeMap::new();
+    for row in text.split(',').filter(|r| !r.is_empty()) {
+        let numbers: Vec<i64> = row
+            .split(':')
+            .map(|n| n.parse::<i64>().map_err(|e| format!("{e}: {row}")))
+            .collect::<Result<_, _>>()?;
+        result.insert(numbers[0] as u32, numbers[1..].to_vec());
+    }
+    Ok(result)
+}
+
+/// A statistics counter a relation must show before the test goes on.
+#[derive(Clone)]
+struct Expected {
+    what: String,
+    oid: u32,
+    column: &'static str,
+    value: i64,
+    /// `>=` rather than `=`.
+    at_least: bool,
+}
+
+impl Expected {
+    fn exactly(what: &str, oid: u32, column: &'static str, value: i64) -> Expected {
+        Expected {
+            what: what.to_string(),
+            oid,
+            column,
+            value,
+            at_least: false,
+        }
+    }
+
+    fn met(&self, seen: Option<i64>) -> bool {
+        match seen {
+            Some(seen) if self.at_least => seen >= self.value,
+            Some(seen) => seen == self.value,
+            None => false,
+        }
+    }
+}
+
+/// Wait until the statistics show every expected count. Polling from the session that made the
+/// changes also makes it flush its pending statistics.
+fn wait_for_counts(client: &mut Client, expected: &[Expected]) -> Result<(), String> {
+    let oids: Vec<u32> = expected.iter().map(|e| e.oid).collect();
+    let mut columns: Vec<&str> = expected.iter().map(|e| e.column).collect();
+    columns.sort();
+    columns.dedup();
+    let index = |column: &str| columns.iter().position(|c| *c == column).unwrap_or(0);
+    let mut last = BTreeMap::new();
+    let seen = wait_for(Duration::from_secs(20), || {
+        last = counters(client, &oids, &columns)?;
+        Ok(expected
+            .iter()
+            .all(|e| e.met(last.get(&e.oid).map(|values| values[index(e.column)]))))
+    })?;
+    if seen {
+        return Ok(());
+    }
+    let missing: Vec<String> = expected
+        .iter()
+        .filter_map(|e| {
+            let seen = last.get(&e.oid).map(|values| values[index(e.column)]);
+            (!e.met(seen)).then(|| {
+                format!(
+                    "{}: {} = {seen:?}, wanted {}{}",
+                    e.what,
+                    e.column,
+                    if e.at_least { ">= " } else { "" },
+                    e.value
+                )
+            })
+        })
+        .collect();
+    Err(format!(
+        "the statistics never showed the prepared counts:\n  {}",
+        missing.join("\n  ")
+    ))
+}
+
+/// The session a case's statements run in: the temporary table's owner, or the main one.
+fn session_for<'a>(
+    case: &Case,
+    client: &'a mut Client,
+    temp_owner: &'a mut Client,
+) -> &'a mut Client {
+    if case.shape == Shape::Temporary {
+        temp_owner
+    } else {
+        client
+    }
+}
+
+/// The names of the cases whose table is temporary (their session must flush their statistics).
+fn temporary_names(cases: &[Case]) -> Vec<&'static str> {
+    cases
+        .iter()
+        .filter(|c| c.shape == Shape::Temporary)
+        .map(|c| c.name)
+        .collect()
+}
+
+/// The expectations about the named cases' tables.
+fn pick(expected: &[Expected], names: &[&str]) -> Vec<Expected> {
+    expected
+        .iter()
+        .filter(|e| names.contains(&e.what.as_str()))
+        .cloned()
+        .collect()
+}
+
+/// Every relation the test made: its tables, their TOAST tables, the partitioned table.
+fn our_tables(db: &Database) -> Vec<&Table> {
+    let ours = |t: &Table| t.schema == "public" || t.persistence == Persistence::Temporary;
+    let owners: HashSet<u32> = db
+        .tables
+        .iter()
+        .filter(|t| ours(t))
+        .map(|t| t.oid)
+        .collect();
+    db.tables
+        .iter()
+        .filter(|t| ours(t) || t.owner_oid.is_some_and(|o| owners.contains(&o)))
+        .collect()
+}
+
+fn describe_trigger(trigger: Option<&Trigger>) -> String {
+    match trigger {
+        None => "-".to_string(),
+        Some(t) if t.switched_off => format!("{} (off)", t.count.unwrap_or(0)),
+        // The server's float4, printed as float4 (296.8, not 296.79998779296875).
+        Some(t) => format!("{} > {}?", t.count.unwrap_or(0), t.rows as f32),
+    }
+}
+
+fn yes(value: bool) -> &'static str {
+    if value { "yes" } else { "no" }
+}
+
+fn oracle(cluster: &Cluster) -> Result<(), String> {
+    let _exclusive = cluster.exclusive.write().unwrap_or_else(|e| e.into_inner());
+    let started = Instant::now();
+    fresh_database(cluster, DATABASE)?;
+    let mut client = Client::connect(cluster, DATABASE)?;
+    let mut temp_owner = Client::connect(cluster, DATABASE)?;
+    // The cluster commits asynchronously; VACUUM only marks a page all-visible (and all-frozen)
+    // once its rows' commits are flushed, so the frozen case needs synchronous commits.
+    for session in [&mut client, &mut temp_owner] {
+        session.execute("SET synchronous_commit = on")?;
+    }
+    let mut paused = AutovacuumPaused::pause(cluster, &mut client)?;
+
+    let cases: Vec<Case> = cases()
+        .into_iter()
+        .filter(|c| c.versions.contains(&cluster.major))
+        .collect();
+    // Load, wait for the load's statistics (a backend flushes them at most once a second, and
+    // late ones would land after the VACUUM's reset), then VACUUM and wait for that.
+    let mut loaded = Vec::new();
+    let mut vacuumed = Vec::new();
+    for case in &cases {
+        let session = session_for(case, &mut client, &mut temp_owner);
+        session.execute(&case.load_sql())?;
+        let oid = session.number(&format!("SELECT '{}'::regclass::oid::text", case.name))? as u32;
+        let toast = session.number(&format!(
+            "SELECT reltoastrelid::bigint::text FROM pg_class WHERE oid = {oid}"
+        ))? as u32;
+        loaded.push(Expected::exactly(case.name, oid, "n_tup_ins", case.rows));
+        let mut driven = vec![(case.name.to_string(), oid)];
+        if case.driver == Driver::ToastDeadRows {
+            driven.push((format!("TOAST of {}", case.name), toast));
+        }
+        for (what, oid) in driven {
+            let mut counted = Expected::exactly(&what, oid, "vacuum_count", 1);
+            counted.at_least = true;
+            vacuumed.push(counted);
+            for column in ["n_dead_tup", "n_ins_since_vacuum"] {
+                vacuumed.push(Expected::exactly(&what, oid, column, 0));
+            }
+            if oid != toast {
+                vacuumed.push(Expected::exactly(&what, oid, "n_mod_since_analyze", 0));
+            }
+        }
+    }
+    let temporary = temporary_names(&cases);
+    wait_for_counts(&mut temp_owner, &pick(&loaded, &temporary))?;
+    wait_for_counts(&mut client, &loaded)?;
+    for case in &cases {
+        session_for(case, &mut client, &mut temp_owner).execute(&case.vacuum_sql())?;
+    }
+    wait_for_counts(&mut temp_owner, &pick(&vacuumed, &temporary))?;
+    wait_for_counts(&mut client, &vacuumed)?;
+
+    // pgvac's triggers decide how many rows each table gets.
+    let prepared = runner::collect(cluster, DATABASE)?;
+    let global = GlobalSettings::from_snapshot(&prepared);
+    let db = database(&prepared)?;
+    let mut planned = Vec::new();
+    for case in &cases {
+        let table = find(db, case.name)?;
+        let driven_table = if case.driver == Driver::ToastDeadRows {
+            toast_of(db, table)?
+        } else {
+            table
+        };
+        if case.freeze
+            && cluster.major >= 18
+            && (driven_table.relpages == 0
+                || driven_table.relallfrozen != Some(driven_table.relpages))
+        {
+            return Err(format!(
+                "{}: VACUUM (FREEZE) left {:?} of {} pages all-frozen: the case would not test \
+                 the unfrozen fraction",
+                case.name, driven_table.relallfrozen, driven_table.relpages
+            ));
+        }
+        let verdict = evaluate(&global, db, driven_table);
+        let trigger = driven(&verdict, case.driver);
+        let start = trigger.and_then(|t| t.count).unwrap_or(0);
+        let target = match (trigger, case.side) {
+            (Some(t), Side::At) => t.first_exceeding_count() - 1,
+            (Some(t), Side::Past) => t.first_exceeding_count(),
+            // No such trigger on this version: far past where later versions would act.
+            (None, _) => 3 * case.rows,
+        };
+        let updates = matches!(
+            case.driver,
+            Driver::DeadRows | Driver::ToastDeadRows | Driver::Analyze
+        );
+        if updates && target > case.rows {
+            return Err(format!(
+                "{}: pgvac's trigger asks for {target} changed rows, more than the table's {}: \
+                 {trigger:?}",
+                case.name, case.rows
+            ));
+        }
+        if start != 0 || target <= 0 {
+            return Err(format!(
+                "{}: unexpected starting point: count {start}, target {target}",
+                case.name
+            ));
+        }
+        let column = match case.driver {
+            Driver::DeadRows | Driver::ToastDeadRows => "n_dead_tup",
+            Driver::Inserts if cluster.major >= 13 => "n_ins_since_vacuum",
+            Driver::Inserts | Driver::Analyze => "n_mod_since_analyze",
+        };
+        planned.push(Planned {
+            case,
+            oid: driven_table.oid,
+            column,
+            target,
+        });
+    }
+    let mut changed = Vec::new();
+    for plan in &planned {
+        session_for(plan.case, &mut client, &mut temp_owner)
+            .execute(&plan.case.change_sql(plan.target))?;
+        changed.push(Expected::exactly(
+            plan.case.name,
+            plan.oid,
+            plan.column,
+            plan.target,
+        ));
+    }
+    wait_for_counts(&mut temp_owner, &pick(&changed, &temporary))?;
+    wait_for_counts(&mut client, &changed)?;
+
+    // The verdict, from a snapshot of the tables exactly as the daemon will find them.
+    let snapshot = runner::collect(cluster, DATABASE)?;
+    let db = database(&snapshot)?;
+    let mut global = GlobalSettings::from_snapshot(&snapshot);
+    if global.autovacuum {
+        return Err("the snapshot shows autovacuum on while it was paused".to_string());
+    }
+    let tables = our_tables(db);
+    // While it is off, pgvac expects nothing (no table is near wraparound).
+    let while_off: Vec<&str> = tables
+        .iter()
+        .filter(|t| {
+            let verdict = evaluate(&global, db, t);
+            verdict.vacuum_due || verdict.analyze_due
+        })
+        .map(|t| t.name.as_str())
+        .collect();
+    if !while_off.is_empty() {
+        return Err(format!(
+            "pgvac calls {while_off:?} due while autovacuum is off"
+        ));
+    }
+    // The verdict for the moment autovacuum is back on: the only setting that will change.
+    global.autovacuum = true;
+    let verdicts: Vec<(&Table, TableAutovacuum)> = tables
+        .iter()
+        .map(|t| (*t, evaluate(&global, db, t)))
+        .collect();
+    for plan in &planned {
+        let (_, verdict) = verdicts
+            .iter()
+            .find(|(t, _)| t.oid == plan.oid)
+            .ok_or_else(|| format!("{} missing from the verdicts", plan.case.name))?;
+        let count = driven(verdict, plan.case.driver).and_then(|t| t.count);
+        if count.is_some_and(|c| c != plan.target) {
+            return Err(format!(
+                "{}: the snapshot shows {count:?}, not the prepared {}",
+                plan.case.name, plan.target
+            ));
+        }
+    }
+
+    let oids: Vec<u32> = tables.iter().map(|t| t.oid).collect();
+    let activity = ["autovacuum_count", "autoanalyze_count"];
+    let before = counters(&mut client, &oids, &activity)?;
+    if let Some((oid, _)) = before.iter().find(|(_, v)| v.iter().any(|n| *n != 0)) {
+        return Err(format!(
+            "relation {oid} was processed by autovacuum while it was off: {before:?}"
+        ));
+    }
+    let processed = |now: &BTreeMap<u32, Vec<i64>>, oid: u32| -> (bool, bool) {
+        let then = before.get(&oid).cloned().unwrap_or_else(|| vec![0, 0]);
+        let now = now.get(&oid).cloned().unwrap_or_else(|| vec![0, 0]);
+        (now[0] > then[0], now[1] > then[1])
+    };
+
+    paused.resume()?;
+    let enabled_at = Instant::now();
+    let mut now = BTreeMap::new();
+    wait_for(DUE_WAIT, || {
+        now = counters(&mut client, &oids, &activity)?;
+        Ok(verdicts.iter().all(|(t, v)| {
+            let (vacuumed, analyzed) = processed(&now, t.oid);
+            (vacuumed || !v.vacuum_due) && (analyzed || !v.analyze_due)
+        }))
+    })?;
+    std::thread::sleep(SETTLE);
+    let now = counters(&mut client, &oids, &activity)?;
+    let waited = enabled_at.elapsed();
+
+    let mut lines = Vec::new();
+    let mut disagreements = 0;
+    for (table, verdict) in &verdicts {
+        let (vacuumed, analyzed) = processed(&now, table.oid);
+        let agree = vacuumed == verdict.vacuum_due && analyzed == verdict.analyze_due;
+        if !agree {
+            disagreements += 1;
+        }
+        let name = if table.kind == RelKind::Toast {
+            let owner = tables
+                .iter()
+                .find(|t| Some(t.oid) == table.owner_oid)
+                .map(|t| t.name.as_str())
+                .unwrap_or("?");
+            format!("TOAST of {owner}")
+        } else {
+            table.name.clone()
+        };
+        lines.push(format!(
+            "{mark} {name:<40} pgvac: vacuum {:<3} analyze {:<3} [{:?}; dead {}; inserts {}; \
+             changes {}; reltuples {}] | server: vacuumed {:<3} analyzed {}",
+            yes(verdict.vacuum_due),
+            yes(verdict.analyze_due),
+            verdict.reach,
+            describe_trigger(Some(&verdict.dead_rows)),
+            describe_trigger(verdict.inserts.as_ref()),
+            describe_trigger(verdict.analyze.as_ref()),
+            verdict.reltuples,
+            yes(vacuumed),
+            yes(analyzed),
+            mark = if agree { " " } else { "X" },
+        ));
+    }
+    let due = verdicts
+        .iter()
+        .filter(|(_, v)| v.vacuum_due || v.analyze_due)
+        .count();
+    if disagreements > 0 {
+        return Err(format!(
+            "PostgreSQL {}: pgvac and autovacuum disagree on {disagreements} of {} relations \
+             (X), after {:.1} s with autovacuum on:\n{}",
+            cluster.version,
+            verdicts.len(),
+            waited.as_secs_f64(),
+            lines.join("\n")
+        ));
+    }
+    eprintln!(
+        "pg{}: oracle agreed on {} relations ({due} due) after {:.1} s with autovacuum on, {:.1} s in all",
+        cluster.major,
+        verdicts.len(),
+        waited.as_secs_f64(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
