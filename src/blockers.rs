@@ -402,19 +402,7 @@ fn grade(
     (severity, reasons)
 }
 
-/// `'text'` as an SQL string literal, correct whatever `standard_conforming_strings` is.
-pub fn quote_literal(text: &str) -> String {
-    if text.contains('\\') {
-        format!("E'{}'", text.replace('\\', "\\\\").replace('\'', "''"))
-    } else {
-        format!("'{}'", text.replace('\'', "''"))
-    }
-}
-
-/// `"name"` as an SQL identifier, always quoted so case, keywords and spaces survive.
-pub fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
+pub use crate::sql::{quote_ident, quote_literal};
 
 /// A timestamp as an SQL literal with microsecond precision, as the server stores it.
 pub fn timestamp_literal(at: DateTime<Utc>) -> String {
@@ -1315,7 +1303,6 @@ pub(crate) mod tests {
     fn quoting_survives_quotes_backslashes_and_case() {
         assert_eq!(quote_literal("a'b"), "'a''b'");
         assert_eq!(quote_literal("a\\b'"), "E'a\\\\b'''");
-        assert_eq!(quote_ident("My \"T\""), "\"My \"\"T\"\"\"");
         assert_eq!(
             guarded_signal_sql("pg_terminate_backend", 42, Some(at(0)), Some(None)),
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid = 42 AND \
@@ -1391,7 +1378,7 @@ pub(crate) mod tests {
         assert!(blockers[0].identity.contains("owner pid 4242"));
         assert_eq!(
             blockers[0].actions[1].statements,
-            ["DROP TABLE \"pg_temp_3\".\"scratch\";"]
+            ["DROP TABLE pg_temp_3.scratch;"]
         );
         // Younger than a permanent table: not what pins datfrozenxid.
         snap.databases = vec![temp_database(owner, 50, 100)];
