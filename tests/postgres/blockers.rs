@@ -604,6 +604,20 @@ fn terminate_filters(cluster: &Cluster) -> Result<(), String> {
         all.extend_from_slice(args);
         runner::on(cluster, "sessions", &all)
     };
+    // --execute without a terminal and without --yes: refused, nothing killed.
+    let run = runner::on(
+        cluster,
+        "sessions",
+        &["--terminate", "--execute", "--min-idle", "0s"],
+    )?;
+    ensure(
+        run.status == 3 && run.stderr.trim().lines().count() == 1 && run.stderr.contains("--yes"),
+        || run.describe(),
+    )?;
+    ensure(
+        session_exists(&mut admin, mine.pid)? && session_exists(&mut admin, theirs.pid)?,
+        || "--execute without confirmation terminated a session".to_string(),
+    )?;
     // Outside the filters: another database, a longer idle time, another role.
     for args in [
         vec!["--min-idle", "0s", "-d", "postgres"],
