@@ -1092,6 +1092,7 @@ pub(crate) mod tests {
                 },
                 connected_database: "postgres".into(),
                 connected_user: "postgres".into(),
+                session: Default::default(),
             },
             role: RoleCapabilities {
                 name: "postgres".into(),

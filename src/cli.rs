@@ -404,13 +404,13 @@ fn sessions(args: SessionsArgs) -> Result<u8> {
 
     let emit = |terminate: Option<&TerminateReport>| -> Result<()> {
         let report = SessionsReport::new(&snapshot, &thresholds, &blockers, terminate);
-        let mut buffer = Vec::new();
-        match args.format {
-            Format::Table => write_table(&mut buffer, &report),
-            Format::Json => write_json(&mut buffer, &report),
-        }
-        .context("could not render the report")?;
-        write_output(None, &buffer)
+        write_output(None, |out| {
+            match args.format {
+                Format::Table => write_table(out, &report),
+                Format::Json => write_json(out, &report),
+            }
+            .context("could not render the report")
+        })
     };
 
     if !args.terminate {
