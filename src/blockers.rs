@@ -26,8 +26,6 @@
 //! 5 minutes, a transaction or prepared transaction open over 1 hour, an inactive slot. All
 //! thresholds are in [`Thresholds`].
 
-use std::fmt;
-
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -36,27 +34,7 @@ use crate::snapshot::{
     TempOwner, TempSchema,
 };
 
-/// How urgent a blocker is. Ordered: `Info < Warning < Critical`.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum Severity {
-    #[default]
-    Info,
-    Warning,
-    Critical,
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Severity::Info => "info",
-            Severity::Warning => "warning",
-            Severity::Critical => "critical",
-        })
-    }
-}
+pub use crate::findings::{Safety, Severity};
 
 /// When a blocker becomes a warning or critical.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -215,18 +193,6 @@ pub enum Holder {
         schema: String,
         tables: Vec<String>,
     },
-}
-
-/// How safe an action is (ruff's fix applicability, in a DBA's words).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Safety {
-    /// Loses nothing anyone still needs.
-    Safe,
-    /// Loses work or breaks a client: decide first.
-    NeedsCare,
-    /// For information: run elsewhere or adapt before running.
-    DisplayOnly,
 }
 
 /// SQL that releases a blocker, where to run it, and what it costs.

@@ -19,17 +19,9 @@ pub fn findings(
     blockers::find_blockers(context.snapshot, &Thresholds::default())
         .into_iter()
         .filter(|b| b.kind == kind)
-        .filter(|b| severity(b.severity) >= min)
+        .filter(|b| b.severity >= min)
         .map(|b| finding(rule, &b))
         .collect()
-}
-
-fn severity(severity: blockers::Severity) -> findings::Severity {
-    match severity {
-        blockers::Severity::Info => findings::Severity::Info,
-        blockers::Severity::Warning => findings::Severity::Warning,
-        blockers::Severity::Critical => findings::Severity::Critical,
-    }
 }
 
 fn object(blocker: &Blocker) -> Object {
@@ -61,7 +53,7 @@ fn finding(rule: &Rule, blocker: &Blocker) -> Finding {
         message = format!("{message}: {reason}");
     }
     let mut finding = rule.finding(object(blocker), message);
-    finding.severity = severity(blocker.severity);
+    finding.severity = blocker.severity;
     if let Some(xid) = blocker.horizon.xid {
         finding = finding.with("held_xid", xid);
     }
@@ -91,11 +83,7 @@ fn finding(rule: &Rule, blocker: &Blocker) -> Finding {
                 action.cost
             ),
             sql: Some(action.statements.join("\n")),
-            safety: match action.safety {
-                blockers::Safety::Safe => findings::Safety::Safe,
-                blockers::Safety::NeedsCare => findings::Safety::NeedsCare,
-                blockers::Safety::DisplayOnly => findings::Safety::DisplayOnly,
-            },
+            safety: action.safety,
             lock: action
                 .statements
                 .iter()
