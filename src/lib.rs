@@ -7,4 +7,5 @@ pub mod autovacuum;
 pub mod cli;
 pub mod collect;
 pub mod conn;
+pub mod history;
 pub mod snapshot;
