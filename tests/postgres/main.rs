@@ -9,6 +9,7 @@
 mod client;
 mod cluster;
 mod collect;
+mod history;
 mod oracle;
 mod runner;
 
@@ -28,6 +29,7 @@ fn tests() -> Vec<(&'static str, TestFn)> {
     let mut all = Vec::new();
     all.extend(collect::TESTS.iter().copied());
     all.extend(oracle::TESTS.iter().copied());
+    all.extend(history::TESTS.iter().copied());
     all
 }
 
