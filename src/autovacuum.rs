@@ -827,14 +827,7 @@ mod tests {
                 },
                 connected_database: "postgres".to_string(),
                 connected_user: "postgres".to_string(),
-                session: SessionSettings {
-                    application_name: "pgvac".to_string(),
-                    default_transaction_read_only: "on".to_string(),
-                    transaction_read_only: "on".to_string(),
-                    transaction_isolation: "repeatable read".to_string(),
-                    statement_timeout: "30s".to_string(),
-                    lock_timeout: "1s".to_string(),
-                },
+                session: Default::default(),
             },
             role: RoleCapabilities {
                 name: "postgres".to_string(),

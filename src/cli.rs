@@ -14,6 +14,9 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::collect::{CollectOptions, collect};
 use crate::conn::{ConnectionArgs, ConnectionSettings};
+use crate::render::{self, Format, Report};
+use crate::snapshot::{SNAPSHOT_VERSION, Snapshot};
+use crate::{findings, rules};
 
 /// Exit status when pgvac could not complete (Nagios UNKNOWN).
 pub const EXIT_INCOMPLETE: u8 = 3;
@@ -43,6 +46,12 @@ pub struct Cli {
 pub enum Command {
     /// Read the cluster into a JSON snapshot (to stdout, or atomically to --output).
     Collect(CollectArgs),
+    /// Analyse a cluster (or a snapshot file) and print the findings, most severe first.
+    Report(ReportArgs),
+    /// List the rules pgvac checks.
+    Rules(RulesArgs),
+    /// Print the documentation of one rule: what it checks, why, how, the fix, sources.
+    Explain(ExplainArgs),
 }
 
 /// How to connect, as psql takes it.
@@ -117,6 +126,66 @@ pub struct CollectArgs {
     pub output: Option<PathBuf>,
 }
 
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Exit status: 0 nothing at warning or above, 1 warning, 2 critical, 3 could not \
+                  complete.\n\nEach finding has a code; `pgvac explain CODE` prints what it checks, \
+                  why it matters, how it is computed and how to fix it."
+)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub connection: ConnectionFlags,
+    /// Analyse this snapshot file (from `pgvac collect`) instead of connecting.
+    #[arg(long, value_name = "FILE")]
+    pub snapshot: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Write the report to FILE (atomically) instead of stdout.
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RulesArgs {
+    /// Print every rule's full documentation as Markdown (the source of docs/rules.md).
+    #[arg(long)]
+    pub markdown: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// A rule code (e.g. TABLE001) or name (e.g. dead-row-trigger-too-high).
+    #[arg(value_name = "CODE")]
+    pub code: String,
+}
+
+/// Read a snapshot written by `pgvac collect`, refusing other formats with one clear line.
+pub fn read_snapshot(path: &Path) -> Result<Snapshot> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("could not read snapshot {}", path.display()))?;
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        anyhow::anyhow!(
+            "{} is not a pgvac snapshot: invalid JSON ({e})",
+            path.display()
+        )
+    })?;
+    match value.get("snapshot_version").and_then(|v| v.as_u64()) {
+        None => anyhow::bail!(
+            "{} is not a pgvac snapshot: it has no snapshot_version",
+            path.display()
+        ),
+        Some(version) if version != u64::from(SNAPSHOT_VERSION) => anyhow::bail!(
+            "{} is a version {version} snapshot; this pgvac reads version {SNAPSHOT_VERSION}: \
+             collect it again with this pgvac",
+            path.display()
+        ),
+        Some(_) => {}
+    }
+    serde_json::from_value(value)
+        .map_err(|e| anyhow::anyhow!("{} is not a valid pgvac snapshot: {e}", path.display()))
+}
+
 /// `30s`, `500ms`, `2min`, or a plain number of seconds.
 fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
@@ -165,6 +234,40 @@ fn execute(cli: Cli) -> Result<u8> {
                 out.write_all(b"\n")?;
                 Ok(())
             })?;
+            Ok(0)
+        }
+        Command::Report(args) => {
+            let snapshot = match &args.snapshot {
+                Some(path) => read_snapshot(path)?,
+                None => {
+                    let settings = args.connection.settings()?;
+                    let options = args.connection.collect_options();
+                    runtime()?.block_on(collect(&settings, &options))?
+                }
+            };
+            let found = rules::analyse(&snapshot);
+            let report = Report::new(&snapshot, &found);
+            write_output(args.output.as_deref(), |out| {
+                render::write(out, args.format, &report).context("could not render the report")
+            })?;
+            Ok(findings::exit_status(&found))
+        }
+        Command::Rules(args) => {
+            write_output(None, |out| {
+                if args.markdown {
+                    out.write_all(render::rules::markdown(rules::all()).as_bytes())?;
+                } else {
+                    render::rules::write_list(out, rules::all())?;
+                }
+                Ok(())
+            })?;
+            Ok(0)
+        }
+        Command::Explain(args) => {
+            let rule = rules::find(&args.code).ok_or_else(|| {
+                anyhow::anyhow!("no rule {:?}: `pgvac rules` lists the codes", args.code)
+            })?;
+            write_output(None, |out| Ok(render::rules::write_explain(out, rule)?))?;
             Ok(0)
         }
     }

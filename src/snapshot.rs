@@ -64,11 +64,13 @@ pub struct Server {
     pub connected_database: String,
     pub connected_user: String,
     /// pgvac's own session settings as the server reported them, as proof of how it read.
+    /// (Added after the first release of format 1: absent in older snapshots.)
+    #[serde(default)]
     pub session: SessionSettings,
 }
 
 /// The settings of pgvac's own session, read back from the server (`current_setting`).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct SessionSettings {
     pub application_name: String,
     pub default_transaction_read_only: String,

@@ -421,7 +421,8 @@ fn statements_logged(cluster: &Cluster, database: &str) -> usize {
 }
 
 fn statement_count(cluster: &Cluster) -> Result<(), String> {
-    let _shared = cluster.exclusive.read().unwrap();
+    // Exclusive: another test visiting every database would add its statements to the count.
+    let _exclusive = cluster.exclusive.write().unwrap();
     fresh_database(cluster, "collect_counted")?;
     let mut admin = Client::connect(cluster, "postgres")?;
     admin.execute("ALTER DATABASE collect_counted SET log_statement = 'all'")?;

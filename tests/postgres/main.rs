@@ -11,6 +11,7 @@ mod cluster;
 mod collect;
 mod history;
 mod oracle;
+mod report;
 mod runner;
 
 use std::sync::Arc;
@@ -30,6 +31,7 @@ fn tests() -> Vec<(&'static str, TestFn)> {
     all.extend(collect::TESTS.iter().copied());
     all.extend(oracle::TESTS.iter().copied());
     all.extend(history::TESTS.iter().copied());
+    all.extend(report::TESTS.iter().copied());
     all
 }
 
