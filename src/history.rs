@@ -728,8 +728,8 @@ pub fn trends(current: &Snapshot, history: &History) -> Trends {
     earlier.sort_by_key(|r| r.collected_at);
     if identity_unverified {
         notes.push(
-            "some runs have no system identifier: that they are of this cluster was only \
-             checked by major version and next XID"
+            "runs without a system identifier: matched to this cluster by version and next XID \
+             only"
                 .to_string(),
         );
     }
@@ -816,13 +816,6 @@ pub fn trends(current: &Snapshot, history: &History) -> Trends {
             at_least_per_hour: growth as f64 / interval_hours,
             database: db.name.clone(),
         });
-    if multixact_consumption.is_none() {
-        notes.push(
-            "no database's multixact age grew since the previous run: no multixact rate (none \
-             consumed, or vacuum advanced datminmxid)"
-                .to_string(),
-        );
-    }
     let mxid_per_hour = multixact_consumption.as_ref().map(|m| m.at_least_per_hour);
 
     let global = GlobalSettings::from_snapshot(current);
@@ -1440,7 +1433,7 @@ mod tests {
             trends
                 .notes
                 .iter()
-                .any(|n| n.contains("no system identifier"))
+                .any(|n| n.contains("without a system identifier"))
         );
         let mut older_major = before.clone();
         older_major.server.version_num = 150008;

@@ -19,10 +19,13 @@ use crate::cluster::{Cluster, wait_for};
 use crate::collect::{fresh_database, wait_for_stat};
 use crate::runner;
 
-pub const TESTS: &[(&str, TestFn)] = &[(
-    "history_xid_rate_estimates_and_stats_reset",
-    xid_rate_and_resets,
-)];
+pub const TESTS: &[(&str, TestFn)] = &[
+    (
+        "history_xid_rate_estimates_and_stats_reset",
+        xid_rate_and_resets,
+    ),
+    ("history_report_shows_trends_between_runs", report_history),
+];
 
 const DATABASE: &str = "history_trends";
 const XIDS: i64 = 50_000;
@@ -371,4 +374,103 @@ fn xid_rate_and_resets(cluster: &Cluster) -> Result<(), String> {
         hours_to(&two, "postgres", Limit::FreezeMaxAge).unwrap_or(f64::NAN),
     );
     Ok(())
+}
+
+/// `pgvac report --history DIR` as a cron job runs it: the first run says it has nothing to
+/// compare with, the next ones show the rate and the estimates, and --keep bounds the directory.
+fn report_history(cluster: &Cluster) -> Result<(), String> {
+    let _shared = cluster.exclusive.read().unwrap();
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let history = dir.path().join("runs");
+    let history_arg = history.to_string_lossy().into_owned();
+    let report = |format: &str| -> Result<runner::Run, String> {
+        let run = runner::on(
+            cluster,
+            "report",
+            &[
+                "-d",
+                "postgres",
+                "--history",
+                &history_arg,
+                "--keep",
+                "2",
+                "--format",
+                format,
+            ],
+        )?;
+        ensure((0..=2).contains(&run.status), || run.describe())?;
+        Ok(run)
+    };
+    let json = |run: &runner::Run| -> Result<serde_json::Value, String> {
+        serde_json::from_str(&run.stdout).map_err(|e| format!("{e}: {}", run.describe()))
+    };
+
+    let first = json(&report("json")?)?;
+    let trends = &first["trends"];
+    ensure(
+        trends["xid_consumption"].is_null()
+            && trends["notes"].as_array().is_some_and(|n| {
+                n.iter()
+                    .any(|n| n.as_str().unwrap_or("").contains("two runs"))
+            }),
+        || format!("first run: {trends}"),
+    )?;
+
+    let mut client = Client::connect(cluster, "postgres")?;
+    client.execute(
+        "DO $$ BEGIN FOR i IN 1..1000 LOOP PERFORM txid_current(); COMMIT; END LOOP; END $$",
+    )?;
+    let second = json(&report("json")?)?;
+    let xid = &second["trends"]["xid_consumption"];
+    ensure(
+        xid["last_interval"]["xids"]
+            .as_i64()
+            .is_some_and(|x| x >= 1000)
+            && xid["per_hour"].as_f64().is_some_and(|r| r > 0.0),
+        || format!("second run: {xid}"),
+    )?;
+    let postgres = second["trends"]["databases"]
+        .as_array()
+        .and_then(|d| d.iter().find(|d| d["name"] == "postgres"))
+        .ok_or_else(|| format!("no postgres trend: {}", second["trends"]))?;
+    ensure(
+        postgres["xid_limits"]
+            .as_array()
+            .is_some_and(|l| l.iter().all(|l| l["estimate"]["status"] == "in")),
+        || format!("postgres estimates: {postgres}"),
+    )?;
+
+    let third = report("table")?;
+    ensure(
+        third.stdout.contains("Trends since") && third.stdout.contains("XIDs consumed:"),
+        || third.describe(),
+    )?;
+    // The trends section (up to the blank line that ends it) fits in 100 columns.
+    let section: Vec<&str> = third
+        .stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("Trends since"))
+        .take_while(|l| !l.is_empty())
+        .collect();
+    let widest = section.iter().map(|l| l.chars().count()).max().unwrap_or(0);
+    ensure(section.len() > 2 && widest <= 100, || {
+        format!("trends section {widest} columns wide:\n{}", third.stdout)
+    })?;
+    let kept = std::fs::read_dir(&history)
+        .map_err(|e| e.to_string())?
+        .flatten()
+        .count();
+    ensure(kept == 2, || format!("--keep 2 left {kept} files"))?;
+
+    // An unusable directory: one line, exit 3, before anything is collected.
+    let blocker = dir.path().join("a-file");
+    std::fs::write(&blocker, "x").map_err(|e| e.to_string())?;
+    let bad = blocker.join("history").to_string_lossy().into_owned();
+    let run = runner::on(cluster, "report", &["-d", "postgres", "--history", &bad])?;
+    ensure(
+        run.status == 3
+            && run.stderr.trim().lines().count() == 1
+            && run.stderr.starts_with("pgvac: error: history directory"),
+        || run.describe(),
+    )
 }
