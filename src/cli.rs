@@ -14,6 +14,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::collect::{CollectOptions, collect};
 use crate::conn::{ConnectionArgs, ConnectionSettings};
+use crate::history::{self, HistoryDir};
 use crate::render::{self, Format, Report};
 use crate::snapshot::{SNAPSHOT_VERSION, Snapshot};
 use crate::{findings, rules};
@@ -228,6 +229,15 @@ pub struct ReportArgs {
     /// Write the report to FILE (atomically) instead of stdout.
     #[arg(short = 'o', long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Keep each run's snapshot in DIR (created if missing) and report trends against the
+    /// earlier ones: XIDs consumed per hour, time until each database reaches its limits, dead
+    /// rows and autovacuums per table. Rates need two runs.
+    #[arg(long, value_name = "DIR")]
+    pub history: Option<PathBuf>,
+    /// With --history: how many snapshots to keep (the newest).
+    #[arg(long, value_name = "N", default_value_t = history::DEFAULT_KEEP, requires = "history",
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub keep: usize,
 }
 
 #[derive(Debug, Args)]
@@ -322,6 +332,8 @@ fn execute(cli: Cli) -> Result<u8> {
         }
         Command::Sessions(args) => sessions(args),
         Command::Report(args) => {
+            // Open the history first, so an unusable directory fails before collecting.
+            let history = args.history.as_deref().map(HistoryDir::open).transpose()?;
             let snapshot = match &args.snapshot {
                 Some(path) => read_snapshot(path)?,
                 None => {
@@ -330,8 +342,12 @@ fn execute(cli: Cli) -> Result<u8> {
                     runtime()?.block_on(collect(&settings, &options))?
                 }
             };
+            let trends = history
+                .map(|dir| dir.record(&snapshot, args.keep))
+                .transpose()?;
             let found = rules::analyse(&snapshot);
-            let report = Report::new(&snapshot, &found);
+            let mut report = Report::new(&snapshot, &found);
+            report.trends = trends.as_ref();
             write_output(args.output.as_deref(), |out| {
                 render::write(out, args.format, &report).context("could not render the report")
             })?;

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod collect;
 pub mod conn;
 pub mod findings;
+pub mod history;
 pub mod render;
 pub mod rules;
 pub mod sessions;

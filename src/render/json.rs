@@ -20,9 +20,14 @@
 //!     "recommendation": {"text": "...", "sql": "...", "safety": "safe",
 //!                        "lock": "...", "needs": "none"}
 //!   }],
-//!   "collection_warnings": [{"source": "...", "database": null, "message": "..."}]
+//!   "collection_warnings": [{"source": "...", "database": null, "message": "..."}],
+//!   "trends": {"xid_consumption": {"per_hour": 27000000.0, ...}, "databases": [...], ...}
 //! }
 //! ```
+//!
+//! `trends` is present only with `--history` (see `history::Trends`): XID consumption, per
+//! database ages with the estimated time to each limit, per table dead rows and autovacuums,
+//! the restarts and statistics resets seen between runs, and notes.
 
 use std::io::Write;
 
@@ -31,6 +36,7 @@ use serde::ser::SerializeMap;
 
 use super::Report;
 use crate::findings::{Finding, Needs, Object, Safety, Severity, Value};
+use crate::history::Trends;
 
 /// Version of this JSON format.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -46,6 +52,10 @@ struct Wire<'a> {
     summary: WireSummary,
     findings: Vec<WireFinding<'a>>,
     collection_warnings: Vec<WireWarning<'a>>,
+    /// With `--history` only. `history::Trends` is serialized as is, so its fields are part of
+    /// this format: the same compatibility rules apply to them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    trends: Option<&'a Trends>,
 }
 
 #[derive(Serialize)]
@@ -194,6 +204,7 @@ pub fn write(out: &mut dyn Write, report: &Report) -> std::io::Result<()> {
                 message: &w.message,
             })
             .collect(),
+        trends: report.trends,
     };
     serde_json::to_writer_pretty(&mut *out, &wire)?;
     out.write_all(b"\n")
@@ -236,5 +247,29 @@ mod tests {
         let reltuples = text.find("\"reltuples\"").unwrap();
         let n_dead = text.find("\"n_dead_tup\"").unwrap();
         assert!(reltuples < n_dead);
+        assert!(value.get("trends").is_none(), "trends only with --history");
+    }
+
+    #[test]
+    fn json_carries_the_trends_with_history() {
+        let before = Fx::new(17).done();
+        let now = Fx::new(17)
+            .with(|s| {
+                s.server.collected_at += chrono::Duration::hours(2);
+                s.server.next_xid += 100_000;
+            })
+            .done();
+        let trends =
+            crate::history::trends(&now, &crate::history::History::from_snapshots([&before]));
+        let mut report = Report::new(&now, &[]);
+        report.trends = Some(&trends);
+        let mut out = Vec::new();
+        write(&mut out, Format::Json, &report).unwrap();
+        let value: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(value["trends"]["xid_consumption"]["per_hour"], 50_000.0);
+        let app = &value["trends"]["databases"][0];
+        assert_eq!(app["name"], "app");
+        assert_eq!(app["xid_limits"][0]["limit"], "freeze_max_age");
+        assert_eq!(app["xid_limits"][0]["estimate"]["status"], "in");
     }
 }

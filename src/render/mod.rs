@@ -10,6 +10,7 @@ pub mod table;
 use chrono::{DateTime, Utc};
 
 use crate::findings::Finding;
+use crate::history::Trends;
 use crate::snapshot::{CollectionWarning, PlatformKind, Snapshot};
 
 /// What a report shows: the findings in display order, and where they come from.
@@ -23,6 +24,8 @@ pub struct Report<'s> {
     pub databases_total: usize,
     pub collection_warnings: &'s [CollectionWarning],
     pub findings: &'s [Finding],
+    /// Trends against earlier runs, with `--history`.
+    pub trends: Option<&'s Trends>,
 }
 
 impl<'s> Report<'s> {
@@ -40,6 +43,7 @@ impl<'s> Report<'s> {
             databases_total: snapshot.databases.len(),
             collection_warnings: &snapshot.warnings,
             findings,
+            trends: None,
         }
     }
 

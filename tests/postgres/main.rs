@@ -10,6 +10,7 @@ mod blockers;
 mod client;
 mod cluster;
 mod collect;
+mod history;
 mod oracle;
 mod report;
 mod runner;
@@ -31,6 +32,7 @@ fn tests() -> Vec<(&'static str, TestFn)> {
     all.extend(collect::TESTS.iter().copied());
     all.extend(blockers::TESTS.iter().copied());
     all.extend(oracle::TESTS.iter().copied());
+    all.extend(history::TESTS.iter().copied());
     all.extend(report::TESTS.iter().copied());
     all
 }
