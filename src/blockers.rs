@@ -1059,6 +1059,7 @@ pub(crate) mod tests {
                 connected_database: "postgres".into(),
                 connected_user: "postgres".into(),
                 session: Default::default(),
+                system_identifier: None,
             },
             role: RoleCapabilities {
                 name: "postgres".into(),
