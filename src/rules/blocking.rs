@@ -111,6 +111,33 @@ pub mod fixture {
     use crate::rules::fixture::Fx;
     use crate::snapshot::{PreparedTransaction, ReplicationSlot, Session, Snapshot};
 
+    /// Database `app` with an old table and a temp table `scratch` (in `pg_temp_3`) that is
+    /// `age` XIDs old, owned as `owner` says.
+    pub fn temp_schema(owner: crate::snapshot::TempOwner, age: i64) -> Snapshot {
+        use crate::rules::fixture::T;
+        use crate::snapshot::{Persistence, TempSchema};
+        let mut fx = Fx::new(16).table(T::new("orders").xid_age(1_000)).table(
+            T::new("scratch")
+                .schema("pg_temp_3")
+                .persistence(Persistence::Temporary)
+                .xid_age(age),
+        );
+        let oid = fx
+            .app()
+            .tables
+            .iter()
+            .find(|t| t.name == "scratch")
+            .map(|t| t.oid)
+            .unwrap_or(0);
+        fx.app().temp_schemas.push(TempSchema {
+            schema: "pg_temp_3".into(),
+            backend_id: 3,
+            owner,
+            table_oids: vec![oid],
+        });
+        fx.done()
+    }
+
     /// A client session of `app` in database `app`, `state` for `secs` seconds, its transaction
     /// holding `xid` that is `age` XIDs old.
     pub fn session(fx: &Fx, pid: i32, state: &str, secs: i64, age: i64) -> Session {

@@ -55,32 +55,9 @@ fn check(context: &Context) -> Vec<Finding> {
 
 #[cfg(test)]
 fn examples() -> crate::rules::fixture::Examples {
-    #[allow(unused_imports)]
     use crate::rules::blocking::fixture;
     crate::rules::fixture::Examples {
-        fires: vec![("an owned temp table 600M XIDs old", temp_fixture(crate::snapshot::TempOwner::Known { pid: 4242, source: "backend_status".into() }, 600_000_000))],
-        quiet: vec![("a young owned temp table", temp_fixture(crate::snapshot::TempOwner::Known { pid: 4242, source: "backend_status".into() }, 100))],
+        fires: vec![("an owned temp table 600M XIDs old", fixture::temp_schema(crate::snapshot::TempOwner::Known { pid: 4242, source: "backend_status".into() }, 600_000_000))],
+        quiet: vec![("a young owned temp table", fixture::temp_schema(crate::snapshot::TempOwner::Known { pid: 4242, source: "backend_status".into() }, 100))],
     }
-}
-
-#[cfg(test)]
-fn temp_fixture(owner: crate::snapshot::TempOwner, age: i64) -> crate::snapshot::Snapshot {
-    use crate::rules::fixture::{Fx, T};
-    use crate::snapshot::{Persistence, TempSchema};
-    let mut fx = Fx::new(16)
-        .table(T::new("orders").xid_age(1_000))
-        .table(
-            T::new("scratch")
-                .schema("pg_temp_3")
-                .persistence(Persistence::Temporary)
-                .xid_age(age),
-        );
-    let oid = fx.app().tables.iter().find(|t| t.name == "scratch").map(|t| t.oid).unwrap_or(0);
-    fx.app().temp_schemas.push(TempSchema {
-        schema: "pg_temp_3".into(),
-        backend_id: 3,
-        owner,
-        table_oids: vec![oid],
-    });
-    fx.done()
 }
