@@ -818,6 +818,7 @@ mod tests {
                 stats_reset: None,
                 collected_at: time,
                 next_xid: 1000,
+                system_identifier: None,
                 block_size: 8192,
                 platform: Platform {
                     kind: PlatformKind::Postgres,

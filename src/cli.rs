@@ -14,6 +14,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::collect::{CollectOptions, collect};
 use crate::conn::{ConnectionArgs, ConnectionSettings};
+use crate::history::{self, HistoryDir};
 use crate::render::{self, Format, Report};
 use crate::snapshot::{SNAPSHOT_VERSION, Snapshot};
 use crate::{findings, rules};
@@ -49,6 +50,10 @@ pub struct Cli {
 pub enum Command {
     /// Read the cluster into a JSON snapshot (to stdout, or atomically to --output).
     Collect(CollectArgs),
+    /// What holds vacuum back (sessions, prepared transactions, slots, standbys, temp tables),
+    /// ranked, with the SQL that releases each; --terminate ends the sessions among them.
+    #[command(long_about = SESSIONS_ABOUT)]
+    Sessions(SessionsArgs),
     /// Analyse a cluster (or a snapshot file) and print the findings, most severe first.
     Report(ReportArgs),
     /// List the rules pgvac checks.
@@ -56,6 +61,35 @@ pub enum Command {
     /// Print the documentation of one rule: what it checks, why, how, the fix, sources.
     Explain(ExplainArgs),
 }
+
+const SESSIONS_ABOUT: &str = "\
+Lists everything that holds back the xmin horizon (so dead rows cannot be removed) or a \
+database's datfrozenxid (so it cannot be frozen), ranked by how many XIDs behind it holds it, \
+the oldest first: sessions with an old backend_xid or backend_xmin (idle in transaction, long \
+transactions, snapshot-only sessions), prepared transactions, replication slots (xmin, \
+catalog_xmin), standbys with hot_standby_feedback, temporary tables that pin their database's \
+datfrozenxid (named with their owner's pid where it is known exactly: always on 16+, on 12-15 \
+only while the owner is inside a transaction) and orphaned temporary schemas. Each comes with \
+the SQL that releases it and what that costs.
+
+Severity: the XID age ladder (--xid-age-warning, --xid-age-critical); idle in transaction \
+longer than --idle-threshold and transactions, prepared transactions and inactive slots older \
+than --transaction-threshold are warnings.
+
+--terminate ends the client sessions among the blockers (and the known owners of pinning \
+temporary tables). Without --pid, --min-xact-age, --min-idle or --min-xid-age, only those at \
+warning or above. It is a dry run that prints the exact SQL unless --execute is given; \
+--execute asks for confirmation on a terminal, and refuses without one unless --yes is given. \
+It never touches its own session, autovacuum workers, walsenders, parallel workers or other \
+background processes. Right before acting it re-reads each session and signals it only if its \
+pid, backend_start and xact_start still match, in the same statement: a pid reused by a new \
+session is never killed. It first checks that the role may signal every target (superuser; or \
+pg_signal_backend or the target's own role, for non-superuser sessions) and stops with one \
+line naming the missing privilege, terminating nobody. Each outcome is reported: terminated, \
+already gone, changed (skipped), refused.
+
+Exit status: 0 nothing at warning or above, 1 warning, 2 critical (the worst blocker); with \
+--execute, 0 once every target was handled; 3 could not complete.";
 
 /// How to connect, as psql takes it.
 #[derive(Debug, Args, Clone)]
@@ -130,6 +164,57 @@ pub struct CollectArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct SessionsArgs {
+    #[command(flatten)]
+    pub connection: ConnectionFlags,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: SessionsFormat,
+    /// Analyse this snapshot (from `pgvac collect`) instead of reading the server. With
+    /// --terminate --execute pgvac still connects, checks the snapshot is from that server since
+    /// its last restart, and re-checks every session before acting.
+    #[arg(long, value_name = "FILE")]
+    pub snapshot: Option<PathBuf>,
+    /// Idle in transaction longer than this is a warning.
+    #[arg(long, default_value = "5min", value_parser = parse_duration)]
+    pub idle_threshold: Duration,
+    /// Transactions, prepared transactions and inactive slots held longer than this are a warning.
+    #[arg(long, default_value = "1h", value_parser = parse_duration)]
+    pub transaction_threshold: Duration,
+    /// Holding the horizon this many XIDs behind is a warning (RDS ladder: 500M).
+    #[arg(long, default_value_t = 500_000_000, value_parser = clap::value_parser!(i64).range(1..))]
+    pub xid_age_warning: i64,
+    /// Holding the horizon this many XIDs behind is critical (RDS ladder: 1B act now, 1.5B fix
+    /// immediately).
+    #[arg(long, default_value_t = 1_000_000_000, value_parser = clap::value_parser!(i64).range(1..))]
+    pub xid_age_critical: i64,
+    /// End the blocking client sessions (a dry run printing the SQL unless --execute).
+    #[arg(long)]
+    pub terminate: bool,
+    /// Really terminate (asks on a terminal; see --yes).
+    #[arg(long, requires = "terminate")]
+    pub execute: bool,
+    /// Do not ask for confirmation (needed with --execute when stdin is not a terminal).
+    #[arg(long, requires = "execute")]
+    pub yes: bool,
+    /// Only sessions whose transaction has been open at least this long.
+    #[arg(long, value_parser = parse_duration, requires = "terminate")]
+    pub min_xact_age: Option<Duration>,
+    /// Only sessions idle in transaction at least this long (from state_change).
+    #[arg(long, value_parser = parse_duration, requires = "terminate")]
+    pub min_idle: Option<Duration>,
+    /// Only sessions holding the horizon at least this many XIDs behind.
+    #[arg(long, requires = "terminate")]
+    pub min_xid_age: Option<i64>,
+    /// Only sessions of this role (repeatable). Not the role pgvac connects as: that is -U.
+    #[arg(long = "user", value_name = "ROLE", requires = "terminate")]
+    pub users: Vec<String>,
+    /// Only this pid (repeatable). -d/--dbname also limits --terminate to those databases.
+    #[arg(long = "pid", value_name = "PID", requires = "terminate")]
+    pub pids: Vec<i32>,
+}
+
+#[derive(Debug, Args)]
 #[command(
     after_help = "Exit status: 0 nothing at warning or above, 1 warning, 2 critical, 3 could not \
                   complete (with --fail-on critical, warnings exit 0; with --fail-on never, \
@@ -175,6 +260,24 @@ pub struct ReportArgs {
     /// SQL script: leave statements that end sessions or drop objects uncommented.
     #[arg(long)]
     pub include_destructive: bool,
+    /// Keep each run's snapshot in DIR (created if missing) and report trends against the
+    /// earlier ones: XIDs consumed per hour, time until each database reaches its limits, dead
+    /// rows and autovacuums per table. Rates need two runs.
+    #[arg(long, value_name = "DIR")]
+    pub history: Option<PathBuf>,
+    /// With --history: how many snapshots to keep (the newest).
+    #[arg(long, value_name = "N", default_value_t = history::DEFAULT_KEEP, requires = "history",
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub keep: usize,
+}
+
+/// Output formats of `pgvac sessions`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SessionsFormat {
+    /// A table for people.
+    Table,
+    /// One JSON object.
+    Json,
 }
 
 /// `--fail-on`: the least severe finding that makes the exit status non-zero.
@@ -326,7 +429,10 @@ fn execute(cli: Cli) -> Result<u8> {
             })?;
             Ok(0)
         }
+        Command::Sessions(args) => sessions(args),
         Command::Report(args) => {
+            // Open the history first, so an unusable directory fails before collecting.
+            let history = args.history.as_deref().map(HistoryDir::open).transpose()?;
             let snapshot = match &args.snapshot {
                 Some(path) => read_snapshot(path)?,
                 None => {
@@ -335,8 +441,12 @@ fn execute(cli: Cli) -> Result<u8> {
                     runtime()?.block_on(collect(&settings, &options))?
                 }
             };
+            let trends = history
+                .map(|dir| dir.record(&snapshot, args.keep))
+                .transpose()?;
             let found = rules::analyse(&snapshot);
-            let report = Report::new(&snapshot, &found, chrono::Utc::now());
+            let mut report = Report::new(&snapshot, &found, chrono::Utc::now());
+            report.trends = trends.as_ref();
             let options = args.render_options();
             write_output(args.output.as_deref(), |out| {
                 render::write(out, args.format, &report, &options)
@@ -363,6 +473,135 @@ fn execute(cli: Cli) -> Result<u8> {
             Ok(0)
         }
     }
+}
+
+fn secs(duration: Duration) -> i64 {
+    i64::try_from(duration.as_secs()).unwrap_or(i64::MAX)
+}
+
+fn sessions(args: SessionsArgs) -> Result<u8> {
+    use crate::blockers::{Severity, Thresholds, find_blockers, worst_severity};
+    use crate::sessions::{SessionsReport, TerminateReport, write_json, write_table};
+    use crate::terminate::{Filters, dry_run, execute, plan};
+    use std::io::IsTerminal;
+
+    let settings = args.connection.settings()?;
+    let runtime = runtime()?;
+    let snapshot: crate::snapshot::Snapshot = match &args.snapshot {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("could not read {}", path.display()))?;
+            let snapshot: crate::snapshot::Snapshot = serde_json::from_str(&text)
+                .with_context(|| format!("{} is not a pgvac snapshot", path.display()))?;
+            if snapshot.snapshot_version != crate::snapshot::SNAPSHOT_VERSION {
+                anyhow::bail!(
+                    "{} has snapshot format {}, this pgvac reads format {}",
+                    path.display(),
+                    snapshot.snapshot_version,
+                    crate::snapshot::SNAPSHOT_VERSION
+                );
+            }
+            snapshot
+        }
+        None => runtime.block_on(collect(&settings, &args.connection.collect_options()))?,
+    };
+    let thresholds = Thresholds {
+        idle_in_transaction_secs: secs(args.idle_threshold),
+        transaction_secs: secs(args.transaction_threshold),
+        xid_age_warning: args.xid_age_warning,
+        xid_age_critical: args.xid_age_critical.max(args.xid_age_warning),
+    };
+    let blockers = find_blockers(&snapshot, &thresholds);
+    let worst = worst_severity(&blockers);
+    let severity_code = match worst {
+        Severity::Info => 0,
+        Severity::Warning => 1,
+        Severity::Critical => 2,
+    };
+
+    let emit = |terminate: Option<&TerminateReport>| -> Result<()> {
+        let report = SessionsReport::new(&snapshot, &thresholds, &blockers, terminate);
+        write_output(None, |out| {
+            match args.format {
+                SessionsFormat::Table => write_table(out, &report),
+                SessionsFormat::Json => write_json(out, &report),
+            }
+            .context("could not render the report")
+        })
+    };
+
+    if !args.terminate {
+        emit(None)?;
+        return Ok(severity_code);
+    }
+    let filters = Filters {
+        min_xact_age_secs: args.min_xact_age.map(secs),
+        min_idle_secs: args.min_idle.map(secs),
+        min_xid_age: args.min_xid_age,
+        databases: args.connection.dbname.clone(),
+        users: args.users.clone(),
+        pids: args.pids.clone(),
+    };
+    let plan = plan(&snapshot, &blockers, &filters);
+    let dry = TerminateReport {
+        mode: "dry_run",
+        outcomes: dry_run(&plan),
+        excluded: plan.excluded.clone(),
+    };
+    if args.execute
+        && let Some(hidden) = plan
+            .excluded
+            .iter()
+            .find(|e| filters.pids.contains(&e.pid) && e.reason.contains("pg_read_all_stats"))
+    {
+        anyhow::bail!(
+            "cannot terminate pid {} safely: {}",
+            hidden.pid,
+            hidden.reason
+        );
+    }
+    if !args.execute || plan.targets.is_empty() {
+        emit(Some(&dry))?;
+        return Ok(severity_code);
+    }
+    if !args.yes {
+        if !std::io::stdin().is_terminal() {
+            anyhow::bail!(
+                "--execute needs a confirmation and stdin is not a terminal: add --yes to \
+                 terminate {} sessions without asking",
+                plan.targets.len()
+            );
+        }
+        emit(Some(&dry))?;
+        eprint!("Terminate these {} sessions? [y/N] ", plan.targets.len());
+        let _ = std::io::stderr().flush();
+        let mut answer = String::new();
+        std::io::stdin()
+            .read_line(&mut answer)
+            .context("could not read the answer")?;
+        if !matches!(answer.trim().to_lowercase().as_str(), "y" | "yes") {
+            eprintln!("pgvac: nothing terminated");
+            return Ok(0);
+        }
+    }
+    let database = args
+        .connection
+        .dbname
+        .first()
+        .cloned()
+        .unwrap_or_else(|| settings.initial_database());
+    let outcomes = runtime.block_on(execute(
+        &settings,
+        &database,
+        snapshot.server.postmaster_start_time,
+        &plan,
+    ))?;
+    emit(Some(&TerminateReport {
+        mode: "execute",
+        outcomes,
+        excluded: plan.excluded,
+    }))?;
+    Ok(0)
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {

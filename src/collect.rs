@@ -324,6 +324,14 @@ async fn read_cluster(conn: &mut PgConnection, database: &str) -> Result<Snapsho
             && server.version_num >= 180000,
     };
 
+    let system_identifier: Option<String> = reader
+        .rows(
+            "pg_control_system",
+            include_str!("../sql/system_identifier.sql"),
+        )
+        .await
+        .into_iter()
+        .next();
     let settings: Vec<Setting> = reader
         .rows("pg_settings", include_str!("../sql/settings.sql"))
         .await;
@@ -391,6 +399,7 @@ async fn read_cluster(conn: &mut PgConnection, database: &str) -> Result<Snapsho
             stats_reset: server.stats_reset,
             collected_at: server.collected_at,
             next_xid: server.next_xid,
+            system_identifier,
             block_size: server.block_size,
             platform: Platform {
                 kind,

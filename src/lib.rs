@@ -1,14 +1,19 @@
 //! pgvac: an autovacuum advisor for PostgreSQL 12-18.
 //!
 //! The program is one pipeline with one seam: `cli -> conn -> collect -> Snapshot`, and
-//! everything after the snapshot is a pure function of it. Only [`collect`] talks to PostgreSQL.
+//! everything after the snapshot is a pure function of it. Only [`collect`] talks to PostgreSQL,
+//! and [`terminate`], which ends sessions for `pgvac sessions --terminate --execute`.
 
 pub mod autovacuum;
+pub mod blockers;
 pub mod cli;
 pub mod collect;
 pub mod conn;
 pub mod findings;
+pub mod history;
 pub mod render;
 pub mod rules;
+pub mod sessions;
 pub mod snapshot;
 pub mod sql;
+pub mod terminate;

@@ -53,6 +53,11 @@ pub struct Server {
     pub collected_at: DateTime<Utc>,
     /// Next transaction ID (64-bit, with epoch), read without assigning one.
     pub next_xid: i64,
+    /// `pg_control_system().system_identifier` as text: which cluster this is (kept across
+    /// restarts and shared with physical standbys). Absent when it could not be read, and in
+    /// snapshots of pgvac versions that did not collect it.
+    #[serde(default)]
+    pub system_identifier: Option<String>,
     pub block_size: i64,
     pub platform: Platform,
     /// The database pgvac first connected to, and the role it connected as.
@@ -179,7 +184,7 @@ pub enum Visit {
     Skipped(String),
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RelKind {
     Table,

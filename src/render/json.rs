@@ -21,6 +21,7 @@ use serde::ser::SerializeMap;
 
 use super::{Options, Report};
 use crate::findings::{self, Finding, Object, Value};
+use crate::history::Trends;
 use crate::snapshot::{PlatformKind, Visit};
 
 /// Version of this JSON format.
@@ -63,8 +64,11 @@ pub struct WireReport {
     pub recommended_settings: Vec<WireSetting>,
     /// What could not be read while collecting; empty for a complete snapshot.
     pub collection_warnings: Vec<WireWarning>,
-    /// Trends between runs, present when pgvac keeps a history (`--history`); null otherwise.
-    pub trends: Option<serde_json::Value>,
+    /// Trends against earlier runs: present only with `--history` (see `history::Trends`):
+    /// XID consumption, per-database ages with the estimated time to each limit, per-table dead
+    /// rows and autovacuums, the restarts and statistics resets seen between runs, and notes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trends: Option<Trends>,
 }
 
 /// The server the snapshot was collected from.
@@ -301,9 +305,11 @@ pub struct WireSessionToTerminate {
     pub application_name: Option<String>,
     pub state: Option<String>,
     pub severity: WireSeverity,
-    /// The finding that recommends it.
-    pub code: String,
-    pub message: String,
+    /// What kind of blocker it is: `idle in transaction`, `transaction`, `temporary table`
+    /// (the session owns a temporary table that pins its database's datfrozenxid).
+    pub kind: String,
+    /// Why it is worth terminating.
+    pub reason: String,
     /// How many transactions behind it holds the horizon.
     pub held_xid_age: Option<i64>,
     /// For how long it has (seconds).
@@ -485,8 +491,8 @@ pub fn wire(report: &Report) -> WireReport {
                 application_name: s.application_name.clone(),
                 state: s.state.clone(),
                 severity: s.severity.into(),
-                code: s.code.to_string(),
-                message: s.message.clone(),
+                kind: s.kind.to_string(),
+                reason: s.reason.clone(),
                 held_xid_age: s.held_xid_age,
                 held_seconds: s.held_seconds,
                 sql: s.sql.clone(),
@@ -514,7 +520,7 @@ pub fn wire(report: &Report) -> WireReport {
                 message: w.message.clone(),
             })
             .collect(),
-        trends: report.trends.clone(),
+        trends: report.trends.cloned(),
     }
 }
 
@@ -591,7 +597,7 @@ mod tests {
             session["sql"]
                 .as_str()
                 .unwrap()
-                .contains("pg_terminate_backend(4242)")
+                .contains("pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid = 4242")
         );
         let setting = value["recommended_settings"]
             .as_array()
@@ -628,5 +634,37 @@ mod tests {
             "{} is stale: run PGVAC_UPDATE_SCHEMA=1 cargo test --lib schema_file and commit it",
             super::SCHEMA_PATH
         );
+    }
+
+    #[test]
+    fn json_carries_the_trends_with_history_and_they_validate() {
+        use crate::rules::fixture::Fx;
+        let before = Fx::new(17).done();
+        let now = Fx::new(17)
+            .with(|s| {
+                s.server.collected_at += chrono::Duration::hours(2);
+                s.server.next_xid += 100_000;
+            })
+            .done();
+        let trends =
+            crate::history::trends(&now, &crate::history::History::from_snapshots([&before]));
+        let mut report = Report::new(&now, &[], generated_at());
+        report.trends = Some(&trends);
+        let mut out = Vec::new();
+        write(&mut out, Format::Json, &report, &Options::default()).unwrap();
+        let value: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(value["trends"]["xid_consumption"]["per_hour"], 50_000.0);
+        let app = &value["trends"]["databases"][0];
+        assert_eq!(app["name"], "app");
+        assert_eq!(app["xid_limits"][0]["limit"], "freeze_max_age");
+        assert_eq!(app["xid_limits"][0]["estimate"]["status"], "in");
+        let errors: Vec<String> = validator()
+            .iter_errors(&value)
+            .map(|e| format!("{} at {}", e, e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{errors:#?}");
+        // Without --history there is no trends field.
+        let plain: serde_json::Value = serde_json::from_str(&render(&now)).unwrap();
+        assert!(plain.get("trends").is_none());
     }
 }

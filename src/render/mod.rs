@@ -14,10 +14,13 @@ pub mod rules;
 pub mod script;
 pub mod table;
 pub mod text;
+pub mod trends;
 
 use chrono::{DateTime, Utc};
 
+use crate::blockers::Thresholds;
 use crate::findings::{Finding, Needs, Object, SettingChange, Severity};
+use crate::history::Trends;
 use crate::rules::wraparound::{IdKind, server_limits};
 use crate::rules::{Category, Context, tuning};
 use crate::snapshot::{CollectionWarning, PlatformKind, Snapshot, Visit};
@@ -138,9 +141,11 @@ pub struct SessionToTerminate {
     pub application_name: Option<String>,
     pub state: Option<String>,
     pub severity: Severity,
-    pub code: &'static str,
-    pub message: String,
-    /// How many XIDs behind it holds the horizon, when the finding says.
+    /// What kind of blocker it is: `idle in transaction`, `transaction`, `temporary table`.
+    pub kind: &'static str,
+    /// Why it is worth terminating, one line.
+    pub reason: String,
+    /// How many XIDs behind it holds the horizon.
     pub held_xid_age: Option<i64>,
     /// For how long it has held it (seconds).
     pub held_seconds: Option<i64>,
@@ -183,9 +188,8 @@ pub struct Report<'s> {
     pub settings: Vec<SettingRow>,
     pub sessions_to_terminate: Vec<SessionToTerminate>,
     pub running: Vec<RunningRow>,
-    /// Trends between runs (`--history`). Not filled by the analysis of one snapshot: the
-    /// history module sets it, and the formats show it where it belongs.
-    pub trends: Option<serde_json::Value>,
+    /// Trends against earlier runs, with `--history`.
+    pub trends: Option<&'s Trends>,
 }
 
 /// How many of the oldest tables a report keeps.
@@ -322,38 +326,7 @@ impl<'s> Report<'s> {
             }
         }
 
-        let sessions_to_terminate = findings
-            .iter()
-            .filter_map(|f| {
-                let Object::Session { pid, database } = &f.object else {
-                    return None;
-                };
-                let sql = f.recommendation.as_ref()?.sql.as_ref()?;
-                if !sql.contains("pg_terminate_backend") {
-                    return None;
-                }
-                let session = snapshot.sessions.iter().find(|s| s.pid == *pid);
-                let int = |key| match f.evidence(key) {
-                    Some(crate::findings::Value::Int(n)) => Some(*n),
-                    _ => None,
-                };
-                Some(SessionToTerminate {
-                    pid: *pid,
-                    database: database
-                        .clone()
-                        .or_else(|| session.and_then(|s| s.database.clone())),
-                    user: session.and_then(|s| s.user.clone()),
-                    application_name: session.and_then(|s| s.application_name.clone()),
-                    state: session.and_then(|s| s.state.clone()),
-                    severity: f.severity,
-                    code: f.code,
-                    message: f.message.clone(),
-                    held_xid_age: int("held_xid_age"),
-                    held_seconds: int("held_seconds"),
-                    sql: sql.clone(),
-                })
-            })
-            .collect();
+        let sessions_to_terminate = sessions_to_terminate(snapshot);
 
         let now = snapshot.server.collected_at;
         let running = snapshot
@@ -478,6 +451,54 @@ impl<'s> Report<'s> {
             parts.join(", ")
         }
     }
+}
+
+/// The client sessions among the blockers at warning or above (the ones the BLOCK rules
+/// report), and the known owners of temporary tables that pin `datfrozenxid`, with the guarded
+/// `pg_terminate_backend` that ends each.
+fn sessions_to_terminate(snapshot: &Snapshot) -> Vec<SessionToTerminate> {
+    let blockers = crate::blockers::find_blockers(snapshot, &Thresholds::default());
+    let mut out: Vec<SessionToTerminate> = Vec::new();
+    for blocker in blockers {
+        if blocker.severity < Severity::Warning {
+            continue;
+        }
+        let Some(pid) = blocker.session_pid() else {
+            continue;
+        };
+        let Some(sql) = blocker.actions.iter().find_map(|a| {
+            a.statements
+                .iter()
+                .find(|s| s.contains("pg_terminate_backend"))
+        }) else {
+            continue;
+        };
+        if out.iter().any(|s| s.pid == pid) {
+            continue;
+        }
+        let session = snapshot.sessions.iter().find(|s| s.pid == pid);
+        out.push(SessionToTerminate {
+            pid,
+            database: blocker
+                .database
+                .clone()
+                .or_else(|| session.and_then(|s| s.database.clone())),
+            user: session.and_then(|s| s.user.clone()),
+            application_name: session.and_then(|s| s.application_name.clone()),
+            state: session.and_then(|s| s.state.clone()),
+            severity: blocker.severity,
+            kind: blocker.kind.as_str(),
+            reason: blocker
+                .reasons
+                .first()
+                .cloned()
+                .unwrap_or_else(|| blocker.identity.clone()),
+            held_xid_age: Some(blocker.horizon.age),
+            held_seconds: blocker.held_secs,
+            sql: sql.clone(),
+        });
+    }
+    out
 }
 
 /// A `pg_settings` value with its unit, as a person writes it: `64MB`, `2ms`, `1min`, `on`.
@@ -712,60 +733,8 @@ pub mod fixtures {
         }
     }
 
-    /// The findings of a snapshot, plus (until the blocker rules are merged) a BLOCK finding
-    /// for every idle-in-transaction session, shaped as the blocker rules make them.
+    /// The findings of a snapshot, as `pgvac report` makes them.
     pub fn findings(snapshot: &Snapshot) -> Vec<crate::findings::Finding> {
-        use crate::findings::{Finding, Needs, Object, Recommendation, Safety, Severity};
-        let mut found = crate::rules::analyse(snapshot);
-        if !found.iter().any(|f| f.code.starts_with("BLOCK")) {
-            for session in &snapshot.sessions {
-                if session.state.as_deref() != Some("idle in transaction") {
-                    continue;
-                }
-                let age = session.backend_xid_age.unwrap_or(0);
-                found.push(
-                    Finding {
-                        code: "BLOCK001",
-                        name: "idle-in-transaction-holds-horizon",
-                        severity: Severity::Warning,
-                        object: Object::Session {
-                            pid: session.pid,
-                            database: session.database.clone(),
-                        },
-                        message: format!(
-                            "pid {} ({}) holds the horizon {} XIDs behind: idle in \
-                             transaction for 2h 00m",
-                            session.pid,
-                            session.user.as_deref().unwrap_or("?"),
-                            crate::findings::group_digits(age)
-                        ),
-                        evidence: Vec::new(),
-                        recommendation: Some(Recommendation {
-                            text: "Terminate the session (run on this server). Cost: its open \
-                                   transaction rolls back."
-                                .to_string(),
-                            sql: Some(format!(
-                                "SELECT pg_terminate_backend({}) FROM pg_stat_activity \
-                                 WHERE pid = {} AND backend_start = '{}';",
-                                session.pid,
-                                session.pid,
-                                session
-                                    .backend_start
-                                    .map(|t| t.to_rfc3339())
-                                    .unwrap_or_default()
-                            )),
-                            safety: Safety::NeedsCare,
-                            lock: None,
-                            needs: Needs::None,
-                            settings: Vec::new(),
-                        }),
-                    }
-                    .with("held_xid_age", age)
-                    .with("held_seconds", 7200i64),
-                );
-            }
-            crate::findings::sort(&mut found);
-        }
-        found
+        crate::rules::analyse(snapshot)
     }
 }

@@ -403,8 +403,9 @@ mod tests {
         };
         let text = render(&fixtures::critical(), &options);
         assert!(
-            text.lines()
-                .any(|l| l.starts_with("SELECT pg_terminate_backend(4242)")),
+            text.lines().any(|l| l.starts_with(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid = 4242"
+            )),
             "{text}"
         );
     }

@@ -451,16 +451,11 @@ impl Writer<'_> {
     }
 
     fn trends(&mut self, report: &Report) -> io::Result<()> {
-        // Filled by `--history`; the history module renders into this place.
-        let Some(trends) = &report.trends else {
+        let Some(trends) = report.trends else {
             return Ok(());
         };
         self.title("Trends", None)?;
-        let text = serde_json::to_string_pretty(trends).unwrap_or_default();
-        for line in text.lines() {
-            self.prose(2, line)?;
-        }
-        Ok(())
+        super::trends::write_trends(self.out, trends, self.width)
     }
 
     fn notes(&mut self, report: &Report) -> io::Result<()> {
@@ -696,5 +691,48 @@ mod tests {
             }
         }
         out
+    }
+
+    /// Two runs an hour apart: the trends section as a DBA sees it, pinned with insta.
+    #[test]
+    fn trends_section_snapshot() {
+        use crate::rules::fixture::T;
+        let before = Fx::new(16)
+            .table(T::new("orders").rows(100_000).dead(1_000))
+            .table(T::new("ledger").rows(10_000).dead(400))
+            .with(|s| s.databases[0].xid_age = 180_000_000)
+            .done();
+        let now = Fx::new(16)
+            .table(T::new("orders").rows(100_000).dead(6_000))
+            .table(T::new("ledger").rows(10_000).dead(0))
+            .with(|s| {
+                s.server.collected_at += chrono::Duration::hours(1);
+                s.server.next_xid += 1_500_000;
+                for db in &mut s.databases {
+                    db.xid_age += 1_500_000;
+                    db.collected_at = db.collected_at.map(|t| t + chrono::Duration::hours(1));
+                    if let Some(stats) = db
+                        .tables
+                        .iter_mut()
+                        .find(|t| t.name == "ledger")
+                        .and_then(|t| t.stats.as_mut())
+                    {
+                        stats.autovacuum_count = Some(1);
+                    }
+                }
+                s.databases[0].xid_age = 20_000;
+            })
+            .done();
+        let trends =
+            crate::history::trends(&now, &crate::history::History::from_snapshots([&before]));
+        let findings = crate::rules::analyse(&now);
+        let mut report = Report::new(&now, &findings, generated_at());
+        report.trends = Some(&trends);
+        let mut out = Vec::new();
+        write(&mut out, Format::Table, &report, &Options::default()).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("XIDs consumed: 1,500,000 per hour"), "{text}");
+        assert!(widest(&text) <= 100, "{text}");
+        insta::assert_snapshot!(text);
     }
 }

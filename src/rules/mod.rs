@@ -21,6 +21,7 @@ use crate::findings::{
 };
 use crate::snapshot::{Database, PlatformKind, Setting, Snapshot, Table, Visit};
 
+pub mod blocking;
 pub mod tuning;
 pub mod wraparound;
 
@@ -38,8 +39,8 @@ pub enum Category {
     Config,
     /// Vacuums running now.
     Running,
-    /// What holds vacuum back (long transactions, slots, prepared transactions, ...). Reserved:
-    /// its rules are built separately and slot into the `block` list below.
+    /// What holds vacuum back (long transactions, slots, prepared transactions, ...): one rule per
+    /// kind of [`crate::blockers::Blocker`].
     Blockers,
 }
 
@@ -178,9 +179,15 @@ registry! {
         vacuum_index_passes_repeated,
         all_autovacuum_workers_busy,
     }
-    // BLOCK: the blockers of vacuum (long transactions, idle in transaction, prepared
-    // transactions, replication slots, hot_standby_feedback, temp tables) are built on their own
-    // branch; they go here as `block { ... }` with files under src/rules/block/.
+    block {
+        idle_in_transaction_holds_horizon,
+        long_transaction_holds_horizon,
+        prepared_transaction_holds_horizon,
+        replication_slot_holds_horizon,
+        standby_feedback_holds_horizon,
+        temp_table_pins_datfrozenxid,
+        orphaned_temp_schema,
+    }
 }
 
 /// Every rule.
@@ -528,12 +535,9 @@ mod tests {
     }
 
     #[test]
-    fn every_category_but_blockers_has_rules() {
+    fn every_category_has_rules() {
         for category in Category::ALL {
             let count = RULES.iter().filter(|r| r.category == category).count();
-            if category == Category::Blockers {
-                continue;
-            }
             assert!(count > 0, "{category:?} has no rule");
         }
     }

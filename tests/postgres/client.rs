@@ -18,17 +18,38 @@ impl Client {
     }
 
     pub fn connect_as(cluster: &Cluster, user: &str, database: &str) -> Result<Client, String> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| e.to_string())?;
+        Client::connect_at(cluster.port, user, database)
+    }
+
+    /// Connect with a full URL (a role that needs its password).
+    pub fn connect_url(url: &str) -> Result<Client, String> {
+        use std::str::FromStr;
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|e| e.to_string())?
+            .application_name("pgvac-test")
+            .disable_statement_logging();
+        Client::open(options)
+    }
+
+    /// Connect to any server on 127.0.0.1 (a standby, say).
+    pub fn connect_at(port: u16, user: &str, database: &str) -> Result<Client, String> {
         let options = PgConnectOptions::new_without_pgpass()
             .host("127.0.0.1")
-            .port(cluster.port)
+            .port(port)
             .username(user)
             .database(database)
             .application_name("pgvac-test")
             .disable_statement_logging();
+        Client::open(options)
+    }
+
+    fn open(options: PgConnectOptions) -> Result<Client, String> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?;
+        let database = options.get_database().unwrap_or("?").to_string();
+        let user = options.get_username().to_string();
         let mut conn = runtime
             .block_on(options.connect())
             .map_err(|e| format!("connect to {database} as {user}: {e}"))?;

@@ -293,6 +293,106 @@ impl Cluster {
     }
 }
 
+/// A hot standby of a test cluster, streaming through a physical slot with
+/// `hot_standby_feedback = on`. Stopped when dropped (its slot stays: drop it on the primary).
+pub struct Standby {
+    pub port: u16,
+    bindir: PathBuf,
+    data: PathBuf,
+    log: PathBuf,
+}
+
+impl Standby {
+    /// The standby's server log.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Cluster {
+    /// The pg_basebackup that can copy this cluster: its own, else one of a newer major
+    /// (pg_basebackup streams from servers up to its own version, not newer ones). The npm
+    /// packages ship only initdb, pg_ctl and postgres; Debian's 15 has one, so 12-15 can.
+    pub fn basebackup(&self) -> Option<PathBuf> {
+        let own = self.bindir.join("pg_basebackup");
+        if own.is_file() {
+            return Some(own);
+        }
+        installations()
+            .into_iter()
+            .filter(|(major, _)| *major >= self.major)
+            .map(|(_, dir)| dir.join("pg_basebackup"))
+            .find(|path| path.is_file())
+    }
+
+    /// Build a hot standby with [`Cluster::basebackup`] (`-R -C -S slot`), feedback on and
+    /// reported every second.
+    pub fn start_standby(&self, slot: &str) -> Result<Standby, String> {
+        let basebackup = self
+            .basebackup()
+            .ok_or_else(|| format!("no pg_basebackup of version {} or newer", self.major))?;
+        let data = self.dir.path().join(format!("standby-{slot}"));
+        check(
+            command(&basebackup)
+                .args([
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    &self.port.to_string(),
+                    "-U",
+                    "postgres",
+                ])
+                .arg("-D")
+                .arg(&data)
+                .args(["-c", "fast", "-X", "stream", "-R", "-C", "-S", slot])
+                .output(),
+            "pg_basebackup",
+        )?;
+        // -R writes the client's libpq options (a newer pg_basebackup adds ones an older
+        // server's libpq rejects, such as sslsni): restate the connection plainly, last wins.
+        append(
+            &data.join("postgresql.auto.conf"),
+            &format!(
+                "\nprimary_conninfo = 'host=127.0.0.1 port={} user=postgres application_name={slot}'\n\
+                 primary_slot_name = '{slot}'\nhot_standby = on\nhot_standby_feedback = on\n\
+                 wal_receiver_status_interval = 1s\n",
+                self.port
+            ),
+        )?;
+        let log = self.dir.path().join(format!("standby-{slot}.log"));
+        let port = free_port();
+        check(
+            command(&self.bindir.join("pg_ctl"))
+                .arg("-D")
+                .arg(&data)
+                .arg("-l")
+                .arg(&log)
+                .args(["-w", "-t", "60", "-o"])
+                .arg(format!("-p {port} -k {}", self.dir.path().display()))
+                .arg("start")
+                .output(),
+            "pg_ctl start for the standby",
+        )
+        .map_err(|e| format!("{e}\n{}", std::fs::read_to_string(&log).unwrap_or_default()))?;
+        Ok(Standby {
+            port,
+            bindir: self.bindir.clone(),
+            data,
+            log,
+        })
+    }
+}
+
+impl Drop for Standby {
+    fn drop(&mut self) {
+        let _ = command(&self.bindir.join("pg_ctl"))
+            .arg("-D")
+            .arg(&self.data)
+            .args(["-m", "immediate", "-w", "stop"])
+            .output();
+    }
+}
+
 fn self_log(dir: &Path) -> String {
     std::fs::read_to_string(dir.join("server.log")).unwrap_or_default()
 }

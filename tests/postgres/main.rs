@@ -6,9 +6,11 @@
 //! only used to check that pgvac refuses it). A version whose binaries cannot be found fails
 //! its `setup` trial: a missing server is a failure, never a silent skip.
 
+mod blockers;
 mod client;
 mod cluster;
 mod collect;
+mod history;
 mod oracle;
 mod report;
 mod runner;
@@ -28,7 +30,9 @@ pub type TestFn = fn(&Cluster) -> Result<(), String>;
 fn tests() -> Vec<(&'static str, TestFn)> {
     let mut all = Vec::new();
     all.extend(collect::TESTS.iter().copied());
+    all.extend(blockers::TESTS.iter().copied());
     all.extend(oracle::TESTS.iter().copied());
+    all.extend(history::TESTS.iter().copied());
     all.extend(report::TESTS.iter().copied());
     all
 }

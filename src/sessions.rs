@@ -1,0 +1,171 @@
+//! Output of `pgvac sessions`: the blockers, and what `--terminate` did or would do, as a table
+//! for people or as JSON for programs.
+//!
+//! The JSON is a top-level object with `schema_version` (bump it when a field is removed or
+//! renamed; additions keep it). Consumers should ignore fields they do not know.
+
+use std::io::{self, Write};
+
+use chrono::{DateTime, Utc};
+use comfy_table::{ContentArrangement, Table};
+use serde::Serialize;
+
+use crate::blockers::{Blocker, HorizonSource, Severity, Thresholds, format_duration};
+use crate::snapshot::{CollectionWarning, Snapshot};
+use crate::terminate::{Excluded, Outcome};
+
+/// Version of the `pgvac sessions --format json` document.
+pub const SESSIONS_SCHEMA_VERSION: u32 = 1;
+
+/// What `--terminate` did, or would do in a dry run.
+#[derive(Debug, Clone, Serialize)]
+pub struct TerminateReport {
+    /// `dry_run` or `execute`.
+    pub mode: &'static str,
+    pub outcomes: Vec<Outcome>,
+    pub excluded: Vec<Excluded>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SessionsReport<'a> {
+    pub schema_version: u32,
+    pub pgvac_version: &'static str,
+    pub collected_at: DateTime<Utc>,
+    pub server_version_num: i32,
+    pub thresholds: &'a Thresholds,
+    pub worst_severity: Severity,
+    /// Ranked: the one holding the horizon furthest behind first.
+    pub blockers: &'a [Blocker],
+    pub warnings: &'a [CollectionWarning],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub terminate: Option<&'a TerminateReport>,
+}
+
+impl<'a> SessionsReport<'a> {
+    pub fn new(
+        snapshot: &'a Snapshot,
+        thresholds: &'a Thresholds,
+        blockers: &'a [Blocker],
+        terminate: Option<&'a TerminateReport>,
+    ) -> Self {
+        SessionsReport {
+            schema_version: SESSIONS_SCHEMA_VERSION,
+            pgvac_version: env!("CARGO_PKG_VERSION"),
+            collected_at: snapshot.server.collected_at,
+            server_version_num: snapshot.server.version_num,
+            thresholds,
+            worst_severity: crate::blockers::worst_severity(blockers),
+            blockers,
+            warnings: &snapshot.warnings,
+            terminate,
+        }
+    }
+}
+
+pub fn write_json(out: &mut dyn Write, report: &SessionsReport) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, report)?;
+    writeln!(out)
+}
+
+fn source_name(source: HorizonSource) -> &'static str {
+    match source {
+        HorizonSource::BackendXid => "xid",
+        HorizonSource::BackendXmin => "xmin",
+        HorizonSource::PreparedXid => "xid",
+        HorizonSource::SlotXmin => "xmin",
+        HorizonSource::SlotCatalogXmin => "catalog_xmin",
+        HorizonSource::StandbyXmin => "feedback xmin",
+        HorizonSource::Relfrozenxid => "relfrozenxid",
+    }
+}
+
+pub fn write_table(out: &mut dyn Write, report: &SessionsReport) -> io::Result<()> {
+    if report.blockers.is_empty() {
+        writeln!(out, "Nothing holds vacuum back.")?;
+    } else {
+        let mut table = Table::new();
+        table
+            .set_content_arrangement(ContentArrangement::Dynamic)
+            .set_header([
+                "#",
+                "severity",
+                "kind",
+                "holder",
+                "database",
+                "holds",
+                "XIDs behind",
+                "for",
+                "idle",
+            ]);
+        for (rank, blocker) in report.blockers.iter().enumerate() {
+            let holds = match blocker.horizon.xid {
+                Some(xid) => format!("{} {xid}", source_name(blocker.horizon.source)),
+                None => source_name(blocker.horizon.source).to_string(),
+            };
+            table.add_row([
+                (rank + 1).to_string(),
+                blocker.severity.to_string(),
+                blocker.kind.as_str().to_string(),
+                blocker.identity.clone(),
+                blocker.database.clone().unwrap_or_default(),
+                holds,
+                blocker.horizon.age.to_string(),
+                blocker.held_secs.map(format_duration).unwrap_or_default(),
+                blocker.idle_secs.map(format_duration).unwrap_or_default(),
+            ]);
+        }
+        writeln!(out, "{table}")?;
+        for (rank, blocker) in report.blockers.iter().enumerate() {
+            writeln!(out)?;
+            writeln!(out, "#{} {}", rank + 1, blocker.identity)?;
+            for reason in &blocker.reasons {
+                writeln!(out, "   why: {reason}")?;
+            }
+            for action in &blocker.actions {
+                writeln!(out, "   fix: {} (on {})", action.summary, action.run_on)?;
+                for statement in &action.statements {
+                    writeln!(out, "        {statement}")?;
+                }
+                writeln!(out, "        cost: {}", action.cost)?;
+            }
+        }
+    }
+    for warning in report.warnings {
+        writeln!(out, "note: {}", warning.message)?;
+    }
+    if let Some(terminate) = report.terminate {
+        writeln!(out)?;
+        write_terminate(out, terminate)?;
+    }
+    Ok(())
+}
+
+fn write_terminate(out: &mut dyn Write, report: &TerminateReport) -> io::Result<()> {
+    if report.outcomes.is_empty() {
+        writeln!(out, "No session to terminate.")?;
+    }
+    for outcome in &report.outcomes {
+        writeln!(
+            out,
+            "pid {}: {} ({})",
+            outcome.pid,
+            outcome.outcome.as_str(),
+            outcome.detail
+        )?;
+        writeln!(out, "    {}", outcome.sql)?;
+    }
+    for excluded in &report.excluded {
+        writeln!(
+            out,
+            "pid {}: left alone ({})",
+            excluded.pid, excluded.reason
+        )?;
+    }
+    if report.mode == "dry_run" && !report.outcomes.is_empty() {
+        writeln!(
+            out,
+            "Dry run: nothing was terminated. Add --execute to run these statements."
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,892 @@
+//! `pgvac sessions` against real servers: attribution checked against PostgreSQL's own
+//! `VACUUM (VERBOSE)`, and `--terminate` checked to end exactly what it should.
+//!
+//! The oracle: for each kind of blocker, the blocker pgvac ranks first must hold the XID that
+//! VACUUM reports as its cutoff for a table with dead rows, and running pgvac's suggested SQL
+//! must let the same VACUUM remove those rows. VACUUM's INFO output is read from the server log
+//! (the clusters run with `log_min_messages = info`); its wording per version:
+//! - 12-13: `"t": found R removable, N nonremovable row versions in P out of P pages`, then
+//!   `DETAIL:  D dead row versions cannot be removed yet, oldest xmin: X`;
+//! - 14: the same with `table "t": found ...`;
+//! - 15-18: `tuples: R removed, N remain, D are dead but not yet removable` and
+//!   `removable cutoff: X, which was M XIDs old when operation ended`.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::TestFn;
+use crate::client::Client;
+use crate::cluster::{Cluster, wait_for};
+use crate::collect::fresh_database;
+use crate::runner;
+
+pub const TESTS: &[(&str, TestFn)] = &[
+    (
+        "blockers_idle_in_transaction_matches_vacuum",
+        idle_in_transaction,
+    ),
+    ("blockers_long_transaction_matches_vacuum", long_transaction),
+    ("blockers_snapshot_only_matches_vacuum", snapshot_only),
+    (
+        "blockers_prepared_transaction_matches_vacuum",
+        prepared_transaction,
+    ),
+    ("blockers_logical_slot_matches_vacuum", logical_slot),
+    (
+        "blockers_standby_feedback_slot_matches_vacuum",
+        standby_feedback,
+    ),
+    (
+        "blockers_temp_table_owner_terminated_frees_datfrozenxid",
+        temp_table,
+    ),
+    (
+        "blockers_terminate_respects_filters_and_never_kills_autovacuum",
+        terminate_filters,
+    ),
+    ("blockers_terminate_never_kills_a_reused_pid", reused_pid),
+    (
+        "blockers_terminate_without_privilege_kills_nothing",
+        privileges,
+    ),
+];
+
+fn ensure(condition: bool, message: impl FnOnce() -> String) -> Result<(), String> {
+    if condition { Ok(()) } else { Err(message()) }
+}
+
+/// What one `VACUUM (VERBOSE)` reported.
+#[derive(Debug)]
+struct VacuumReport {
+    cutoff: i64,
+    not_yet_removable: i64,
+    removed: i64,
+    text: String,
+}
+
+/// The number right after `marker` in `text`.
+fn number_after(text: &str, marker: &str) -> Option<i64> {
+    let rest = &text[text.find(marker)? + marker.len()..];
+    let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
+    digits.parse().ok()
+}
+
+/// The number right before `marker` in `text`.
+fn number_before(text: &str, marker: &str) -> Option<i64> {
+    let head = &text[..text.find(marker)?];
+    let digits: String = head
+        .trim_end()
+        .chars()
+        .rev()
+        .take_while(|c| c.is_ascii_digit())
+        .collect();
+    digits.chars().rev().collect::<String>().parse().ok()
+}
+
+/// Run `VACUUM (VERBOSE) table` on `client` and read its report from the server log.
+fn vacuum_verbose(
+    cluster: &Cluster,
+    client: &mut Client,
+    table: &str,
+) -> Result<VacuumReport, String> {
+    let before = cluster.log().len();
+    client.execute(&format!("VACUUM (VERBOSE) {table}"))?;
+    let log = cluster.log();
+    let tag = format!(" [{}] ", client.pid);
+    let mut text = String::new();
+    let mut ours = false;
+    for line in log[before.min(log.len())..].lines() {
+        if line.starts_with('\t') || line.starts_with(' ') {
+            if ours {
+                text.push_str(line.trim());
+                text.push('\n');
+            }
+            continue;
+        }
+        ours = line.contains(&tag);
+        if ours {
+            text.push_str(line);
+            text.push('\n');
+        }
+    }
+    let cutoff = number_after(&text, "oldest xmin: ")
+        .or_else(|| number_after(&text, "removable cutoff: "))
+        .ok_or_else(|| format!("no oldest xmin / removable cutoff in:\n{text}"))?;
+    let not_yet_removable = number_before(&text, " dead row versions cannot be removed yet")
+        .or_else(|| number_before(&text, " are dead but not yet removable"))
+        .ok_or_else(|| format!("no count of dead rows not yet removable in:\n{text}"))?;
+    let removed = number_after(&text, "found ")
+        .or_else(|| number_after(&text, "tuples: "))
+        .ok_or_else(|| format!("no count of removed rows in:\n{text}"))?;
+    Ok(VacuumReport {
+        cutoff,
+        not_yet_removable,
+        removed,
+        text,
+    })
+}
+
+/// `pgvac sessions --format json` (plus `args`), parsed.
+fn sessions(cluster: &Cluster, args: &[&str]) -> Result<Value, String> {
+    let mut all = vec!["--format", "json"];
+    all.extend_from_slice(args);
+    let run = runner::on(cluster, "sessions", &all)?;
+    ensure((0..=2).contains(&run.status), || run.describe())?;
+    serde_json::from_str(&run.stdout).map_err(|e| format!("JSON: {e}\n{}", run.describe()))
+}
+
+fn first_blocker(report: &Value) -> Result<&Value, String> {
+    ensure(report["schema_version"] == 1, || {
+        format!("schema_version: {}", report["schema_version"])
+    })?;
+    report["blockers"]
+        .get(0)
+        .ok_or_else(|| format!("no blocker reported: {report:#}"))
+}
+
+/// A table with 1000 rows and autovacuum off, in a fresh database.
+fn table_with_rows(cluster: &Cluster, database: &str, options: &str) -> Result<Client, String> {
+    fresh_database(cluster, database)?;
+    let mut client = Client::connect(cluster, database)?;
+    client.execute(&format!(
+        "CREATE TABLE t (id int) WITH (autovacuum_enabled = false{options});
+         INSERT INTO t SELECT g FROM generate_series(1, 1000) g;"
+    ))?;
+    Ok(client)
+}
+
+/// The attribution oracle, once the blocker exists: 500 dead rows that VACUUM cannot remove,
+/// pgvac's first blocker holding exactly VACUUM's cutoff, then pgvac's fix and a VACUUM that
+/// removes them. `run_fix` runs the fix's statements where they belong.
+fn oracle(
+    cluster: &Cluster,
+    worker: &mut Client,
+    expected_kind: &str,
+    expected_source: &str,
+    run_fix: &mut dyn FnMut(&Value) -> Result<(), String>,
+) -> Result<(), String> {
+    worker.execute("DELETE FROM t WHERE id <= 500")?;
+    let report = sessions(cluster, &[])?;
+    let first = first_blocker(&report)?.clone();
+    let held = vacuum_verbose(cluster, worker, "t")?;
+    ensure(held.not_yet_removable == 500, || {
+        format!(
+            "VACUUM could remove the rows: the blocker holds nothing?\n{}",
+            held.text
+        )
+    })?;
+    ensure(first["kind"] == expected_kind, || {
+        format!(
+            "first blocker is {}, expected {expected_kind}: {first:#}",
+            first["kind"]
+        )
+    })?;
+    ensure(first["horizon"]["source"] == expected_source, || {
+        format!("horizon source: {first:#}")
+    })?;
+    ensure(
+        first["horizon"]["xid"].as_i64() == Some(held.cutoff),
+        || {
+            format!(
+                "pgvac's first blocker holds {}, VACUUM's cutoff is {}\n{first:#}\n{}",
+                first["horizon"]["xid"], held.cutoff, held.text
+            )
+        },
+    )?;
+    run_fix(&first)?;
+    let freed = vacuum_verbose(cluster, worker, "t")?;
+    ensure(freed.not_yet_removable == 0 && freed.removed >= 500, || {
+        format!(
+            "after the fix VACUUM still cannot remove the rows:\n{}",
+            freed.text
+        )
+    })
+}
+
+/// The statements of a blocker's first (recommended) action.
+fn first_action(blocker: &Value) -> Result<Vec<String>, String> {
+    let statements = blocker["actions"][0]["statements"]
+        .as_array()
+        .ok_or_else(|| format!("no action: {blocker:#}"))?;
+    Ok(statements
+        .iter()
+        .filter_map(|s| s.as_str().map(str::to_string))
+        .collect())
+}
+
+fn run_all(client: &mut Client, statements: &[String]) -> Result<(), String> {
+    for statement in statements {
+        client.execute(statement)?;
+    }
+    Ok(())
+}
+
+fn session_exists(client: &mut Client, pid: i32) -> Result<bool, String> {
+    Ok(client.number(&format!(
+        "SELECT count(*)::text FROM pg_stat_activity WHERE pid = {pid}"
+    ))? == 1)
+}
+
+fn wait_gone(client: &mut Client, pid: i32) -> Result<(), String> {
+    let gone = wait_for(Duration::from_secs(10), || {
+        Ok(!session_exists(client, pid)?)
+    })?;
+    ensure(gone, || format!("pid {pid} is still there"))
+}
+
+/// Run a session blocker's fix on the server and wait for the session to let go.
+fn fix_session(cluster: &Cluster, pid: i32) -> impl FnMut(&Value) -> Result<(), String> + '_ {
+    move |blocker: &Value| {
+        let statements = first_action(blocker)?;
+        ensure(
+            statements.len() == 1 && statements[0].contains(&format!("pid = {pid}")),
+            || format!("unexpected fix: {statements:?}"),
+        )?;
+        let mut admin = Client::connect(cluster, "postgres")?;
+        ensure(
+            admin
+                .text(&format!(
+                    "SELECT string_agg(signalled::text, ',') FROM ({}) AS s(signalled)",
+                    statements[0].trim_end_matches(';')
+                ))?
+                .as_deref()
+                == Some("true"),
+            || format!("the guarded statement did not signal pid {pid}: {statements:?}"),
+        )?;
+        let released = wait_for(Duration::from_secs(10), || {
+            Ok(admin
+                .text(&format!(
+                    "SELECT coalesce(backend_xid::text, backend_xmin::text, 'none') \
+                 FROM pg_stat_activity WHERE pid = {pid}"
+                ))
+                .ok()
+                .flatten()
+                .is_none_or(|held| held == "none"))
+        })?;
+        ensure(released, || format!("pid {pid} still holds the horizon"))
+    }
+}
+
+fn idle_in_transaction(cluster: &Cluster) -> Result<(), String> {
+    let _exclusive = cluster.exclusive.write().unwrap();
+    let mut worker = table_with_rows(cluster, "blk_idle", "")?;
+    let mut holder = Client::connect(cluster, "blk_idle")?;
+    holder.execute("BEGIN; INSERT INTO t VALUES (0);")?;
+    let pid = holder.pid;
+    oracle(
+        cluster,
+        &mut worker,
+        "idle_in_transaction",
+        "backend_xid",
+        &mut fix_session(cluster, pid),
+    )
+}
+
+fn long_transaction(cluster: &Cluster) -> Result<(), String> {
+    let _exclusive = cluster.exclusive.write().unwrap();
+    let mut worker = table_with_rows(cluster, "blk_long", "")?;
+    let mut holder = Client::connect(cluster, "blk_long")?;
+    let pid = holder.pid;
+    // Many short statements in one transaction, then a long one: xact_start is what counts.
+    let thread = std::thread::spawn(move || {
+        let result = holder.execute(
+            "BEGIN; INSERT INTO t VALUES (0); SELECT 1; SELECT 2; SELECT pg_sleep(120); COMMIT;",
+        );
+        (holder, result)
+    });
+    let mut admin = Client::connect(cluster, "postgres")?;
+    let running = wait_for(Duration::from_secs(10), || {
+        Ok(admin.text(&format!(
+            "SELECT state || ':' || (backend_xid IS NOT NULL) FROM pg_stat_activity WHERE pid = {pid}"
+        ))? == Some("active:true".to_string()))
+    })?;
+    ensure(running, || "the long transaction never started".to_string())?;
+    let result = oracle(
+        cluster,
+        &mut worker,
+        "long_transaction",
+        "backend_xid",
+        &mut |blocker: &Value| {
+            // The first fix for an active session is to cancel its statement.
+            ensure(
+                first_action(blocker)?[0].contains("pg_cancel_backend"),
+                || format!("first fix: {blocker:#}"),
+            )?;
+            fix_session(cluster, pid)(blocker)
+        },
+    );
+    let (_holder, holder_result) = thread.join().map_err(|_| "holder thread panicked")?;
+    result?;
+    ensure(holder_result.is_err(), || {
+        "the cancelled transaction committed".to_string()
+    })
+}
+
+fn snapshot_only(cluster: &Cluster) -> Result<(), String> {
+    let _exclusive = cluster.exclusive.write().unwrap();
+    let mut worker = table_with_rows(cluster, "blk_snapshot", "")?;
+    let mut holder = Client::connect(cluster, "blk_snapshot")?;
+    holder.execute("BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM t;")?;
+    let pid = holder.pid;
+    let mut fix = fix_session(cluster, pid);
+    oracle(
+        cluster,
+        &mut worker,
+        "idle_in_transaction",
+        "backend_xmin",
+        &mut |blocker: &Value| {
+            ensure(blocker["holder"]["snapshot_only"] == true, || {
+                format!("not reported as snapshot-only: {blocker:#}")
+            })?;
+            fix(blocker)
+        },
+    )
+}
+
+fn prepared_transaction(cluster: &Cluster) -> Result<(), String> {
+    let _exclusive = cluster.exclusive.write().unwrap();
+    let mut worker = table_with_rows(cluster, "blk_prepared", "")?;
+    let mut holder = Client::connect(cluster, "blk_prepared")?;
+    holder.execute("BEGIN; INSERT INTO t VALUES (0); PREPARE TRANSACTION 'pgvac''s \\gid';")?;
+    holder.close();
+    let result = oracle(
+        cluster,
+        &mut worker,
+        "prepared_transaction",
+        "prepared_xid",
+        &mut |blocker: &Value| {
+            let statements = first_action(blocker)?;
+            ensure(
+                statements == ["ROLLBACK PREPARED E'pgvac''s \\\\gid';"],
+                || format!("fix: {statements:?}"),
+            )?;
+            let mut owner_db = Client::connect(cluster, "blk_prepared")?;
+            run_all(&mut owner_db, &statements)
+        },
+    );
+    if result.is_err() {
+        let _ = worker.execute("ROLLBACK PREPARED 'pgvac''s \\gid'");
+    }
+    result
+}
+
+fn logical_slot(cluster: &Cluster) -> Result<(), String> {
+    let _exclusive = cluster.exclusive.write().unwrap();
+    // catalog_xmin only holds catalogs: a user catalog table is one.
+    let mut worker = table_with_rows(cluster, "blk_slot", ", user_catalog_table = true")?;
+    worker
+        .execute("SELECT pg_create_logical_replication_slot('pgvac_blk_slot', 'test_decoding')")?;
+    let result = oracle(
+        cluster,
+        &mut worker,
+        "replication_slot",
+        "slot_catalog_xmin",
+        &mut |blocker: &Value| {
+            let statements = first_action(blocker)?;
+            ensure(
+                statements == ["SELECT pg_drop_replication_slot('pgvac_blk_slot');"],
+                || format!("fix: {statements:?}"),
+            )?;
+            run_all(&mut Client::connect(cluster, "blk_slot")?, &statements)
+        },
+    );
+    let _ = worker.execute(
+        "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots \
+         WHERE slot_name = 'pgvac_blk_slot'",
+    );
+    result
+}
+
+fn standby_feedback(cluster: &Cluster) -> Result<(), String> {
+    let _exclusive = cluster.exclusive.write().unwrap();
+    if cluster.basebackup().is_none() {
+        eprintln!(
+            "pg{}: not run: no pg_basebackup of version {} or newer to build a standby with \
+             (the npm packages ship only initdb, pg_ctl and postgres; Debian's 15 covers 12-15)",
+            cluster.major, cluster.major
+        );
+        return Ok(());
+    }
+    let mut worker = table_with_rows(cluster, "blk_standby", "")?;
+    let slot = "pgvac_blk_standby";
+    let result = (|| {
+        let standby = cluster.start_standby(slot)?;
+        let mut on_standby = Client::connect_at(standby.port, "postgres", "blk_standby")?;
+        on_standby.execute("BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM t;")?;
+        let standby_xmin = on_standby.number(&format!(
+            "SELECT backend_xmin::text FROM pg_stat_activity WHERE pid = {}",
+            on_standby.pid
+        ))?;
+        // Feedback is sent every second; wait until the slot holds the standby's snapshot.
+        let mut admin = Client::connect(cluster, "postgres")?;
+        let held = wait_for(Duration::from_secs(20), || {
+            Ok(admin.text(&format!(
+                "SELECT xmin::text FROM pg_replication_slots WHERE slot_name = '{slot}'"
+            ))? == Some(standby_xmin.to_string()))
+        })?;
+        if !held {
+            let seen = admin.text(&format!(
+                "SELECT concat_ws(' ', xmin, catalog_xmin, active, active_pid) \
+                 FROM pg_replication_slots WHERE slot_name = '{slot}'"
+            ))?;
+            let replication = admin.text(
+                "SELECT string_agg(concat_ws(' ', pid, state, backend_xmin, reply_time), '; ') \
+                 FROM pg_stat_replication",
+            )?;
+            return Err(format!(
+                "the slot never took the standby's xmin {standby_xmin}: slot {seen:?}, \
+                 pg_stat_replication {replication:?}\n--- standby log\n{}",
+                standby.log()
+            ));
+        }
+        oracle(
+            cluster,
+            &mut worker,
+            "replication_slot",
+            "slot_xmin",
+            &mut |blocker: &Value| {
+                ensure(blocker["holder"]["standby"].is_string(), || {
+                    format!("the slot is not tied to its standby: {blocker:#}")
+                })?;
+                let statements = first_action(blocker)?;
+                ensure(
+                    statements
+                        .iter()
+                        .any(|s| s.contains("hot_standby_feedback = off")),
+                    || format!("fix: {statements:?}"),
+                )?;
+                let mut standby_admin = Client::connect_at(standby.port, "postgres", "postgres")?;
+                run_all(&mut standby_admin, &statements)?;
+                let released = wait_for(Duration::from_secs(20), || {
+                    Ok(admin
+                        .text(&format!(
+                            "SELECT xmin::text FROM pg_replication_slots WHERE slot_name = '{slot}'"
+                        ))?
+                        .is_none())
+                })?;
+                ensure(released, || "the slot kept its xmin".to_string())
+            },
+        )
+    })();
+    let mut admin = Client::connect(cluster, "postgres")?;
+    let gone = wait_for(Duration::from_secs(10), || {
+        Ok(admin
+            .execute(&format!(
+                "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots \
+                 WHERE slot_name = '{slot}'"
+            ))
+            .is_ok())
+    });
+    result?;
+    ensure(gone?, || "could not drop the standby's slot".to_string())
+}
+
+fn temp_table(cluster: &Cluster) -> Result<(), String> {
+    let _exclusive = cluster.exclusive.write().unwrap();
+    fresh_database(cluster, "blk_temp")?;
+    let mut admin = Client::connect(cluster, "blk_temp")?;
+    // A session that comes and goes first, so the owner's backend slot is not the lowest.
+    Client::connect(cluster, "blk_temp")?.close();
+    let mut owner = Client::connect(cluster, "blk_temp")?;
+    owner.execute("CREATE TEMP TABLE scratch (id int); INSERT INTO scratch VALUES (1);")?;
+    for _ in 0..20 {
+        admin.execute("SELECT txid_current()")?;
+    }
+    // Everything but the temp table is frozen now: it pins datfrozenxid.
+    admin.execute("VACUUM FREEZE")?;
+    let pinned_age = admin
+        .number("SELECT age(datfrozenxid)::text FROM pg_database WHERE datname = 'blk_temp'")?;
+    ensure(pinned_age >= 20, || {
+        format!("datfrozenxid age {pinned_age}: the temp table does not pin it")
+    })?;
+    if cluster.major < 16 {
+        // 12-15 can only name the owner while it is inside a transaction.
+        owner.execute("BEGIN; SELECT count(*) FROM scratch;")?;
+    }
+    let report = sessions(cluster, &[])?;
+    let blocker = report["blockers"]
+        .as_array()
+        .and_then(|all| {
+            all.iter()
+                .find(|b| b["kind"] == "temp_table" && b["database"] == "blk_temp")
+        })
+        .ok_or_else(|| format!("no temp table blocker in blk_temp: {report:#}"))?;
+    ensure(
+        blocker["holder"]["owner_pid"].as_i64() == Some(owner.pid as i64),
+        || {
+            format!(
+                "owner pid {}, expected {}: {blocker:#}",
+                blocker["holder"]["owner_pid"], owner.pid
+            )
+        },
+    )?;
+    ensure(
+        blocker["identity"]
+            .as_str()
+            .is_some_and(|i| i.contains(&format!("pid {}", owner.pid))),
+        || format!("identity does not name the pid: {}", blocker["identity"]),
+    )?;
+    let age = blocker["horizon"]["age"].as_i64().unwrap_or(-1);
+    // Autovacuum's ANALYZE takes XIDs meanwhile: the age can only have grown.
+    ensure(age >= pinned_age, || {
+        format!("temp table age {age}, datfrozenxid age {pinned_age}")
+    })?;
+
+    let pid = owner.pid.to_string();
+    let run = runner::on(
+        cluster,
+        "sessions",
+        &["--terminate", "--execute", "--yes", "--pid", &pid],
+    )?;
+    ensure(run.status == 0, || run.describe())?;
+    ensure(
+        run.stdout.contains(&format!("pid {pid}: terminated")),
+        || run.describe(),
+    )?;
+    wait_gone(&mut admin, owner.pid)?;
+    admin.execute("VACUUM FREEZE")?;
+    let after = admin
+        .number("SELECT age(datfrozenxid)::text FROM pg_database WHERE datname = 'blk_temp'")?;
+    ensure(after < pinned_age, || {
+        format!("age(datfrozenxid) stayed at {after} (was {pinned_age}) after the owner ended")
+    })
+}
+
+fn terminate_filters(cluster: &Cluster) -> Result<(), String> {
+    let _exclusive = cluster.exclusive.write().unwrap();
+    let mut admin = table_with_rows(cluster, "blk_filters", "")?;
+    admin.execute(
+        "DROP ROLE IF EXISTS pgvac_blk_other;
+         CREATE ROLE pgvac_blk_other LOGIN PASSWORD 'other-pw';
+         GRANT ALL ON t TO pgvac_blk_other;",
+    )?;
+    let mut mine = Client::connect(cluster, "blk_filters")?;
+    mine.execute("BEGIN; INSERT INTO t VALUES (0);")?;
+    let mut theirs = Client::connect_url(&format!(
+        "postgres://pgvac_blk_other:other-pw@127.0.0.1:{}/blk_filters",
+        cluster.port
+    ))?;
+    theirs.execute("BEGIN; INSERT INTO t VALUES (0);")?;
+
+    // An autovacuum worker kept busy on a slow table.
+    admin.execute(
+        "CREATE TABLE slow (id int, pad text) WITH (autovacuum_vacuum_cost_delay = 100,
+                                                    autovacuum_vacuum_cost_limit = 1);
+         INSERT INTO slow SELECT g, repeat('x', 200) FROM generate_series(1, 50000) g;
+         DELETE FROM slow;",
+    )?;
+    let mut worker_pid = None;
+    wait_for(Duration::from_secs(60), || {
+        worker_pid = admin
+            .text(
+                "SELECT max(pid)::text FROM pg_stat_activity \
+                 WHERE backend_type = 'autovacuum worker' AND datname = 'blk_filters' \
+                 AND query LIKE 'autovacuum: VACUUM%public.slow%'",
+            )?
+            .and_then(|p| p.parse::<i32>().ok());
+        Ok(worker_pid.is_some())
+    })?;
+    let Some(worker_pid) = worker_pid else {
+        let seen = admin.text(
+            "SELECT string_agg(pid || ' ' || backend_type || ' ' || coalesce(datname, '-') || ' ' \
+             || coalesce(query, ''), '; ') FROM pg_stat_activity",
+        )?;
+        let dead = admin
+            .text("SELECT n_dead_tup::text FROM pg_stat_user_tables WHERE relname = 'slow'")?;
+        return Err(format!(
+            "no autovacuum worker ever started on the slow table (n_dead_tup {dead:?}); sessions: {seen:?}"
+        ));
+    };
+
+    let own = |args: &[&str]| -> Result<runner::Run, String> {
+        let mut all = vec!["--terminate", "--execute", "--yes"];
+        all.extend_from_slice(args);
+        runner::on(cluster, "sessions", &all)
+    };
+    // --execute without a terminal and without --yes: refused, nothing killed.
+    let run = runner::on(
+        cluster,
+        "sessions",
+        &["--terminate", "--execute", "--min-idle", "0s"],
+    )?;
+    ensure(
+        run.status == 3 && run.stderr.trim().lines().count() == 1 && run.stderr.contains("--yes"),
+        || run.describe(),
+    )?;
+    ensure(
+        session_exists(&mut admin, mine.pid)? && session_exists(&mut admin, theirs.pid)?,
+        || "--execute without confirmation terminated a session".to_string(),
+    )?;
+    // Outside the filters: another database, a longer idle time, another role.
+    for args in [
+        vec!["--min-idle", "0s", "-d", "postgres"],
+        vec!["--min-idle", "1h"],
+        vec!["--min-xact-age", "0s", "--user", "nobody_here"],
+    ] {
+        let run = own(&args)?;
+        ensure(run.status == 0, || run.describe())?;
+        ensure(!run.stdout.contains(": terminated"), || {
+            format!("{args:?} terminated something:\n{}", run.describe())
+        })?;
+    }
+    ensure(
+        session_exists(&mut admin, mine.pid)? && session_exists(&mut admin, theirs.pid)?,
+        || "a session outside the filters was terminated".to_string(),
+    )?;
+    // The autovacuum worker, named explicitly, is left alone.
+    let worker = worker_pid.to_string();
+    let run = own(&["--pid", &worker])?;
+    ensure(run.status == 0, || run.describe())?;
+    ensure(
+        run.stdout
+            .contains(&format!("pid {worker}: left alone (an autovacuum worker")),
+        || run.describe(),
+    )?;
+    ensure(session_exists(&mut admin, worker_pid)?, || {
+        "the autovacuum worker was terminated".to_string()
+    })?;
+    // The broadest filter ends the two blocking sessions, and never pgvac's own session.
+    let run = own(&[
+        "--min-xact-age",
+        "0s",
+        "--user",
+        "pgvac_blk_other",
+        "-d",
+        "blk_filters",
+    ])?;
+    ensure(run.status == 0, || run.describe())?;
+    ensure(
+        run.stdout
+            .contains(&format!("pid {}: terminated", theirs.pid)),
+        || run.describe(),
+    )?;
+    wait_gone(&mut admin, theirs.pid)?;
+    ensure(session_exists(&mut admin, mine.pid)?, || {
+        "a session of another role was terminated by --user".to_string()
+    })?;
+    let run = own(&["--min-xact-age", "0s"])?;
+    ensure(run.status == 0, || run.describe())?;
+    ensure(
+        run.stdout
+            .contains(&format!("pid {}: terminated", mine.pid)),
+        || run.describe(),
+    )?;
+    ensure(!run.stderr.contains("terminating connection"), || {
+        run.describe()
+    })?;
+    admin.execute("DROP TABLE slow")?;
+    Ok(())
+}
+
+/// Make the next backend the server forks take `pid`, where the kernel lets us (root in the
+/// same pid namespace): /proc/sys/kernel/ns_last_pid is the last pid handed out.
+fn connect_with_pid(cluster: &Cluster, database: &str, pid: i32) -> Result<Option<Client>, String> {
+    for _ in 0..200 {
+        if std::fs::write("/proc/sys/kernel/ns_last_pid", (pid - 1).to_string()).is_err() {
+            return Ok(None);
+        }
+        let client = Client::connect(cluster, database)?;
+        if client.pid == pid {
+            return Ok(Some(client));
+        }
+        client.close();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Ok(None)
+}
+
+fn reused_pid(cluster: &Cluster) -> Result<(), String> {
+    let _exclusive = cluster.exclusive.write().unwrap();
+    fresh_database(cluster, "blk_reuse")?;
+    let mut admin = Client::connect(cluster, "blk_reuse")?;
+    let mut victim = Client::connect(cluster, "blk_reuse")?;
+    let pid = victim.pid;
+    victim.execute("BEGIN; SELECT txid_current();")?;
+    // The look: a snapshot taken while the victim blocks.
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let snapshot = dir.path().join("snap.json");
+    let snapshot_arg = snapshot.display().to_string();
+    let run = runner::on(
+        cluster,
+        "collect",
+        &["-d", "blk_reuse", "-o", &snapshot_arg],
+    )?;
+    ensure(run.status == 0, || run.describe())?;
+    // Between the look and the act the victim ends and a new session takes its pid.
+    victim.close();
+    wait_gone(&mut admin, pid)?;
+    let (mut newcomer, reused) = match connect_with_pid(cluster, "blk_reuse", pid)? {
+        Some(client) => (client, true),
+        None => {
+            eprintln!(
+                "pg{}: could not make the server reuse pid {pid} (ns_last_pid not writable or \
+                 raced): checking a gone session instead",
+                cluster.major
+            );
+            (Client::connect(cluster, "blk_reuse")?, false)
+        }
+    };
+    newcomer.execute("BEGIN; SELECT txid_current();")?;
+    let pid_text = pid.to_string();
+    let run = runner::on(
+        cluster,
+        "sessions",
+        &[
+            "--snapshot",
+            &snapshot_arg,
+            "--terminate",
+            "--execute",
+            "--yes",
+            "--pid",
+            &pid_text,
+        ],
+    )?;
+    ensure(run.status == 0, || run.describe())?;
+    let expected = if reused {
+        format!("pid {pid}: changed, skipped (the pid now belongs to another session")
+    } else {
+        format!("pid {pid}: already gone")
+    };
+    ensure(run.stdout.contains(&expected), || {
+        format!("expected {expected:?}\n{}", run.describe())
+    })?;
+    ensure(session_exists(&mut admin, newcomer.pid)?, || {
+        "the session that reused the pid was killed".to_string()
+    })?;
+    newcomer.execute("COMMIT")?;
+
+    // The same pid in a new transaction is not the planned target either.
+    let mut holder = Client::connect(cluster, "blk_reuse")?;
+    holder.execute("BEGIN; SELECT txid_current();")?;
+    let run = runner::on(
+        cluster,
+        "collect",
+        &["-d", "blk_reuse", "-o", &snapshot_arg],
+    )?;
+    ensure(run.status == 0, || run.describe())?;
+    holder.execute("COMMIT; BEGIN; SELECT txid_current();")?;
+    let holder_pid = holder.pid.to_string();
+    let run = runner::on(
+        cluster,
+        "sessions",
+        &[
+            "--snapshot",
+            &snapshot_arg,
+            "--terminate",
+            "--execute",
+            "--yes",
+            "--pid",
+            &holder_pid,
+        ],
+    )?;
+    ensure(run.status == 0, || run.describe())?;
+    ensure(
+        run.stdout.contains(&format!(
+            "pid {holder_pid}: changed, skipped (the session is in another transaction"
+        )),
+        || run.describe(),
+    )?;
+    ensure(session_exists(&mut admin, holder.pid)?, || {
+        "a session in a new transaction was killed".to_string()
+    })
+}
+
+fn privileges(cluster: &Cluster) -> Result<(), String> {
+    let _exclusive = cluster.exclusive.write().unwrap();
+    fresh_database(cluster, "blk_priv")?;
+    let mut admin = Client::connect(cluster, "blk_priv")?;
+    admin.execute(
+        "DROP ROLE IF EXISTS pgvac_blk_watcher; DROP ROLE IF EXISTS pgvac_blk_app;
+         CREATE ROLE pgvac_blk_watcher LOGIN PASSWORD 'watcher-pw' IN ROLE pg_monitor;
+         CREATE ROLE pgvac_blk_app LOGIN PASSWORD 'app-pw';",
+    )?;
+    let mut superuser_session = Client::connect(cluster, "blk_priv")?;
+    superuser_session.execute("BEGIN; SELECT txid_current();")?;
+    let port = cluster.port.to_string();
+    let as_watcher = |pid: i32| -> Result<runner::Run, String> {
+        let pid = pid.to_string();
+        runner::run(
+            runner::command()
+                .args([
+                    "sessions",
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    &port,
+                    "-U",
+                    "pgvac_blk_watcher",
+                ])
+                .args([
+                    "-d",
+                    "blk_priv",
+                    "--terminate",
+                    "--execute",
+                    "--yes",
+                    "--pid",
+                    &pid,
+                ])
+                .env("PGPASSWORD", "watcher-pw"),
+        )
+    };
+    let run = as_watcher(superuser_session.pid)?;
+    ensure(run.status != 0, || {
+        format!(
+            "terminating a superuser's session succeeded:\n{}",
+            run.describe()
+        )
+    })?;
+    ensure(
+        run.stderr.trim().lines().count() == 1 && run.stderr.contains("superuser"),
+        || run.describe(),
+    )?;
+    ensure(session_exists(&mut admin, superuser_session.pid)?, || {
+        "the superuser's session was killed".to_string()
+    })?;
+
+    let app_url = format!(
+        "postgres://pgvac_blk_app:app-pw@127.0.0.1:{}/blk_priv",
+        cluster.port
+    );
+    let mut app = AppSession::connect(&app_url)?;
+    app.execute("BEGIN; SELECT txid_current();")?;
+    let run = as_watcher(app.pid)?;
+    ensure(run.status != 0, || run.describe())?;
+    ensure(
+        run.stderr.trim().lines().count() == 1 && run.stderr.contains("pg_signal_backend"),
+        || run.describe(),
+    )?;
+    ensure(session_exists(&mut admin, app.pid)?, || {
+        "the session was killed without pg_signal_backend".to_string()
+    })?;
+    ensure(session_exists(&mut admin, superuser_session.pid)?, || {
+        "the superuser's session was killed".to_string()
+    })?;
+    // With the privilege, the same command ends it.
+    admin.execute("GRANT pg_signal_backend TO pgvac_blk_watcher")?;
+    let run = as_watcher(app.pid)?;
+    ensure(run.status == 0, || run.describe())?;
+    ensure(
+        run.stdout.contains(&format!("pid {}: terminated", app.pid)),
+        || run.describe(),
+    )
+}
+
+/// A session as a password-authenticated role (the test clusters want md5 over TCP for every
+/// role but postgres).
+struct AppSession {
+    client: Client,
+    pid: i32,
+}
+
+impl AppSession {
+    fn connect(url: &str) -> Result<AppSession, String> {
+        let client = Client::connect_url(url)?;
+        let pid = client.pid;
+        Ok(AppSession { client, pid })
+    }
+
+    fn execute(&mut self, sql: &str) -> Result<(), String> {
+        self.client.execute(sql)
+    }
+}
