@@ -738,3 +738,33 @@ pub mod fixtures {
         crate::rules::analyse(snapshot)
     }
 }
+
+#[cfg(test)]
+mod fixture_files {
+    //! `tests/fixtures/report-*.json`: the fixture snapshots as files, for the CLI tests of
+    //! `pgvac report --snapshot FILE`. Regenerate with `PGVAC_UPDATE_FIXTURES=1 cargo test --lib`.
+
+    use super::fixtures;
+
+    #[test]
+    fn report_fixture_files_are_current() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        for (name, snapshot) in [
+            ("report-warning.json", fixtures::warning()),
+            ("report-critical.json", fixtures::critical()),
+        ] {
+            let path = dir.join(name);
+            let mut text = serde_json::to_string_pretty(&snapshot).unwrap();
+            text.push('\n');
+            if std::env::var_os("PGVAC_UPDATE_FIXTURES").is_some() {
+                std::fs::write(&path, &text).unwrap();
+            }
+            let committed = std::fs::read_to_string(&path).unwrap_or_default();
+            assert!(
+                committed == text,
+                "{} is stale: run PGVAC_UPDATE_FIXTURES=1 cargo test --lib fixture_files",
+                path.display()
+            );
+        }
+    }
+}

@@ -65,7 +65,15 @@ pub fn write(out: &mut dyn Write, report: &Report, _options: &Options) -> io::Re
         vec![
             ("server_version", report.server_version().to_string()),
             ("server_version_num", server.version_num.to_string()),
-            ("platform", report.platform_name().to_string()),
+            (
+                "platform",
+                match server.platform.kind {
+                    crate::snapshot::PlatformKind::Postgres => "postgres",
+                    crate::snapshot::PlatformKind::Rds => "rds",
+                    crate::snapshot::PlatformKind::Aurora => "aurora",
+                }
+                .to_string(),
+            ),
             ("pgvac_version", env!("CARGO_PKG_VERSION").to_string()),
         ],
         1.0,

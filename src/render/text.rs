@@ -122,6 +122,33 @@ pub fn wrap_sql(statement: &str, max: usize) -> Vec<String> {
     if !current.is_empty() {
         tokens.push(current);
     }
+    // A token too long for a line (a long qualified name) is split after its dots outside
+    // quotes: `public.` and `name` on two lines is still the same SQL.
+    let tokens: Vec<String> = tokens
+        .into_iter()
+        .flat_map(|token| {
+            if width(&token) <= max - 2 {
+                return vec![token];
+            }
+            let mut parts = Vec::new();
+            let mut part = String::new();
+            let mut quote: Option<char> = None;
+            for c in token.chars() {
+                part.push(c);
+                match quote {
+                    Some(q) if c == q => quote = None,
+                    Some(_) => {}
+                    None if c == '\'' || c == '"' => quote = Some(c),
+                    None if c == '.' => parts.push(std::mem::take(&mut part)),
+                    None => {}
+                }
+            }
+            if !part.is_empty() {
+                parts.push(part);
+            }
+            parts
+        })
+        .collect();
     let mut lines: Vec<String> = Vec::new();
     let mut line = String::new();
     for token in tokens {
@@ -193,14 +220,16 @@ mod tests {
     #[test]
     fn sql_breaks_only_outside_quotes() {
         let statement = "ALTER TABLE \"My Schema\".\"a b c d e f g h\" SET (autovacuum_enabled = \
-                         'x y z', autovacuum_vacuum_scale_factor = 0.02);";
+                         'x y z', autovacuum_vacuum_scale_factor = 0.02); VACUUM \
+                         public.a_very_long_table_name_that_needs_its_own_line_and_more;";
         for max in [20, 30, 40, 60] {
             let lines = wrap_sql(statement, max);
             let joined = lines
                 .iter()
                 .map(|l| l.trim_start())
                 .collect::<Vec<_>>()
-                .join(" ");
+                .join(" ")
+                .replace(". ", ".");
             assert_eq!(joined, statement, "{max}: {lines:?}");
             for line in &lines {
                 // Quotes balance on every line: no quoted name was split.

@@ -1,0 +1,259 @@
+//! The pgvac binary as cron and a DBA run it, on snapshot files: stdout, stderr and exit status
+//! together for every exit code (0 ok, 1 warning, 2 critical, 3 could not complete), and each
+//! format. No server needed: `--snapshot` analyses a collected snapshot offline.
+//!
+//! Fixtures: `tests/fixtures/base-16.json` (a fresh cluster: info only),
+//! `report-warning.json` and `report-critical.json` (made from `render::fixtures`).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+struct Run {
+    status: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    /// stdout, stderr and the exit status in one text, for insta, with what changes between runs
+    /// (the report time, pgvac's version) redacted.
+    fn transcript(&self) -> String {
+        redact(&format!(
+            "exit status: {}\n--- stderr\n{}--- stdout\n{}",
+            self.status, self.stderr, self.stdout
+        ))
+    }
+}
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+fn pgvac(args: &[&str]) -> Run {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_pgvac"));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("PG") || key == "NO_COLOR" {
+            command.env_remove(key);
+        }
+    }
+    let output = command.args(args).output().expect("pgvac runs");
+    Run {
+        status: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+fn report(snapshot: &str, args: &[&str]) -> Run {
+    let path = fixture(snapshot);
+    let mut all = vec!["report", "--snapshot", path.to_str().unwrap()];
+    all.extend_from_slice(args);
+    pgvac(&all)
+}
+
+/// Replace the report time (an RFC 3339 timestamp after `generated`/`Generated`) and the
+/// version of pgvac.
+fn redact(text: &str) -> String {
+    let text = text.replace(env!("CARGO_PKG_VERSION"), "[version]");
+    text.lines()
+        .map(|line| {
+            let lower = line.to_ascii_lowercase();
+            match lower.find("generated") {
+                Some(at) if line[at..].contains("20") => {
+                    let rest = &line[at..];
+                    let start = at + rest.find("20").unwrap_or(0);
+                    let end = line[start..]
+                        .find(['"', ' '])
+                        .map_or(line.len(), |e| start + e);
+                    format!("{}[generated]{}", &line[..start], &line[end..])
+                }
+                _ => line.to_string(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
+}
+
+#[test]
+fn exit_0_on_a_healthy_cluster() {
+    let run = report("base-16.json", &[]);
+    assert_eq!(run.status, 0, "{}", run.transcript());
+    assert!(run.stderr.is_empty());
+    insta::assert_snapshot!(run.transcript());
+}
+
+#[test]
+fn exit_1_on_warnings_unless_fail_on_says_otherwise() {
+    let run = report("report-warning.json", &[]);
+    assert_eq!(run.status, 1, "{}", run.transcript());
+    assert!(run.stderr.is_empty());
+    assert!(run.stdout.contains("WARNING"));
+    insta::assert_snapshot!(run.transcript());
+    for (fail_on, status) in [("warning", 1), ("critical", 0), ("never", 0)] {
+        let run = report("report-warning.json", &["--fail-on", fail_on]);
+        assert_eq!(
+            run.status,
+            status,
+            "--fail-on {fail_on}: {}",
+            run.transcript()
+        );
+    }
+}
+
+#[test]
+fn exit_2_on_critical_findings() {
+    let run = report("report-critical.json", &["--format", "json"]);
+    assert_eq!(run.status, 2, "{}", run.transcript());
+    assert!(run.stderr.is_empty());
+    let value: serde_json::Value = serde_json::from_str(&run.stdout).expect("stdout is only JSON");
+    assert_eq!(value["summary"]["worst"], "critical");
+    insta::assert_snapshot!(run.transcript());
+    for (fail_on, status) in [("warning", 2), ("critical", 2), ("never", 0)] {
+        let run = report("report-critical.json", &["--fail-on", fail_on]);
+        assert_eq!(
+            run.status,
+            status,
+            "--fail-on {fail_on}: {}",
+            run.transcript()
+        );
+    }
+}
+
+#[test]
+fn exit_3_when_pgvac_cannot_complete() {
+    // A missing snapshot, a corrupt one, a bad flag value: one line on stderr, nothing on stdout.
+    let dir = tempfile::tempdir().unwrap();
+    let corrupt = dir.path().join("corrupt.json");
+    std::fs::write(&corrupt, "{\"snapshot_version\": 1, \"server\": ").unwrap();
+    let missing = dir.path().join("missing.json");
+    let runs = [
+        pgvac(&["report", "--snapshot", missing.to_str().unwrap()]),
+        pgvac(&["report", "--snapshot", corrupt.to_str().unwrap()]),
+        report("base-16.json", &["--format", "yaml"]),
+        report("base-16.json", &["--fail-on", "sometimes"]),
+    ];
+    let mut transcripts = Vec::new();
+    for run in &runs {
+        assert_eq!(run.status, 3, "{}", run.transcript());
+        assert!(run.stdout.is_empty(), "{}", run.transcript());
+        assert!(!run.stderr.is_empty(), "{}", run.transcript());
+        transcripts.push(
+            run.transcript()
+                .replace(dir.path().to_str().unwrap(), "[dir]"),
+        );
+    }
+    // The report errors are one line; clap's usage errors name the bad value and the choices.
+    assert_eq!(runs[0].stderr.trim().lines().count(), 1);
+    assert_eq!(runs[1].stderr.trim().lines().count(), 1);
+    insta::assert_snapshot!(transcripts.join("\n"));
+}
+
+#[test]
+fn output_file_is_written_whole_and_stdout_stays_empty() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("report.json");
+    let run = report(
+        "report-critical.json",
+        &["--format", "json", "-o", out.to_str().unwrap()],
+    );
+    assert_eq!(run.status, 2, "{}", run.transcript());
+    assert!(run.stdout.is_empty() && run.stderr.is_empty());
+    let value: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(value["schema_version"], 1);
+    // Only the report is left in the directory: no temporary file.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    // A directory that does not exist: exit 3, and nothing written.
+    let bad = dir.path().join("nope/report.json");
+    let run = report("report-critical.json", &["-o", bad.to_str().unwrap()]);
+    assert_eq!(run.status, 3, "{}", run.transcript());
+    assert!(!bad.exists());
+}
+
+#[test]
+fn every_format_from_the_command_line() {
+    for format in ["sql", "markdown", "prometheus"] {
+        let run = report("report-warning.json", &["--format", format]);
+        assert_eq!(run.status, 1, "{format}: {}", run.transcript());
+        assert!(run.stderr.is_empty(), "{format}: {}", run.transcript());
+        insta::assert_snapshot!(format!("format_{format}"), run.transcript());
+    }
+}
+
+#[test]
+fn colour_only_when_asked_and_never_with_no_color() {
+    let plain = report("report-critical.json", &[]);
+    assert!(!plain.stdout.contains('\x1b'), "not a terminal: no colour");
+    let always = report("report-critical.json", &["--color", "always"]);
+    assert!(always.stdout.contains("\x1b["), "{}", always.stdout);
+    let never = report("report-critical.json", &["--color", "never"]);
+    assert_eq!(never.stdout, plain.stdout);
+    // JSON never carries colour, whatever --color says.
+    let json = report(
+        "report-critical.json",
+        &["--format", "json", "--color", "always"],
+    );
+    assert!(!json.stdout.contains('\x1b'));
+}
+
+#[test]
+fn width_and_top_shape_the_terminal_report() {
+    for width in ["80", "100", "140"] {
+        let run = report("report-warning.json", &["--width", width]);
+        let widest = run
+            .stdout
+            .lines()
+            .map(|l| l.chars().count())
+            .max()
+            .unwrap_or(0);
+        assert!(
+            widest <= width.parse().unwrap(),
+            "--width {width}: {widest}\n{}",
+            run.stdout
+        );
+    }
+    let top = report("report-warning.json", &["--top", "1"]);
+    assert!(
+        top.stdout.contains("more tables (--top shows more)"),
+        "{}",
+        top.stdout
+    );
+    let verbose = report("report-warning.json", &["--verbose"]);
+    assert!(verbose.stdout.contains("Evidence: "), "{}", verbose.stdout);
+}
+
+#[test]
+fn help_documents_exit_codes_and_every_report_flag() {
+    let top = pgvac(&["--help"]);
+    assert_eq!(top.status, 0);
+    let words = top.stdout.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        words.contains("0 nothing at warning or above, 1 a warning, 2 something critical, 3 pgvac could not complete"),
+        "{}",
+        top.stdout
+    );
+    let help = pgvac(&["report", "--help"]);
+    assert_eq!(help.status, 0);
+    for flag in [
+        "--snapshot",
+        "--format",
+        "--output",
+        "--fail-on",
+        "--color",
+        "--width",
+        "--top",
+        "--verbose",
+        "--include-destructive",
+        "--history",
+        "Exit status: 0",
+    ] {
+        assert!(
+            help.stdout.contains(flag),
+            "{flag} missing:\n{}",
+            help.stdout
+        );
+    }
+}
