@@ -10,6 +10,7 @@ mod blockers;
 mod client;
 mod cluster;
 mod collect;
+mod formats;
 mod history;
 mod oracle;
 mod report;
@@ -34,6 +35,7 @@ fn tests() -> Vec<(&'static str, TestFn)> {
     all.extend(oracle::TESTS.iter().copied());
     all.extend(history::TESTS.iter().copied());
     all.extend(report::TESTS.iter().copied());
+    all.extend(formats::TESTS.iter().copied());
     all
 }
 

@@ -1,0 +1,324 @@
+//! The report formats on real servers: the JSON validates against the committed schema, the SQL
+//! script runs through psql on tables with the most awkward names and changes only the tables it
+//! names, and the terminal report fits 100 columns and reads without colour.
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::TestFn;
+use crate::client::Client;
+use crate::cluster::Cluster;
+use crate::collect::fresh_database;
+use crate::runner;
+
+pub const TESTS: &[(&str, TestFn)] = &[
+    (
+        "formats_json_validates_against_the_committed_schema",
+        json_schema,
+    ),
+    (
+        "formats_sql_script_runs_through_psql_and_changes_only_its_tables",
+        sql_script,
+    ),
+    (
+        "formats_terminal_report_fits_100_columns_without_colour",
+        terminal,
+    ),
+];
+
+fn ensure(condition: bool, message: impl FnOnce() -> String) -> Result<(), String> {
+    if condition { Ok(()) } else { Err(message()) }
+}
+
+/// The database the read-only tests share, and the one the script test changes.
+const DB: &str = "formats_names";
+const SCRIPT_DB: &str = "formats_script";
+
+/// Tables whose names test the quoting: (schema, table). Each is created with autovacuum
+/// disabled, so TABLE005 recommends `ALTER TABLE ... RESET (autovacuum_enabled)` for it.
+const AWKWARD: &[(&str, &str)] = &[
+    ("public", "it's \"quoted\""),
+    ("public", "with space"),
+    ("public", "dot.ted"),
+    ("public", "UpperCase"),
+    ("public", "ünïcødé_表"),
+    ("public", "\"; DROP TABLE x; --"),
+    ("public", "select"),
+    ("My \"Schema\".v1", "Mixed.Case \"T\""),
+];
+
+/// Tables the script must leave alone: (table, reloptions as created).
+const BYSTANDERS: &[(&str, Option<&str>)] = &[
+    ("x", None),
+    ("bystander", Some("fillfactor=70")),
+    ("tuned", Some("autovacuum_vacuum_scale_factor=0.05")),
+];
+
+fn ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+fn literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// A database with the awkward tables (autovacuum disabled, a few rows) and the bystanders.
+fn seed(cluster: &Cluster, database: &str) -> Result<Client, String> {
+    fresh_database(cluster, database)?;
+    let mut client = Client::connect(cluster, database)?;
+    client.execute(&format!("CREATE SCHEMA {}", ident(AWKWARD[7].0)))?;
+    for (schema, table) in AWKWARD {
+        let name = format!("{}.{}", ident(schema), ident(table));
+        client.execute(&format!(
+            "CREATE TABLE {name} (id int, note text) WITH (autovacuum_enabled = false);
+             INSERT INTO {name} SELECT g, 'n' FROM generate_series(1, 100) g;"
+        ))?;
+    }
+    for (table, options) in BYSTANDERS {
+        let with = options.map(|o| format!(" WITH ({o})")).unwrap_or_default();
+        client.execute(&format!(
+            "CREATE TABLE public.{} (id int){with}; INSERT INTO public.{} VALUES (1);",
+            ident(table),
+            ident(table)
+        ))?;
+    }
+    Ok(client)
+}
+
+/// Every relation of the database's user schemas with its reloptions.
+fn reloptions(client: &mut Client) -> Result<Vec<(String, String, String)>, String> {
+    let text = client
+        .text(
+            "SELECT coalesce(json_agg(json_build_array(n.nspname, c.relname, \
+             coalesce(array_to_string(c.reloptions, ','), '')) ORDER BY n.nspname, c.relname), \
+             '[]')::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') \
+             AND n.nspname NOT LIKE 'pg_toast%'",
+        )?
+        .unwrap_or_default();
+    let rows: Vec<(String, String, String)> =
+        serde_json::from_str(&text).map_err(|e| format!("{e}: {text}"))?;
+    Ok(rows)
+}
+
+fn psql() -> std::path::PathBuf {
+    let debian = std::path::PathBuf::from("/usr/lib/postgresql/15/bin/psql");
+    if debian.is_file() {
+        debian
+    } else {
+        std::path::PathBuf::from("psql")
+    }
+}
+
+fn json_schema(cluster: &Cluster) -> Result<(), String> {
+    let _shared = cluster.exclusive.read().unwrap();
+    seed_once(cluster)?;
+    let run = runner::on(cluster, "report", &["--format", "json"])?;
+    ensure((0..=2).contains(&run.status), || run.describe())?;
+    let document: Value =
+        serde_json::from_str(&run.stdout).map_err(|e| format!("{e}\n{}", run.describe()))?;
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/report.schema.json");
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?,
+    )
+    .map_err(|e| e.to_string())?;
+    let validator = jsonschema::validator_for(&schema).map_err(|e| e.to_string())?;
+    let errors: Vec<String> = validator
+        .iter_errors(&document)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    ensure(errors.is_empty(), || {
+        format!(
+            "the JSON of a real run does not validate:\n{}",
+            errors.join("\n")
+        )
+    })?;
+    // A vacuous pass is not a pass: the document has the seeded tables' findings.
+    let awkward = document["findings"]
+        .as_array()
+        .map(|f| {
+            f.iter()
+                .filter(|f| f["code"] == "TABLE005" && f["object"]["database"] == DB)
+                .count()
+        })
+        .unwrap_or(0);
+    ensure(awkward == AWKWARD.len(), || {
+        format!(
+            "expected {} TABLE005 findings in {DB}, got {awkward}",
+            AWKWARD.len()
+        )
+    })?;
+    ensure(
+        document["server"]["major"] == cluster.major && document["databases_visited"] != 0,
+        || format!("server: {}", document["server"]),
+    )
+}
+
+/// The shared database is seeded once per cluster; the tests that use it only read it.
+fn seed_once(cluster: &Cluster) -> Result<(), String> {
+    static SEEDING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = SEEDING.lock().unwrap_or_else(|e| e.into_inner());
+    let mut admin = Client::connect(cluster, "postgres")?;
+    let exists = admin.number(&format!(
+        "SELECT count(*)::text FROM pg_database WHERE datname = {}",
+        literal(DB)
+    ))?;
+    if exists == 0 {
+        seed(cluster, DB)?;
+    }
+    Ok(())
+}
+
+fn sql_script(cluster: &Cluster) -> Result<(), String> {
+    // The script changes server settings (ALTER SYSTEM, reload): nobody else runs meanwhile.
+    let _exclusive = cluster.exclusive.write().unwrap();
+    let mut client = seed(cluster, SCRIPT_DB)?;
+    let before = reloptions(&mut client)?;
+    ensure(before.len() == AWKWARD.len() + BYSTANDERS.len(), || {
+        format!("seeded tables: {before:?}")
+    })?;
+
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let script = dir.path().join("fixes.sql");
+    let script_text = script.display().to_string();
+    let run = runner::on(
+        cluster,
+        "report",
+        &["-d", SCRIPT_DB, "--format", "sql", "-o", &script_text],
+    )?;
+    ensure(
+        (0..=2).contains(&run.status) && run.stdout.is_empty(),
+        || run.describe(),
+    )?;
+    let sql = std::fs::read_to_string(&script).map_err(|e| e.to_string())?;
+    for (schema, table) in AWKWARD {
+        let statement = format!(
+            "ALTER TABLE {} RESET (autovacuum_enabled);",
+            pgvac::sql::qualified(schema, table)
+        );
+        ensure(sql.contains(&statement), || {
+            format!("the script lacks `{statement}`:\n{sql}")
+        })?;
+    }
+    ensure(!sql.lines().any(|l| l.trim() == "BEGIN;"), || sql.clone())?;
+
+    let output = Command::new(psql())
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1"])
+        .args([
+            "-p",
+            &cluster.port.to_string(),
+            "-U",
+            "postgres",
+            "-d",
+            "postgres",
+        ])
+        .arg("-f")
+        .arg(&script)
+        .output()
+        .map_err(|e| format!("running psql: {e}"))?;
+    // Whatever happened, put the server settings back for the other tests.
+    let mut admin = Client::connect(cluster, "postgres")?;
+    admin.execute("ALTER SYSTEM RESET ALL")?;
+    admin.execute("SELECT pg_reload_conf()")?;
+    ensure(output.status.success(), || {
+        format!(
+            "psql failed ({}):\n{}\n--- script\n{sql}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })?;
+    ensure(output.stderr.is_empty(), || {
+        format!(
+            "psql complained:\n{}\n--- script\n{sql}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })?;
+
+    // Every table is still there; the awkward ones lost exactly their autovacuum_enabled, the
+    // bystanders kept what they had.
+    let mut client = Client::connect(cluster, SCRIPT_DB)?;
+    let after = reloptions(&mut client)?;
+    ensure(after.len() == before.len(), || {
+        format!("tables before {before:?}\nafter {after:?}")
+    })?;
+    for (schema, table, options) in &after {
+        let awkward = AWKWARD.iter().any(|(s, t)| s == schema && t == table);
+        let expected = if awkward {
+            String::new()
+        } else {
+            BYSTANDERS
+                .iter()
+                .find(|(t, _)| t == table)
+                .and_then(|(_, o)| *o)
+                .unwrap_or("")
+                .to_string()
+        };
+        ensure(*options == expected, || {
+            format!("{schema}.{table}: reloptions {options:?}, expected {expected:?}\n{sql}")
+        })?;
+    }
+    Ok(())
+}
+
+fn terminal(cluster: &Cluster) -> Result<(), String> {
+    let _shared = cluster.exclusive.read().unwrap();
+    seed_once(cluster)?;
+    let run = runner::on(cluster, "report", &["-d", DB])?;
+    ensure((0..=2).contains(&run.status), || run.describe())?;
+    let text = &run.stdout;
+    if std::env::var_os("PGVAC_TEST_SHOW_REPORT").is_some() {
+        eprintln!("{text}");
+    }
+    let widest = text
+        .lines()
+        .map(pgvac::render::text::width)
+        .max()
+        .unwrap_or(0);
+    ensure(widest <= 100, || {
+        format!("the widest line is {widest} columns:\n{text}")
+    })?;
+    ensure(!text.contains('\x1b'), || {
+        format!("colour into a pipe:\n{text}")
+    })?;
+    // It reads without colour: the header, the sections, severity as words, the fixes.
+    for expected in [
+        "pgvac report · PostgreSQL",
+        "databases read · role postgres (superuser)",
+        "── Tables (",
+        "TABLE005",
+        "RESET (autovacuum_enabled);",
+        "info",
+    ] {
+        ensure(text.contains(expected), || {
+            format!("the report lacks {expected:?}:\n{text}")
+        })?;
+    }
+    // Each awkward table is named (whole, or shortened with an ellipsis in the table).
+    for (_, table) in AWKWARD {
+        ensure(text.contains(table), || {
+            format!("the report does not name {table:?}:\n{text}")
+        })?;
+    }
+    // The same report with colour forced: the same words once the escapes are gone.
+    let coloured = runner::on(cluster, "report", &["-d", DB, "--color", "always"])?;
+    ensure(coloured.stdout.contains("\x1b["), || coloured.describe())?;
+    let same_shape = coloured.stdout.lines().count() == text.lines().count();
+    ensure(same_shape, || {
+        format!(
+            "colour changed the layout:\n{}\n---\n{text}",
+            coloured.stdout
+        )
+    })?;
+    // NO_COLOR wins over auto even where colour would be allowed; here it must change nothing.
+    let no_color = runner::run(
+        runner::command()
+            .env("NO_COLOR", "1")
+            .args(["report", "-h", "127.0.0.1", "-U", "postgres", "-d", DB])
+            .args(["-p", &cluster.port.to_string()]),
+    )?;
+    ensure(!no_color.stdout.contains('\x1b'), || no_color.describe())
+}
