@@ -84,10 +84,10 @@ fn write_wrapped(out: &mut dyn Write, width: usize, lead: &str, text: &str) -> s
 pub fn write_trends(out: &mut dyn Write, trends: &Trends, width: usize) -> std::io::Result<()> {
     let table_width = u16::try_from(width).unwrap_or(u16::MAX);
     match trends.previous_collected_at {
-        None => writeln!(out, "No earlier run to compare with yet.")?,
+        None => writeln!(out, "Trends: no earlier run to compare with yet.")?,
         Some(previous) => writeln!(
             out,
-            "Since {} ({} earlier run{}):",
+            "Trends since {} ({} earlier run{}):",
             previous.format("%Y-%m-%d %H:%M:%S UTC"),
             trends.earlier_runs,
             if trends.earlier_runs == 1 { "" } else { "s" }

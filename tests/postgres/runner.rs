@@ -31,7 +31,13 @@ impl Run {
             "exit {}\n--- stderr\n{}\n--- stdout (first 2000 bytes)\n{}",
             self.status,
             self.stderr,
-            &self.stdout[..self.stdout.len().min(2000)]
+            {
+                let mut end = self.stdout.len().min(2000);
+                while !self.stdout.is_char_boundary(end) {
+                    end -= 1;
+                }
+                &self.stdout[..end]
+            }
         )
     }
 }
