@@ -32,7 +32,7 @@ pub const SCHEMA_PATH: &str = "docs/report.schema.json";
 
 /// The report of one pgvac run over one snapshot of a PostgreSQL cluster.
 #[derive(Debug, Serialize, JsonSchema)]
-#[schemars(title = "pgvac report", extend("$id" = "https://pgvac.dev/report.schema.json"))]
+#[schemars(title = "pgvac report")]
 pub struct WireReport {
     /// Version of this format. Changes only when a field is removed, renamed or changes
     /// meaning; new fields may appear at any time and should be ignored by consumers.

@@ -1,6 +1,7 @@
 //! The report formats on real servers: the JSON validates against the committed schema, the SQL
 //! script runs through psql on tables with the most awkward names and changes only the tables it
 //! names, and the terminal report fits 100 columns and reads without colour.
+//! `PGVAC_TEST_SHOW_REPORT=1` prints the report and the script the tests checked.
 
 use std::path::Path;
 use std::process::Command;
@@ -193,6 +194,9 @@ fn sql_script(cluster: &Cluster) -> Result<(), String> {
         || run.describe(),
     )?;
     let sql = std::fs::read_to_string(&script).map_err(|e| e.to_string())?;
+    if std::env::var_os("PGVAC_TEST_SHOW_REPORT").is_some() {
+        eprintln!("{sql}");
+    }
     for (schema, table) in AWKWARD {
         let statement = format!(
             "ALTER TABLE {} RESET (autovacuum_enabled);",
