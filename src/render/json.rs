@@ -620,18 +620,18 @@ mod tests {
     }
 
     /// The committed schema is what the wire types generate. To update it after changing them:
-    /// `PGVAC_UPDATE_SCHEMA=1 cargo test --lib schema_file`.
+    /// `UPDATE_DOCS=1 cargo test --lib schema_file`.
     #[test]
     fn schema_file_is_current() {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(super::SCHEMA_PATH);
         let generated = super::schema();
-        if std::env::var_os("PGVAC_UPDATE_SCHEMA").is_some() {
+        if std::env::var_os("UPDATE_DOCS").is_some() {
             std::fs::write(&path, &generated).unwrap();
         }
         let committed = std::fs::read_to_string(&path).unwrap_or_default();
         assert!(
             committed == generated,
-            "{} is stale: run PGVAC_UPDATE_SCHEMA=1 cargo test --lib schema_file and commit it",
+            "{} is stale: run UPDATE_DOCS=1 cargo test --lib schema_file and commit it",
             super::SCHEMA_PATH
         );
     }
