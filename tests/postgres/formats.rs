@@ -27,6 +27,10 @@ pub const TESTS: &[(&str, TestFn)] = &[
         "formats_terminal_report_fits_100_columns_without_colour",
         terminal,
     ),
+    (
+        "formats_snapshot_file_gives_the_same_report_as_the_live_run",
+        offline_equals_live,
+    ),
 ];
 
 fn ensure(condition: bool, message: impl FnOnce() -> String) -> Result<(), String> {
@@ -364,4 +368,59 @@ fn strip_ansi(text: &str) -> String {
         }
     }
     out
+}
+
+/// `--snapshot FILE` gives the report the live run gave: the live run keeps the snapshot it
+/// analysed (`--history`), and the offline report of that file must agree on every finding,
+/// session to terminate, recommended setting and the exit status.
+fn offline_equals_live(cluster: &Cluster) -> Result<(), String> {
+    let _shared = cluster.exclusive.read().unwrap();
+    seed_once(cluster)?;
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let history = dir.path().display().to_string();
+    let live = runner::on(
+        cluster,
+        "report",
+        &["-d", DB, "--format", "json", "--history", &history],
+    )?;
+    ensure((0..=2).contains(&live.status), || live.describe())?;
+    let saved: Vec<_> = std::fs::read_dir(dir.path())
+        .map_err(|e| e.to_string())?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    ensure(saved.len() == 1, || format!("history holds {saved:?}"))?;
+    let snapshot = saved[0].display().to_string();
+    let offline = runner::run(runner::command().args([
+        "report",
+        "--snapshot",
+        &snapshot,
+        "--format",
+        "json",
+    ]))?;
+    ensure(offline.status == live.status, || {
+        format!("live exit {} but offline {}", live.status, offline.status)
+    })?;
+    let parse = |text: &str| serde_json::from_str::<Value>(text).map_err(|e| e.to_string());
+    let (live_doc, offline_doc) = (parse(&live.stdout)?, parse(&offline.stdout)?);
+    for field in [
+        "findings",
+        "summary",
+        "sessions_to_terminate",
+        "recommended_settings",
+        "databases",
+        "collected_at",
+    ] {
+        ensure(live_doc[field] == offline_doc[field], || {
+            format!(
+                "{field} differs:\nlive: {}\noffline: {}",
+                live_doc[field], offline_doc[field]
+            )
+        })?;
+    }
+    let findings = live_doc["findings"].as_array().map(Vec::len).unwrap_or(0);
+    ensure(findings >= AWKWARD.len(), || {
+        format!("the live run found only {findings} findings")
+    })
 }
