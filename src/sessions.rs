@@ -84,8 +84,11 @@ pub fn write_table(out: &mut dyn Write, report: &SessionsReport) -> io::Result<(
         writeln!(out, "Nothing holds vacuum back.")?;
     } else {
         let mut table = Table::new();
+        // Same look and width as the terminal report.
         table
+            .load_style(comfy_table::presets::UTF8_FULL_CONDENSED)
             .set_content_arrangement(ContentArrangement::Dynamic)
+            .set_width(100)
             .set_header([
                 "#",
                 "severity",
