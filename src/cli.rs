@@ -357,13 +357,25 @@ pub struct ExplainArgs {
 pub fn read_snapshot(path: &Path) -> Result<Snapshot> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("could not read snapshot {}", path.display()))?;
-    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+    // The version first, from a pass that keeps nothing else, so a snapshot of another format
+    // is named as such rather than reported as a field-by-field mismatch.
+    #[derive(serde::Deserialize)]
+    struct Version {
+        snapshot_version: Option<u64>,
+    }
+    if !text.trim_start().starts_with('{') {
+        anyhow::bail!(
+            "{} is not a pgvac snapshot: it is not a JSON object",
+            path.display()
+        );
+    }
+    let version: Version = serde_json::from_str(&text).map_err(|e| {
         anyhow::anyhow!(
             "{} is not a pgvac snapshot: invalid JSON ({e})",
             path.display()
         )
     })?;
-    match value.get("snapshot_version").and_then(|v| v.as_u64()) {
+    match version.snapshot_version {
         None => anyhow::bail!(
             "{} is not a pgvac snapshot: it has no snapshot_version",
             path.display()
@@ -375,7 +387,7 @@ pub fn read_snapshot(path: &Path) -> Result<Snapshot> {
         ),
         Some(_) => {}
     }
-    serde_json::from_value(value)
+    serde_json::from_str(&text)
         .map_err(|e| anyhow::anyhow!("{} is not a valid pgvac snapshot: {e}", path.display()))
 }
 
