@@ -546,23 +546,7 @@ pub fn human_bytes(bytes: i64) -> String {
 }
 
 /// `3d 04h`, `2h 05m`, `5m 10s`, `42s`.
-pub fn duration(secs: i64) -> String {
-    let (d, h, m, s) = (
-        secs / 86_400,
-        secs % 86_400 / 3_600,
-        secs % 3_600 / 60,
-        secs % 60,
-    );
-    if d > 0 {
-        format!("{d}d {h:02}h")
-    } else if h > 0 {
-        format!("{h}h {m:02}m")
-    } else if m > 0 {
-        format!("{m}m {s:02}s")
-    } else {
-        format!("{s}s")
-    }
-}
+pub use crate::blockers::format_duration as duration;
 
 /// `12.5%`, `0.3%`, `150%`.
 pub fn percent(share: f64) -> String {
