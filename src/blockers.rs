@@ -8,8 +8,10 @@
 //!   made of many short statements: `xact_start` is what counts, not `query_start`), sessions idle
 //!   in transaction (idle time from `state_change`), and sessions holding only a snapshot.
 //!   Sessions with neither are never blockers; neither are pgvac's own session, autovacuum
-//!   workers running a (lazy) `VACUUM`, whose xmin the server ignores, walsenders (their xmin is
-//!   reported as the standby or the slot they serve) and parallel workers (their leader is);
+//!   workers running a (lazy) `VACUUM`, whose xmin the server ignores, autovacuum workers running
+//!   `ANALYZE` for less than the transaction threshold (routine, and over by themselves),
+//!   walsenders (their xmin is reported as the standby or the slot they serve) and parallel
+//!   workers (their leader is);
 //! - prepared transactions, which hold their XID until `COMMIT PREPARED` / `ROLLBACK PREPARED`;
 //! - replication slots: a physical slot's `xmin` (from a standby's `hot_standby_feedback`), a
 //!   logical slot's `catalog_xmin` (system catalogs and user catalog tables only) and `xmin`;
@@ -450,6 +452,14 @@ fn session_blocker(session: &Session, now: DateTime<Utc>, t: &Thresholds) -> Opt
         BlockerKind::LongTransaction
     };
     let held_secs = seconds_since(now, session.xact_start);
+    // An autovacuum worker running ANALYZE holds a snapshot for that one table and lets go by
+    // itself; it is routine, never a session to end, and before 14 the server ignores it too.
+    // Only one that has held its transaction past the threshold is worth a look.
+    if backend_type == Some("autovacuum worker")
+        && held_secs.is_none_or(|held| held <= t.transaction_secs)
+    {
+        return None;
+    }
     let idle_secs = if idle_in_transaction {
         seconds_since(now, session.state_change)
     } else {
@@ -1114,6 +1124,25 @@ pub(crate) mod tests {
             &Thresholds::default(),
         );
         assert!(blockers.is_empty(), "{blockers:#?}");
+    }
+
+    #[test]
+    fn a_routine_autoanalyze_is_not_a_blocker_but_one_running_for_hours_is() {
+        let autoanalyze = |pid: i32, running_secs: i64| Session {
+            backend_type: Some("autovacuum worker".into()),
+            query: Some("autovacuum: ANALYZE public.t".into()),
+            state: Some("active".into()),
+            xact_start: Some(at(running_secs)),
+            backend_xmin: Some(800),
+            backend_xmin_age: Some(200),
+            ..session(pid)
+        };
+        let blockers = find_blockers(
+            &snapshot(vec![autoanalyze(5, 3), autoanalyze(6, 2 * 3600)]),
+            &Thresholds::default(),
+        );
+        let pids: Vec<_> = blockers.iter().filter_map(Blocker::session_pid).collect();
+        assert_eq!(pids, vec![6], "{blockers:#?}");
     }
 
     #[test]
