@@ -48,6 +48,12 @@ pub const DEFAULT_KEEP: usize = 48;
 
 const FILE_PREFIX: &str = "snapshot-";
 const FILE_SUFFIX: &str = ".json";
+/// Temporary files `save` writes before the rename.
+const TEMP_PREFIX: &str = ".snapshot-";
+const TEMP_SUFFIX: &str = ".tmp";
+/// A temporary file older than this was left by a run that was killed while saving (a save
+/// takes seconds); a younger one may belong to a run saving right now, so it stays.
+const STALE_TEMP: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// XID age at which the server stops assigning XIDs: 1M before wraparound on 12-13, 3M on 14+.
 pub fn xid_stop_age(major: i32) -> i64 {
@@ -151,8 +157,8 @@ impl HistoryDir {
             message,
         };
         let temp = tempfile::Builder::new()
-            .prefix(".snapshot-")
-            .suffix(".tmp")
+            .prefix(TEMP_PREFIX)
+            .suffix(TEMP_SUFFIX)
             .tempfile_in(&self.path)
             .map_err(|e| error(e.to_string()))?;
         let mut writer = std::io::BufWriter::new(temp);
@@ -201,11 +207,13 @@ impl HistoryDir {
         Ok(history)
     }
 
-    /// Keep the newest `keep` snapshot files and remove the others. Returns the removed files.
+    /// Keep the newest `keep` snapshot files and remove the others, and the temporary files of
+    /// saves killed over an hour ago. Returns the removed files.
     pub fn prune(&self, keep: usize) -> Result<Vec<PathBuf>, HistoryError> {
         let files = self.list()?;
         let excess = files.len().saturating_sub(keep);
-        let removed: Vec<PathBuf> = files.into_iter().take(excess).collect();
+        let mut removed: Vec<PathBuf> = files.into_iter().take(excess).collect();
+        removed.extend(self.stale_temp_files(STALE_TEMP));
         for path in &removed {
             fs::remove_file(path).map_err(|e| HistoryError::Prune {
                 path: path.clone(),
@@ -213,6 +221,33 @@ impl HistoryDir {
             })?;
         }
         Ok(removed)
+    }
+
+    /// `save`'s temporary files last modified more than `age` ago.
+    fn stale_temp_files(&self, age: std::time::Duration) -> Vec<PathBuf> {
+        let Ok(entries) = fs::read_dir(&self.path) else {
+            return Vec::new();
+        };
+        let mut stale: Vec<PathBuf> = entries
+            .flatten()
+            .filter(|entry| {
+                entry
+                    .file_name()
+                    .to_str()
+                    .is_some_and(|n| n.starts_with(TEMP_PREFIX) && n.ends_with(TEMP_SUFFIX))
+            })
+            .filter(|entry| {
+                entry
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|modified| modified.elapsed().ok())
+                    .is_some_and(|elapsed| elapsed > age)
+            })
+            .map(|entry| entry.path())
+            .collect();
+        stale.sort();
+        stale
     }
 
     /// What `--history` does: compare `current` with the runs kept here, then save it and keep
@@ -1562,6 +1597,40 @@ mod tests {
         // No temporary files left behind.
         let entries: Vec<_> = fs::read_dir(history.path()).unwrap().flatten().collect();
         assert_eq!(entries.len(), 2);
+    }
+
+    #[test]
+    fn prune_removes_temporary_files_of_killed_saves_only_when_stale() {
+        let dir = tempfile::tempdir().unwrap();
+        let history = HistoryDir::open(dir.path()).unwrap();
+        history
+            .save(&snapshot(time(10, 0), 1_000_000, 100_000_000, 0, 0))
+            .unwrap();
+        // A save killed two hours ago, and one that may still be running.
+        let killed = dir.path().join(".snapshot-killed.tmp");
+        let running = dir.path().join(".snapshot-running.tmp");
+        let other = dir.path().join("notes.tmp");
+        for path in [&killed, &running, &other] {
+            fs::write(path, "{").unwrap();
+        }
+        let two_hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+        for path in [&killed, &other] {
+            fs::File::options()
+                .write(true)
+                .open(path)
+                .unwrap()
+                .set_modified(two_hours_ago)
+                .unwrap();
+        }
+        let removed = history.prune(5).unwrap();
+        assert_eq!(removed, vec![killed.clone()]);
+        assert!(!killed.exists());
+        assert!(
+            running.exists(),
+            "a recent temporary file may be a save in progress"
+        );
+        assert!(other.exists(), "files pgvac did not write are left alone");
+        assert_eq!(history.list().unwrap().len(), 1);
     }
 
     #[test]
