@@ -169,6 +169,11 @@ fn free_port() -> u16 {
 
 impl Cluster {
     pub fn start(major: u32, bindir: &Path) -> Result<Cluster, String> {
+        Cluster::start_with(major, bindir, "")
+    }
+
+    /// A cluster with `settings` (postgresql.conf lines) after the test settings.
+    pub fn start_with(major: u32, bindir: &Path, settings: &str) -> Result<Cluster, String> {
         let dir = tempfile::Builder::new()
             .prefix(&format!("pgvac-pg{major}-"))
             .tempdir()
@@ -201,6 +206,7 @@ impl Cluster {
         for (name, value) in SERVER_SETTINGS {
             conf.push_str(&format!("{name} = {value}\n"));
         }
+        conf.push_str(settings);
         append(&data.join("postgresql.conf"), &conf)?;
         write_certificates(dir.path(), &data)?;
         // Password authentication over TCP for every role but postgres, so the tests can check
