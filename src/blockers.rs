@@ -39,7 +39,7 @@ use crate::snapshot::{
 pub use crate::findings::{Safety, Severity};
 
 /// When a blocker becomes a warning or critical.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Thresholds {
     /// Idle in transaction longer than this (seconds) is a warning. Default 5 minutes.
     pub idle_in_transaction_secs: i64,
@@ -67,7 +67,19 @@ impl Default for Thresholds {
 const XID_AGE_EMERGENCY: i64 = 1_500_000_000;
 
 /// What kind of thing holds the horizon. Each kind is one BLOCK rule.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    schemars::JsonSchema,
+    Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum BlockerKind {
     /// A session idle in transaction (with an XID, or only a snapshot).
@@ -100,7 +112,7 @@ impl BlockerKind {
 }
 
 /// Which XID the blocker holds, and so what it holds back.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum HorizonSource {
     /// `backend_xid`: the transaction's own XID (it has written).
@@ -121,7 +133,7 @@ pub enum HorizonSource {
 }
 
 /// The XID a blocker holds and how far behind it is.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema, Deserialize)]
 pub struct Horizon {
     pub source: HorizonSource,
     /// The 32-bit XID, as `VACUUM (VERBOSE)` prints its "oldest xmin" / "removable cutoff";
@@ -132,7 +144,7 @@ pub struct Horizon {
 }
 
 /// Who holds the horizon, in the words of the view it comes from.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Holder {
     Session {
@@ -198,7 +210,7 @@ pub enum Holder {
 }
 
 /// SQL that releases a blocker, where to run it, and what it costs.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema, Deserialize)]
 pub struct Action {
     /// One line: what the action does.
     pub summary: String,
@@ -212,7 +224,7 @@ pub struct Action {
 }
 
 /// One thing holding vacuum back.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema, Deserialize)]
 pub struct Blocker {
     pub kind: BlockerKind,
     /// One line naming the holder: `pid 4242 (app@shop)`, `slot "sub1"`, ...
@@ -1307,7 +1319,7 @@ pub(crate) mod tests {
         );
     }
 
-    fn temp_database(owner: TempOwner, temp_age: i64, other_age: i64) -> Database {
+    pub fn temp_database(owner: TempOwner, temp_age: i64, other_age: i64) -> Database {
         let table = |oid: u32, schema: &str, name: &str, persistence, age| Table {
             oid,
             schema: schema.into(),

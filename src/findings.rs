@@ -12,7 +12,18 @@ use serde::{Deserialize, Serialize};
 
 /// How urgent a finding (or a blocker) is. Ordered: `Info < Warning < Critical`.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Default,
+    Serialize,
+    schemars::JsonSchema,
+    Deserialize,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
@@ -200,7 +211,7 @@ pub fn group_digits(n: i64) -> String {
 }
 
 /// How safe it is to run a recommendation's SQL as it is (after ruff's fix applicability).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Safety {
     /// Changes only how autovacuum treats the object; takes a brief lock at most.

@@ -2,7 +2,8 @@
 //! for people or as JSON for programs.
 //!
 //! The JSON is a top-level object with `schema_version` (bump it when a field is removed or
-//! renamed; additions keep it). Consumers should ignore fields they do not know.
+//! renamed; additions keep it). Consumers should ignore fields they do not know. Its JSON Schema
+//! is committed in [`SESSIONS_SCHEMA_PATH`]; a test fails when the types no longer generate it.
 
 use std::io::{self, Write};
 
@@ -17,8 +18,19 @@ use crate::terminate::{Excluded, Outcome};
 /// Version of the `pgvac sessions --format json` document.
 pub const SESSIONS_SCHEMA_VERSION: u32 = 1;
 
+/// Where the JSON Schema of the document is committed.
+pub const SESSIONS_SCHEMA_PATH: &str = "docs/sessions.schema.json";
+
+/// The JSON Schema of the `pgvac sessions --format json` document.
+pub fn schema() -> String {
+    let schema = schemars::schema_for!(SessionsReport<'static>);
+    let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
 /// What `--terminate` did, or would do in a dry run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct TerminateReport {
     /// `dry_run` or `execute`.
     pub mode: &'static str,
@@ -26,7 +38,7 @@ pub struct TerminateReport {
     pub excluded: Vec<Excluded>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct SessionsReport<'a> {
     pub schema_version: u32,
     pub pgvac_version: &'static str,
@@ -171,4 +183,144 @@ fn write_terminate(out: &mut dyn Write, report: &TerminateReport) -> io::Result<
         )?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::blockers::tests::{at, idle_in_transaction, session, snapshot, temp_database};
+    use crate::blockers::{BlockerKind, Thresholds, find_blockers};
+    use crate::snapshot::{PreparedTransaction, ReplicationSlot, Standby, TempOwner};
+    use crate::terminate::{Excluded, Outcome, OutcomeKind};
+
+    use super::*;
+
+    /// A snapshot with one blocker of every kind.
+    fn every_kind() -> Snapshot {
+        let mut snap = snapshot(vec![
+            idle_in_transaction(10, 9_000, 1_000, 600),
+            crate::snapshot::Session {
+                state: Some("active".into()),
+                xact_start: Some(at(4000)),
+                backend_xmin: Some(7_000),
+                backend_xmin_age: Some(3_000),
+                ..session(11)
+            },
+            session(4242),
+        ]);
+        snap.prepared_transactions.push(PreparedTransaction {
+            gid: "it's".into(),
+            xid: 8_000,
+            xid_age: 2_000,
+            prepared: at(60),
+            owner: "app".into(),
+            database: "shop".into(),
+        });
+        let slot = |name: &str, kind: &str| ReplicationSlot {
+            slot_name: name.into(),
+            slot_type: kind.into(),
+            plugin: (kind == "logical").then(|| "pgoutput".to_string()),
+            database: (kind == "logical").then(|| "shop".to_string()),
+            temporary: false,
+            active: kind == "physical",
+            active_pid: (kind == "physical").then_some(77),
+            xmin: (kind == "physical").then_some(500),
+            xmin_age: (kind == "physical").then_some(5_000),
+            catalog_xmin: (kind == "logical").then_some(600),
+            catalog_xmin_age: (kind == "logical").then_some(4_000),
+            restart_lsn: None,
+            confirmed_flush_lsn: None,
+            wal_status: None,
+            safe_wal_size: None,
+            inactive_since: None,
+            invalidation_reason: None,
+        };
+        snap.replication_slots = vec![slot("phys", "physical"), slot("sub", "logical")];
+        let standby = |pid: i32, xmin: Option<i64>| Standby {
+            pid,
+            user: Some("repl".into()),
+            application_name: Some(format!("replica{pid}")),
+            client_addr: Some("10.0.0.9".into()),
+            state: Some("streaming".into()),
+            sync_state: Some("async".into()),
+            backend_xmin: xmin,
+            backend_xmin_age: xmin.map(|_| 6_000),
+            reply_time: None,
+        };
+        // One streams through the physical slot, one without a slot (its feedback is its own).
+        snap.standbys = vec![standby(77, None), standby(78, Some(400))];
+        let known = TempOwner::Known {
+            pid: 4242,
+            source: "backend_status".into(),
+        };
+        let mut pinned = temp_database(known, 900, 100);
+        let orphaned = temp_database(TempOwner::Orphaned, 50, 100);
+        pinned.temp_schemas.extend(orphaned.temp_schemas);
+        snap.databases = vec![pinned];
+        snap.warnings.push(CollectionWarning {
+            source: "pg_stat_activity".into(),
+            database: None,
+            message: "permission denied".into(),
+        });
+        snap
+    }
+
+    /// Every blocker kind, and a terminate report, as `pgvac sessions --format json` writes
+    /// them, is valid under the committed schema. Real runs are validated in the server tests.
+    #[test]
+    fn every_kind_of_blocker_validates_against_the_schema() {
+        let snap = every_kind();
+        let thresholds = Thresholds::default();
+        let blockers = find_blockers(&snap, &thresholds);
+        let mut kinds: Vec<BlockerKind> = blockers.iter().map(|b| b.kind).collect();
+        kinds.sort();
+        kinds.dedup();
+        assert_eq!(kinds.len(), 7, "not every kind of blocker: {kinds:?}");
+        let terminate = TerminateReport {
+            mode: "execute",
+            outcomes: vec![Outcome {
+                pid: 10,
+                outcome: OutcomeKind::Changed,
+                detail: "another transaction".into(),
+                sql: "SELECT 1".into(),
+            }],
+            excluded: vec![Excluded {
+                pid: 11,
+                reason: "outside the filters".into(),
+            }],
+        };
+        let report = SessionsReport::new(&snap, &thresholds, &blockers, Some(&terminate));
+        let mut out = Vec::new();
+        write_json(&mut out, &report).unwrap();
+        let document: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(SESSIONS_SCHEMA_PATH);
+        let schema: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let validator = jsonschema::validator_for(&schema).unwrap();
+        let errors: Vec<String> = validator
+            .iter_errors(&document)
+            .map(|e| format!("{e} at {}", e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{}", errors.join("\n"));
+        // The schema is strict enough to catch a wrong type.
+        let mut broken = document.clone();
+        broken["blockers"][0]["horizon"]["age"] = "old".into();
+        assert!(!validator.is_valid(&broken));
+    }
+
+    /// The committed schema is what the types generate. To update it after changing them:
+    /// `UPDATE_DOCS=1 cargo test --lib sessions_schema`.
+    #[test]
+    fn sessions_schema_file_is_current() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(SESSIONS_SCHEMA_PATH);
+        let generated = schema();
+        if std::env::var_os("UPDATE_DOCS").is_some() {
+            std::fs::write(&path, &generated).unwrap();
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == generated,
+            "{SESSIONS_SCHEMA_PATH} is stale: run UPDATE_DOCS=1 cargo test --lib sessions_schema \
+             and commit it"
+        );
+    }
 }

@@ -577,7 +577,7 @@ pub struct RunningVacuum {
 }
 
 /// Something that could not be read. The snapshot is otherwise usable.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema, Deserialize, PartialEq)]
 pub struct CollectionWarning {
     /// The catalog source, e.g. `pg_stat_activity` or `tables`.
     pub source: String,

@@ -74,7 +74,7 @@ pub struct Target {
 
 /// A session left alone, and why (only reported for sessions the user named or that hold the
 /// horizon).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema, Deserialize)]
 pub struct Excluded {
     pub pid: i32,
     pub reason: String,
@@ -225,7 +225,7 @@ fn matches(session: &Session, blocker: &Blocker, filters: &Filters, now: DateTim
 }
 
 /// What happened to one target.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OutcomeKind {
     /// Dry run: what would be run.
@@ -252,7 +252,7 @@ impl OutcomeKind {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema, Deserialize)]
 pub struct Outcome {
     pub pid: i32,
     pub outcome: OutcomeKind,
