@@ -420,14 +420,6 @@ fn logical_slot(cluster: &Cluster) -> Result<(), String> {
 
 fn standby_feedback(cluster: &Cluster) -> Result<(), String> {
     let _exclusive = cluster.exclusive.write().unwrap();
-    if cluster.basebackup().is_none() {
-        eprintln!(
-            "pg{}: not run: no pg_basebackup of version {} or newer to build a standby with \
-             (the npm packages ship only initdb, pg_ctl and postgres; Debian's 15 covers 12-15)",
-            cluster.major, cluster.major
-        );
-        return Ok(());
-    }
     let mut worker = table_with_rows(cluster, "blk_standby", "")?;
     let slot = "pgvac_blk_standby";
     let result = (|| {

@@ -316,46 +316,43 @@ impl Standby {
 }
 
 impl Cluster {
-    /// The pg_basebackup that can copy this cluster: its own, else one of a newer major
-    /// (pg_basebackup streams from servers up to its own version, not newer ones). The npm
-    /// packages ship only initdb, pg_ctl and postgres; Debian's 15 has one, so 12-15 can.
-    pub fn basebackup(&self) -> Option<PathBuf> {
-        let own = self.bindir.join("pg_basebackup");
-        if own.is_file() {
-            return Some(own);
-        }
-        installations()
-            .into_iter()
-            .filter(|(major, _)| *major >= self.major)
-            .map(|(_, dir)| dir.join("pg_basebackup"))
-            .find(|path| path.is_file())
-    }
-
-    /// Build a hot standby with [`Cluster::basebackup`] (`-R -C -S slot`), feedback on and
-    /// reported every second.
+    /// Build a hot standby, feedback on and reported every second, streaming through the
+    /// physical slot `slot` (created here). The copy is made with the server's own low-level
+    /// backup API (`pg_backup_start` / `pg_start_backup`, a file copy, `pg_backup_stop` /
+    /// `pg_stop_backup`), because the npm packages ship no pg_basebackup: the same code builds a
+    /// standby on every version.
     pub fn start_standby(&self, slot: &str) -> Result<Standby, String> {
-        let basebackup = self
-            .basebackup()
-            .ok_or_else(|| format!("no pg_basebackup of version {} or newer", self.major))?;
         let data = self.dir.path().join(format!("standby-{slot}"));
-        check(
-            command(&basebackup)
-                .args([
-                    "-h",
-                    "127.0.0.1",
-                    "-p",
-                    &self.port.to_string(),
-                    "-U",
-                    "postgres",
-                ])
-                .arg("-D")
-                .arg(&data)
-                .args(["-c", "fast", "-X", "stream", "-R", "-C", "-S", slot])
-                .output(),
-            "pg_basebackup",
-        )?;
-        // -R writes the client's libpq options (a newer pg_basebackup adds ones an older
-        // server's libpq rejects, such as sslsni): restate the connection plainly, last wins.
+        let mut admin = crate::client::Client::connect(self, "postgres")?;
+        // Reserved now, so the primary keeps the WAL from before the backup's start.
+        admin.execute(&format!(
+            "SELECT pg_create_physical_replication_slot('{slot}', true)"
+        ))?;
+        let (start, stop) = if self.major >= 15 {
+            (
+                "SELECT pg_backup_start('pgvac standby', true)::text",
+                "SELECT labelfile FROM pg_backup_stop(true)",
+            )
+        } else {
+            (
+                "SELECT pg_start_backup('pgvac standby', true, false)::text",
+                "SELECT labelfile FROM pg_stop_backup(false, true)",
+            )
+        };
+        admin.text(start)?;
+        let copied = copy_data_directory(&self.dir.path().join("data"), &data);
+        // End the backup whatever happened to the copy.
+        let label = admin.text(stop)?;
+        copied?;
+        let label = label.ok_or("the backup returned no backup_label")?;
+        for (name, text) in [("backup_label", label.as_str()), ("standby.signal", "")] {
+            let path = data.join(name);
+            std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+            if is_root() {
+                std::os::unix::fs::chown(&path, Some(NOBODY), Some(NOBODY))
+                    .map_err(|e| format!("chown {}: {e}", path.display()))?;
+            }
+        }
         append(
             &data.join("postgresql.auto.conf"),
             &format!(
@@ -397,6 +394,84 @@ impl Drop for Standby {
             .args(["-m", "immediate", "-w", "stop"])
             .output();
     }
+}
+
+/// Directories whose contents a base backup leaves out (as pg_basebackup does): WAL comes from
+/// streaming, slots are the primary's, the rest is rebuilt at startup.
+const EMPTY_IN_BACKUP: &[&str] = &[
+    "pg_wal",
+    "pg_replslot",
+    "pg_dynshmem",
+    "pg_notify",
+    "pg_serial",
+    "pg_snapshots",
+    "pg_stat_tmp",
+    "pg_subtrans",
+];
+
+/// Files a base backup leaves out.
+const LEFT_OUT_OF_BACKUP: &[&str] = &["postmaster.pid", "postmaster.opts", "pg_internal.init"];
+
+/// Copy a running cluster's data directory for a base backup, owned as the server expects. Files
+/// that vanish during the copy (a dropped table) are skipped: WAL replay accounts for them.
+fn copy_data_directory(from: &Path, to: &Path) -> Result<(), String> {
+    fn copy(from: &Path, to: &Path, top: bool) -> Result<(), String> {
+        let error = |e: std::io::Error, path: &Path| format!("copying {}: {e}", path.display());
+        std::fs::create_dir(to).map_err(|e| error(e, to))?;
+        std::fs::set_permissions(to, std::fs::Permissions::from_mode(0o700))
+            .map_err(|e| error(e, to))?;
+        own(to)?;
+        let entries = match std::fs::read_dir(from) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(error(e, from)),
+        };
+        for entry in entries {
+            let entry = entry.map_err(|e| error(e, from))?;
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            let source = entry.path();
+            let target = to.join(&*name);
+            if LEFT_OUT_OF_BACKUP.contains(&&*name) {
+                continue;
+            }
+            let kind = match entry.file_type() {
+                Ok(kind) => kind,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(error(e, &source)),
+            };
+            if kind.is_dir() {
+                if top && EMPTY_IN_BACKUP.contains(&&*name) {
+                    std::fs::create_dir(&target).map_err(|e| error(e, &target))?;
+                    std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o700))
+                        .map_err(|e| error(e, &target))?;
+                    own(&target)?;
+                    if name == "pg_wal" {
+                        let status = target.join("archive_status");
+                        std::fs::create_dir(&status).map_err(|e| error(e, &status))?;
+                        own(&status)?;
+                    }
+                } else {
+                    copy(&source, &target, false)?;
+                }
+            } else if kind.is_file() {
+                match std::fs::copy(&source, &target) {
+                    Ok(_) => own(&target)?,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(error(e, &source)),
+                }
+            }
+        }
+        Ok(())
+    }
+    fn own(path: &Path) -> Result<(), String> {
+        if is_root() {
+            std::os::unix::fs::chown(path, Some(NOBODY), Some(NOBODY))
+                .map_err(|e| format!("chown {}: {e}", path.display()))?;
+        }
+        Ok(())
+    }
+    copy(from, to, true)
 }
 
 fn self_log(dir: &Path) -> String {
