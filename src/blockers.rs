@@ -1103,6 +1103,45 @@ pub(crate) mod tests {
         }
     }
 
+    /// A physical slot (with an xmin 5,000 behind) or a logical one (catalog_xmin 4,000
+    /// behind, in database shop); an active one is streamed by pid 77.
+    pub fn slot(name: &str, kind: &str, active: bool) -> ReplicationSlot {
+        ReplicationSlot {
+            slot_name: name.into(),
+            slot_type: kind.into(),
+            plugin: None,
+            database: (kind == "logical").then(|| "shop".to_string()),
+            temporary: false,
+            active,
+            active_pid: active.then_some(77),
+            xmin: (kind == "physical").then_some(500),
+            xmin_age: (kind == "physical").then_some(5_000),
+            catalog_xmin: (kind == "logical").then_some(600),
+            catalog_xmin_age: (kind == "logical").then_some(4_000),
+            restart_lsn: None,
+            confirmed_flush_lsn: None,
+            wal_status: None,
+            safe_wal_size: None,
+            inactive_since: None,
+            invalidation_reason: None,
+        }
+    }
+
+    /// A streaming standby; `xmin` is its own feedback (6,000 behind), as without a slot.
+    pub fn standby(pid: i32, name: &str, xmin: Option<i64>) -> Standby {
+        Standby {
+            pid,
+            user: Some("repl".into()),
+            application_name: Some(name.into()),
+            client_addr: Some("10.0.0.9".into()),
+            state: Some("streaming".into()),
+            sync_state: Some("async".into()),
+            backend_xmin: xmin,
+            backend_xmin_age: xmin.map(|_| 6_000),
+            reply_time: None,
+        }
+    }
+
     pub fn idle_in_transaction(pid: i32, xid: i64, age: i64, idle_secs: i64) -> Session {
         Session {
             state: Some("idle in transaction".into()),
@@ -1256,40 +1295,11 @@ pub(crate) mod tests {
     #[test]
     fn slots_and_standbys_get_their_own_fixes() {
         let mut snap = snapshot(vec![]);
-        let slot = |name: &str, kind: &str, active: bool| ReplicationSlot {
-            slot_name: name.into(),
-            slot_type: kind.into(),
-            plugin: None,
-            database: (kind == "logical").then(|| "shop".to_string()),
-            temporary: false,
-            active,
-            active_pid: active.then_some(77),
-            xmin: (kind == "physical").then_some(500),
-            xmin_age: (kind == "physical").then_some(5_000),
-            catalog_xmin: (kind == "logical").then_some(600),
-            catalog_xmin_age: (kind == "logical").then_some(4_000),
-            restart_lsn: None,
-            confirmed_flush_lsn: None,
-            wal_status: None,
-            safe_wal_size: None,
-            inactive_since: None,
-            invalidation_reason: None,
-        };
         snap.replication_slots = vec![
             slot("phys", "physical", true),
             slot("sub's", "logical", false),
         ];
-        snap.standbys = vec![Standby {
-            pid: 77,
-            user: Some("repl".into()),
-            application_name: Some("replica1".into()),
-            client_addr: Some("10.0.0.9".into()),
-            state: Some("streaming".into()),
-            sync_state: Some("async".into()),
-            backend_xmin: None,
-            backend_xmin_age: None,
-            reply_time: None,
-        }];
+        snap.standbys = vec![standby(77, "replica1", None)];
         let blockers = find_blockers(&snap, &Thresholds::default());
         assert_eq!(blockers.len(), 2);
         let physical = &blockers[0];

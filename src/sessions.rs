@@ -23,10 +23,7 @@ pub const SESSIONS_SCHEMA_PATH: &str = "docs/sessions.schema.json";
 
 /// The JSON Schema of the `pgvac sessions --format json` document.
 pub fn schema() -> String {
-    let schema = schemars::schema_for!(SessionsReport<'static>);
-    let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
-    text.push('\n');
-    text
+    crate::render::json::schema_of::<SessionsReport<'static>>()
 }
 
 /// What `--terminate` did, or would do in a dry run.
@@ -187,9 +184,12 @@ fn write_terminate(out: &mut dyn Write, report: &TerminateReport) -> io::Result<
 
 #[cfg(test)]
 mod tests {
-    use crate::blockers::tests::{at, idle_in_transaction, session, snapshot, temp_database};
+    use crate::blockers::tests::{
+        at, idle_in_transaction, session, slot, snapshot, standby, temp_database,
+    };
     use crate::blockers::{BlockerKind, Thresholds, find_blockers};
-    use crate::snapshot::{PreparedTransaction, ReplicationSlot, Standby, TempOwner};
+    use crate::render::generated;
+    use crate::snapshot::{PreparedTransaction, TempOwner};
     use crate::terminate::{Excluded, Outcome, OutcomeKind};
 
     use super::*;
@@ -215,39 +215,15 @@ mod tests {
             owner: "app".into(),
             database: "shop".into(),
         });
-        let slot = |name: &str, kind: &str| ReplicationSlot {
-            slot_name: name.into(),
-            slot_type: kind.into(),
-            plugin: (kind == "logical").then(|| "pgoutput".to_string()),
-            database: (kind == "logical").then(|| "shop".to_string()),
-            temporary: false,
-            active: kind == "physical",
-            active_pid: (kind == "physical").then_some(77),
-            xmin: (kind == "physical").then_some(500),
-            xmin_age: (kind == "physical").then_some(5_000),
-            catalog_xmin: (kind == "logical").then_some(600),
-            catalog_xmin_age: (kind == "logical").then_some(4_000),
-            restart_lsn: None,
-            confirmed_flush_lsn: None,
-            wal_status: None,
-            safe_wal_size: None,
-            inactive_since: None,
-            invalidation_reason: None,
-        };
-        snap.replication_slots = vec![slot("phys", "physical"), slot("sub", "logical")];
-        let standby = |pid: i32, xmin: Option<i64>| Standby {
-            pid,
-            user: Some("repl".into()),
-            application_name: Some(format!("replica{pid}")),
-            client_addr: Some("10.0.0.9".into()),
-            state: Some("streaming".into()),
-            sync_state: Some("async".into()),
-            backend_xmin: xmin,
-            backend_xmin_age: xmin.map(|_| 6_000),
-            reply_time: None,
-        };
+        snap.replication_slots = vec![
+            slot("phys", "physical", true),
+            slot("sub", "logical", false),
+        ];
         // One streams through the physical slot, one without a slot (its feedback is its own).
-        snap.standbys = vec![standby(77, None), standby(78, Some(400))];
+        snap.standbys = vec![
+            standby(77, "replica77", None),
+            standby(78, "replica78", Some(400)),
+        ];
         let known = TempOwner::Known {
             pid: 4242,
             source: "backend_status".into(),
@@ -292,14 +268,8 @@ mod tests {
         let mut out = Vec::new();
         write_json(&mut out, &report).unwrap();
         let document: serde_json::Value = serde_json::from_slice(&out).unwrap();
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(SESSIONS_SCHEMA_PATH);
-        let schema: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-        let validator = jsonschema::validator_for(&schema).unwrap();
-        let errors: Vec<String> = validator
-            .iter_errors(&document)
-            .map(|e| format!("{e} at {}", e.instance_path()))
-            .collect();
+        let validator = generated::validator(&schema());
+        let errors = generated::errors(&validator, &document);
         assert!(errors.is_empty(), "{}", errors.join("\n"));
         // The schema is strict enough to catch a wrong type.
         let mut broken = document.clone();
@@ -307,20 +277,10 @@ mod tests {
         assert!(!validator.is_valid(&broken));
     }
 
-    /// The committed schema is what the types generate. To update it after changing them:
-    /// `UPDATE_DOCS=1 cargo test --lib sessions_schema`.
+    /// The committed schema is what the types generate (`UPDATE_DOCS=1 cargo test` rewrites
+    /// it).
     #[test]
     fn sessions_schema_file_is_current() {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(SESSIONS_SCHEMA_PATH);
-        let generated = schema();
-        if std::env::var_os("UPDATE_DOCS").is_some() {
-            std::fs::write(&path, &generated).unwrap();
-        }
-        let committed = std::fs::read_to_string(&path).unwrap_or_default();
-        assert!(
-            committed == generated,
-            "{SESSIONS_SCHEMA_PATH} is stale: run UPDATE_DOCS=1 cargo test --lib sessions_schema \
-             and commit it"
-        );
+        generated::assert_current(SESSIONS_SCHEMA_PATH, &schema());
     }
 }

@@ -530,7 +530,12 @@ fn round4(x: f64) -> f64 {
 
 /// The JSON Schema of the document, as committed in [`SCHEMA_PATH`].
 pub fn schema() -> String {
-    let schema = schemars::schema_for!(WireReport);
+    schema_of::<WireReport>()
+}
+
+/// The JSON Schema of a serialized type, pretty-printed as the files under `docs/` are.
+pub fn schema_of<T: schemars::JsonSchema>() -> String {
+    let schema = schemars::schema_for!(T);
     let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
     text.push('\n');
     text
@@ -561,8 +566,7 @@ mod tests {
     }
 
     fn validator() -> jsonschema::Validator {
-        let schema: serde_json::Value = serde_json::from_str(&super::schema()).unwrap();
-        jsonschema::validator_for(&schema).unwrap()
+        crate::render::generated::validator(&super::schema())
     }
 
     #[test]
@@ -574,10 +578,7 @@ mod tests {
         ] {
             let text = render(&snapshot);
             let value: serde_json::Value = serde_json::from_str(&text).unwrap();
-            let errors: Vec<String> = validator
-                .iter_errors(&value)
-                .map(|e| format!("{} at {}", e, e.instance_path()))
-                .collect();
+            let errors = crate::render::generated::errors(&validator, &value);
             assert!(errors.is_empty(), "{name}: {errors:#?}");
             insta::assert_snapshot!(name, text.replace(env!("CARGO_PKG_VERSION"), "[version]"));
         }
@@ -619,21 +620,11 @@ mod tests {
         assert_eq!(app["xid_freeze_max_age_share"], 5.5);
     }
 
-    /// The committed schema is what the wire types generate. To update it after changing them:
-    /// `UPDATE_DOCS=1 cargo test --lib schema_file`.
+    /// The committed schema is what the wire types generate (`UPDATE_DOCS=1 cargo test`
+    /// rewrites it).
     #[test]
     fn schema_file_is_current() {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(super::SCHEMA_PATH);
-        let generated = super::schema();
-        if std::env::var_os("UPDATE_DOCS").is_some() {
-            std::fs::write(&path, &generated).unwrap();
-        }
-        let committed = std::fs::read_to_string(&path).unwrap_or_default();
-        assert!(
-            committed == generated,
-            "{} is stale: run UPDATE_DOCS=1 cargo test --lib schema_file and commit it",
-            super::SCHEMA_PATH
-        );
+        crate::render::generated::assert_current(super::SCHEMA_PATH, &super::schema());
     }
 
     #[test]
@@ -658,10 +649,7 @@ mod tests {
         assert_eq!(app["name"], "app");
         assert_eq!(app["xid_limits"][0]["limit"], "freeze_max_age");
         assert_eq!(app["xid_limits"][0]["estimate"]["status"], "in");
-        let errors: Vec<String> = validator()
-            .iter_errors(&value)
-            .map(|e| format!("{} at {}", e, e.instance_path()))
-            .collect();
+        let errors = crate::render::generated::errors(&validator(), &value);
         assert!(errors.is_empty(), "{errors:#?}");
         // Without --history there is no trends field.
         let plain: serde_json::Value = serde_json::from_str(&render(&now)).unwrap();

@@ -7,6 +7,8 @@
 //! to change, sessions to terminate, running vacuums), derived once from the snapshot so that the
 //! formats agree with each other. Errors go to stderr and never through here.
 
+#[cfg(test)]
+pub(crate) mod generated;
 pub mod json;
 pub mod markdown;
 pub mod prometheus;

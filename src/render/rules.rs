@@ -98,17 +98,7 @@ mod tests {
     /// it. `UPDATE_DOCS=1 cargo test` rewrites it.
     #[test]
     fn docs_rules_md_is_current() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/rules.md");
-        let expected = markdown(crate::rules::all());
-        if std::env::var_os("UPDATE_DOCS").is_some() {
-            std::fs::write(path, &expected).unwrap();
-        }
-        let actual = std::fs::read_to_string(path).unwrap_or_default();
-        assert!(
-            actual == expected,
-            "docs/rules.md is stale: run `cargo run -- rules --markdown > docs/rules.md` \
-             (or UPDATE_DOCS=1 cargo test)"
-        );
+        crate::render::generated::assert_current("docs/rules.md", &markdown(crate::rules::all()));
     }
 
     #[test]

@@ -136,23 +136,7 @@ fn sessions(cluster: &Cluster, args: &[&str]) -> Result<Value, String> {
     let document: Value =
         serde_json::from_str(&run.stdout).map_err(|e| format!("JSON: {e}\n{}", run.describe()))?;
     // Every document a real run writes is valid under the committed schema.
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/sessions.schema.json");
-    let schema: Value = serde_json::from_str(
-        &std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?,
-    )
-    .map_err(|e| e.to_string())?;
-    let validator = jsonschema::validator_for(&schema).map_err(|e| e.to_string())?;
-    let errors: Vec<String> = validator
-        .iter_errors(&document)
-        .map(|e| format!("{e} at {}", e.instance_path()))
-        .collect();
-    ensure(errors.is_empty(), || {
-        format!(
-            "sessions JSON does not validate against {}:\n{}\n{document:#}",
-            path.display(),
-            errors.join("\n")
-        )
-    })?;
+    runner::validate(&document, "docs/sessions.schema.json")?;
     Ok(document)
 }
 

@@ -58,19 +58,9 @@ fn write_certificates(dir: &Path, data: &Path) -> Result<(), String> {
         .distinguished_name
         .push(DnType::CommonName, "localhost");
     let server_cert = server_params.signed_by(&server_key, &issuer).map_err(err)?;
-    let write = |path: PathBuf, text: String, mode: u32| -> Result<(), String> {
-        std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode))
-            .map_err(|e| e.to_string())?;
-        if is_root() {
-            std::os::unix::fs::chown(&path, Some(NOBODY), Some(NOBODY))
-                .map_err(|e| e.to_string())?;
-        }
-        Ok(())
-    };
-    write(data.join("server.crt"), server_cert.pem(), 0o644)?;
-    write(data.join("server.key"), server_key.serialize_pem(), 0o600)?;
-    write(dir.join("ca.crt"), ca_cert.pem(), 0o644)
+    write_owned(&data.join("server.crt"), &server_cert.pem(), 0o644)?;
+    write_owned(&data.join("server.key"), &server_key.serialize_pem(), 0o600)?;
+    write_owned(&dir.join("ca.crt"), &ca_cert.pem(), 0o644)
 }
 
 pub struct Cluster {
@@ -178,10 +168,7 @@ impl Cluster {
             .prefix(&format!("pgvac-pg{major}-"))
             .tempdir()
             .map_err(|e| format!("temporary directory: {e}"))?;
-        if is_root() {
-            std::os::unix::fs::chown(dir.path(), Some(NOBODY), Some(NOBODY))
-                .map_err(|e| format!("chown {}: {e}", dir.path().display()))?;
-        }
+        own(dir.path())?;
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700))
             .map_err(|e| e.to_string())?;
         let data = dir.path().join("data");
@@ -345,14 +332,8 @@ impl Cluster {
         let label = admin.text(stop)?;
         copied?;
         let label = label.ok_or("the backup returned no backup_label")?;
-        for (name, text) in [("backup_label", label.as_str()), ("standby.signal", "")] {
-            let path = data.join(name);
-            std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
-            if is_root() {
-                std::os::unix::fs::chown(&path, Some(NOBODY), Some(NOBODY))
-                    .map_err(|e| format!("chown {}: {e}", path.display()))?;
-            }
-        }
+        write_owned(&data.join("backup_label"), &label, 0o600)?;
+        write_owned(&data.join("standby.signal"), "", 0o600)?;
         append(
             &data.join("postgresql.auto.conf"),
             &format!(
@@ -417,10 +398,7 @@ const LEFT_OUT_OF_BACKUP: &[&str] = &["postmaster.pid", "postmaster.opts", "pg_i
 fn copy_data_directory(from: &Path, to: &Path) -> Result<(), String> {
     fn copy(from: &Path, to: &Path, top: bool) -> Result<(), String> {
         let error = |e: std::io::Error, path: &Path| format!("copying {}: {e}", path.display());
-        std::fs::create_dir(to).map_err(|e| error(e, to))?;
-        std::fs::set_permissions(to, std::fs::Permissions::from_mode(0o700))
-            .map_err(|e| error(e, to))?;
-        own(to)?;
+        make_dir(to)?;
         let entries = match std::fs::read_dir(from) {
             Ok(entries) => entries,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
@@ -442,14 +420,9 @@ fn copy_data_directory(from: &Path, to: &Path) -> Result<(), String> {
             };
             if kind.is_dir() {
                 if top && EMPTY_IN_BACKUP.contains(&&*name) {
-                    std::fs::create_dir(&target).map_err(|e| error(e, &target))?;
-                    std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o700))
-                        .map_err(|e| error(e, &target))?;
-                    own(&target)?;
+                    make_dir(&target)?;
                     if name == "pg_wal" {
-                        let status = target.join("archive_status");
-                        std::fs::create_dir(&status).map_err(|e| error(e, &status))?;
-                        own(&status)?;
+                        make_dir(&target.join("archive_status"))?;
                     }
                 } else {
                     copy(&source, &target, false)?;
@@ -464,14 +437,32 @@ fn copy_data_directory(from: &Path, to: &Path) -> Result<(), String> {
         }
         Ok(())
     }
-    fn own(path: &Path) -> Result<(), String> {
-        if is_root() {
-            std::os::unix::fs::chown(path, Some(NOBODY), Some(NOBODY))
-                .map_err(|e| format!("chown {}: {e}", path.display()))?;
-        }
-        Ok(())
-    }
     copy(from, to, true)
+}
+
+/// Hand a file or directory to the server's OS user (`nobody` when the tests run as root).
+fn own(path: &Path) -> Result<(), String> {
+    if is_root() {
+        std::os::unix::fs::chown(path, Some(NOBODY), Some(NOBODY))
+            .map_err(|e| format!("chown {}: {e}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// A directory only the server's OS user can use, as PostgreSQL requires of its data.
+fn make_dir(path: &Path) -> Result<(), String> {
+    std::fs::create_dir(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    own(path)
+}
+
+/// Write a file with `mode`, owned by the server's OS user.
+fn write_owned(path: &Path, text: &str, mode: u32) -> Result<(), String> {
+    std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    own(path)
 }
 
 fn self_log(dir: &Path) -> String {

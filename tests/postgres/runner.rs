@@ -79,3 +79,24 @@ pub fn collect(cluster: &Cluster, database: &str) -> Result<Snapshot, String> {
 pub fn exists(path: &Path) -> bool {
     path.exists()
 }
+
+/// Check a JSON document pgvac wrote against the schema committed at `schema_file` (relative to
+/// the crate root, e.g. `docs/report.schema.json`).
+pub fn validate(document: &serde_json::Value, schema_file: &str) -> Result<(), String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(schema_file);
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let schema: serde_json::Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+    let validator = jsonschema::validator_for(&schema).map_err(|e| e.to_string())?;
+    let errors: Vec<String> = validator
+        .iter_errors(document)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "pgvac's JSON does not validate against {schema_file}:\n{}\n{document:#}",
+            errors.join("\n")
+        ))
+    }
+}
