@@ -29,7 +29,7 @@
 //!   partitioned ones; TABLE005 and the CONFIG rules cover those).
 
 use crate::autovacuum::{Reach, Trigger};
-use crate::findings::{Recommendation, Safety, Value, group_digits};
+use crate::findings::{Finding, Recommendation, Safety, Value, group_digits};
 use crate::snapshot::RelKind;
 
 use super::{Context, TableView};
@@ -262,6 +262,35 @@ pub fn format_factor(x: f64) -> String {
 /// The lock `ALTER TABLE ... SET (autovacuum_...)` takes.
 pub const ALTER_LOCK: &str = "SHARE UPDATE EXCLUSIVE on the table: reads and writes go on; it \
                               waits for a running vacuum of the table (lock_timeout 5s set)";
+
+/// The message of a trigger finding: `<table>: <lead> N <unit> (P% of R rows); recommended M`.
+pub fn trigger_message(view: &TableView, lead: &str, unit: &str, advice: &TriggerAdvice) -> String {
+    let rows = view.autovacuum.reltuples;
+    format!(
+        "{}: {lead} {} {unit} ({:.0}% of {} rows); recommended {}",
+        display_name(view),
+        group_digits(advice.current_rows.round() as i64),
+        100.0 * advice.current_rows / rows,
+        group_digits(rows.round() as i64),
+        group_digits(advice.recommended_rows.round() as i64)
+    )
+}
+
+/// Complete a trigger finding: what the table was seen doing, each advised trigger's numbers,
+/// and the one `ALTER TABLE` that sets them (`what` says why).
+pub fn advised_finding(
+    mut finding: Finding,
+    context: &Context,
+    view: &TableView,
+    what: &str,
+    advice: &[&TriggerAdvice],
+) -> Finding {
+    finding.evidence.extend(observed(context, view));
+    for trigger in advice {
+        finding.evidence.extend(evidence(trigger));
+    }
+    finding.recommend(recommendation(view, what, advice))
+}
 
 /// The recommendation for a set of trigger advice.
 pub fn recommendation(view: &TableView, what: &str, advice: &[&TriggerAdvice]) -> Recommendation {

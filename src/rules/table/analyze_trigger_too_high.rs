@@ -45,8 +45,8 @@
 //! - PostgreSQL, "Updating Planner Statistics":
 //!   https://www.postgresql.org/docs/current/routine-vacuuming.html#VACUUM-FOR-STATISTICS
 
-use crate::findings::{Finding, Severity, group_digits};
-use crate::rules::tuning::{self, display_name};
+use crate::findings::{Finding, Severity};
+use crate::rules::tuning;
 use crate::rules::{Category, Context, Rule};
 
 pub const RULE: Rule = Rule {
@@ -72,21 +72,12 @@ fn check(context: &Context) -> Vec<Finding> {
         let Some(analyze) = &plan.analyze else {
             continue;
         };
-        let rows = view.autovacuum.reltuples;
-        let mut finding = RULE
+        let finding = RULE
             .finding(
                 view.object(),
-                format!(
-                    "{}: autoanalyze is due only after {} changed rows ({:.0}% of {} rows); \
-                     recommended {}",
-                    display_name(&view),
-                    group_digits(analyze.current_rows.round() as i64),
-                    100.0 * analyze.current_rows / rows,
-                    group_digits(rows.round() as i64),
-                    group_digits(analyze.recommended_rows.round() as i64)
-                ),
+                tuning::trigger_message(&view, "autoanalyze is due only after", "changed rows", analyze),
             )
-            .with("reltuples", rows.round() as i64)
+            .with("reltuples", view.autovacuum.reltuples.round() as i64)
             .with(
                 "n_mod_since_analyze",
                 view.autovacuum
@@ -95,13 +86,13 @@ fn check(context: &Context) -> Vec<Finding> {
                     .and_then(|t| t.count)
                     .unwrap_or(0),
             );
-        finding.evidence.extend(tuning::observed(context, &view));
-        finding.evidence.extend(tuning::evidence(analyze));
-        out.push(finding.recommend(tuning::recommendation(
+        out.push(tuning::advised_finding(
+            finding,
+            context,
             &view,
             "Refresh this table's statistics after a few percent of changes",
             &[analyze],
-        )));
+        ));
     }
     out
 }

@@ -54,7 +54,7 @@
 //! - RDS guide, "Performing a manual vacuum freeze":
 //!   https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/Appendix.PostgreSQL.CommonDBATasks.Autovacuum.html
 
-use crate::findings::{Finding, Needs, Recommendation, Safety, Severity, group_digits};
+use crate::findings::{Finding, Needs, Recommendation, Safety, Severity};
 use crate::rules::tuning::{self, display_name, target};
 use crate::rules::{Category, Context, Rule};
 
@@ -78,16 +78,14 @@ fn check(context: &Context) -> Vec<Finding> {
         let rows = view.autovacuum.reltuples;
         let name = display_name(&view);
         if let Some(inserts) = &plan.inserts {
-            let mut finding = RULE
+            let finding = RULE
                 .finding(
                     view.object(),
-                    format!(
-                        "{name}: append-only, vacuumed only after {} inserts ({:.0}% of {} rows); \
-                         recommended {}",
-                        group_digits(inserts.current_rows.round() as i64),
-                        100.0 * inserts.current_rows / rows,
-                        group_digits(rows.round() as i64),
-                        group_digits(inserts.recommended_rows.round() as i64)
+                    tuning::trigger_message(
+                        &view,
+                        "append-only, vacuumed only after",
+                        "inserts",
+                        inserts,
                     ),
                 )
                 .with("reltuples", rows.round() as i64)
@@ -99,18 +97,14 @@ fn check(context: &Context) -> Vec<Finding> {
                         .and_then(|t| t.count)
                         .unwrap_or(0),
                 );
-            finding.evidence.extend(tuning::observed(context, &view));
-            finding.evidence.extend(tuning::evidence(inserts));
-            let mut advice = vec![inserts];
-            if let Some(analyze) = &plan.analyze {
-                finding.evidence.extend(tuning::evidence(analyze));
-                advice.push(analyze);
-            }
-            out.push(finding.recommend(tuning::recommendation(
+            let advice: Vec<_> = std::iter::once(inserts).chain(&plan.analyze).collect();
+            out.push(tuning::advised_finding(
+                finding,
+                context,
                 &view,
                 "Vacuum this append-only table after a few percent of growth",
                 &advice,
-            )));
+            ));
         } else if let Some(unvacuumed) = plan.freeze {
             let Some((_, sql_name, _)) = target(&view) else {
                 continue;

@@ -66,8 +66,8 @@
 //!   https://www.postgresql.org/docs/current/routine-vacuuming.html#AUTOVACUUM
 //! - `relation_needs_vacanalyze` in src/backend/postmaster/autovacuum.c.
 
-use crate::findings::{Finding, Severity, group_digits};
-use crate::rules::tuning::{self, display_name};
+use crate::findings::{Finding, Severity};
+use crate::rules::tuning;
 use crate::rules::{Category, Context, Rule};
 
 pub const RULE: Rule = Rule {
@@ -90,37 +90,25 @@ fn check(context: &Context) -> Vec<Finding> {
         let Some(dead) = &plan.dead_rows else {
             continue;
         };
-        let rows = view.autovacuum.reltuples;
         let dead_now = view.autovacuum.dead_rows.count.unwrap_or(0);
         let mut finding = RULE
             .finding(
                 view.object(),
-                format!(
-                    "{}: vacuum is due only after {} dead rows ({:.0}% of {} rows); recommended {}",
-                    display_name(&view),
-                    group_digits(dead.current_rows.round() as i64),
-                    100.0 * dead.current_rows / rows,
-                    group_digits(rows.round() as i64),
-                    group_digits(dead.recommended_rows.round() as i64)
-                ),
+                tuning::trigger_message(&view, "vacuum is due only after", "dead rows", dead),
             )
-            .with("reltuples", rows.round() as i64)
+            .with("reltuples", view.autovacuum.reltuples.round() as i64)
             .with("n_dead_tup", dead_now);
         if dead_now as f64 > dead.recommended_rows {
             finding.severity = Severity::Warning;
         }
-        finding.evidence.extend(tuning::observed(context, &view));
-        finding.evidence.extend(tuning::evidence(dead));
-        let mut advice = vec![dead];
-        if let Some(analyze) = &plan.analyze {
-            finding.evidence.extend(tuning::evidence(analyze));
-            advice.push(analyze);
-        }
-        out.push(finding.recommend(tuning::recommendation(
+        let advice: Vec<_> = std::iter::once(dead).chain(&plan.analyze).collect();
+        out.push(tuning::advised_finding(
+            finding,
+            context,
             &view,
             "Vacuum this table after a bounded number of dead rows",
             &advice,
-        )));
+        ));
     }
     out
 }
