@@ -202,6 +202,7 @@ async fn recheck_unread_databases(
             .await
             .map_err(|e| e.to_string())?;
         let mut reader = Reader::new(&mut conn, first_database);
+        reader.execute(BEGIN).await.map_err(|e| e.message)?;
         let rows: Vec<Recheck> = reader
             .try_rows(include_str!("../sql/recheck_databases.sql"))
             .await

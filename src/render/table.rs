@@ -523,7 +523,11 @@ impl Writer<'_> {
     fn footer(&mut self, report: &Report) -> io::Result<()> {
         self.line("")?;
         if report.findings.is_empty() {
-            return self.line("No findings.");
+            return self.line(if report.is_complete() {
+                "No findings."
+            } else {
+                "No findings in what was read."
+            });
         }
         self.prose(
             0,
