@@ -683,6 +683,36 @@ mod tests {
         assert_eq!(app["xid_freeze_max_age_share"], 5.5);
     }
 
+    #[test]
+    fn json_of_an_incomplete_run_says_what_is_missing_and_validates() {
+        let value: serde_json::Value =
+            serde_json::from_str(&render(&fixtures::incomplete())).unwrap();
+        let errors = crate::render::generated::errors(&validator(), &value);
+        assert!(errors.is_empty(), "{errors:#?}");
+        assert_eq!(value["complete"], false);
+        assert_eq!(value["missing"].as_array().unwrap().len(), 3);
+        assert_eq!(value["missing"][0]["database"], "billing");
+        assert_eq!(value["missing"][0]["cause"], "lock_timeout");
+        assert_eq!(value["missing"][0]["sqlstate"], "55P03");
+        assert!(value["missing"][2]["database"].is_null());
+        assert_eq!(value["databases_dropped"], serde_json::json!(["scratch"]));
+        let names: Vec<&str> = value["databases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["name"].as_str().unwrap())
+            .collect();
+        assert!(!names.contains(&"scratch"), "{names:?}");
+        let billing = value["databases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["name"] == "billing")
+            .unwrap();
+        assert_eq!(billing["visit"], "incomplete");
+        assert_eq!(billing["visited"], false);
+    }
+
     /// The committed schema is what the wire types generate (`UPDATE_DOCS=1 cargo test`
     /// rewrites it).
     #[test]

@@ -768,6 +768,78 @@ pub mod fixtures {
             .done()
     }
 
+    /// The warning cluster read in part: database `billing` timed out on its tables, the
+    /// connection to `reports` failed, `pg_stat_activity` was cancelled, and `scratch` was
+    /// dropped while pgvac ran.
+    pub fn incomplete() -> Snapshot {
+        use crate::snapshot::{CollectionWarning, Missing, MissingCause, Visit};
+        let mut snapshot = warning();
+        let template = snapshot.databases[0].clone();
+        let database = |name: &str, oid: u32, visit: Visit| {
+            let mut db = template.clone();
+            db.name = name.to_string();
+            db.oid = oid;
+            db.visit = visit;
+            db.tables.clear();
+            db.size_bytes = None;
+            db
+        };
+        let missing =
+            |database: Option<&str>, source: &str, cause, sqlstate: Option<&str>, message: &str| {
+                Missing {
+                    database: database.map(str::to_string),
+                    source: source.to_string(),
+                    cause,
+                    sqlstate: sqlstate.map(str::to_string),
+                    message: message.to_string(),
+                }
+            };
+        snapshot.missing = vec![
+            missing(
+                Some("billing"),
+                "tables",
+                MissingCause::LockTimeout,
+                Some("55P03"),
+                "canceling statement due to lock timeout",
+            ),
+            missing(
+                Some("reports"),
+                "connection",
+                MissingCause::CouldNotConnect,
+                None,
+                "could not connect to db:5432 database \"reports\" as \"monitor\": too many \
+                 connections for role \"monitor\"",
+            ),
+            missing(
+                None,
+                "pg_stat_activity",
+                MissingCause::Canceled,
+                Some("57014"),
+                "canceling statement due to statement timeout",
+            ),
+        ];
+        snapshot.databases.extend([
+            database(
+                "billing",
+                16390,
+                Visit::Incomplete("tables: canceling statement due to lock timeout".to_string()),
+            ),
+            database(
+                "reports",
+                16391,
+                Visit::Incomplete("connection: could not connect".to_string()),
+            ),
+            database("scratch", 16392, Visit::Dropped),
+        ]);
+        snapshot.databases.sort_by(|a, b| a.name.cmp(&b.name));
+        snapshot.warnings.push(CollectionWarning {
+            source: "database".to_string(),
+            database: Some("scratch".to_string()),
+            message: "dropped while pgvac ran: nothing left to read".to_string(),
+        });
+        snapshot
+    }
+
     /// A session idle in transaction for two hours, holding an XID.
     pub fn idle_session(now: DateTime<Utc>, pid: i32) -> Session {
         Session {
@@ -814,6 +886,7 @@ mod fixture_files {
         for (name, snapshot) in [
             ("report-warning.json", fixtures::warning()),
             ("report-critical.json", fixtures::critical()),
+            ("report-incomplete.json", fixtures::incomplete()),
         ] {
             let path = dir.join(name);
             let mut text = serde_json::to_string_pretty(&snapshot).unwrap();

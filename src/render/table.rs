@@ -675,6 +675,23 @@ mod tests {
     }
 
     #[test]
+    fn incomplete_report_says_so_in_its_header_and_lists_what_was_not_read() {
+        let text = render(&fixtures::incomplete(), &Options::default());
+        assert!(widest(&text) <= 100, "{text}");
+        let header: Vec<&str> = text.lines().take(4).collect();
+        assert!(
+            header
+                .iter()
+                .any(|l| l.starts_with("INCOMPLETE: not read: 2 of 7 databases")),
+            "{text}"
+        );
+        assert!(text.contains("1 dropped while pgvac ran"), "{text}");
+        // The dropped database is not among the wraparound ages.
+        assert!(!text.contains("Oldest database: scratch"), "{text}");
+        insta::assert_snapshot!(text);
+    }
+
+    #[test]
     fn healthy_report_says_so() {
         let text = render(&Fx::new(17).done(), &Options::default());
         insta::assert_snapshot!(text);
