@@ -34,8 +34,9 @@ pub const EXIT_INCOMPLETE: u8 = 3;
                   variables and ~/.pgpass, as with psql.\n\n\
                   Exit status (Nagios convention, for cron and monitoring): 0 nothing at warning \
                   or above, 1 a warning, 2 something critical, 3 pgvac could not complete \
-                  (connection, permissions, bad snapshot, bad flags). `pgvac report --fail-on` \
-                  chooses which findings make the status non-zero.",
+                  (connection, bad snapshot, bad flags, or an incomplete run: a database or \
+                  source it set out to read and could not; --allow-partial accepts one). \
+                  `pgvac report --fail-on` chooses which findings make the status non-zero.",
     disable_help_flag = true
 )]
 pub struct Cli {
@@ -89,7 +90,8 @@ line naming the missing privilege, terminating nobody. Each outcome is reported:
 already gone, changed (skipped), refused.
 
 Exit status: 0 nothing at warning or above, 1 warning, 2 critical (the worst blocker); with \
---execute, 0 once every target was handled; 3 could not complete.";
+--execute, 0 once every target was handled; 3 could not complete, or an incomplete run (a \
+database or source not read: --execute then terminates nobody unless --allow-partial).";
 
 /// How to connect, as psql takes it.
 #[derive(Debug, Args, Clone)]
