@@ -30,6 +30,7 @@ use sqlx::postgres::PgConnection;
 use sqlx::{Connection, Row};
 
 use crate::conn::{ConnectError, ConnectionSettings};
+use crate::findings::plural;
 use crate::snapshot::*;
 use crate::sql::quote_ident;
 
@@ -938,10 +939,13 @@ fn note_hidden_data(snapshot: &mut Snapshot) {
             source: "pg_stat_activity".to_string(),
             database: None,
             message: format!(
-                "{redacted} sessions of other roles are hidden from \"{}\": their query, state and \
-                 start times are unknown, so idle-in-transaction and long-running sessions cannot be \
-                 told apart (GRANT pg_monitor TO \"{}\")",
-                snapshot.role.name, snapshot.role.name
+                "{} of other roles {} hidden from \"{}\": their query, state and start times are \
+                 unknown, so idle-in-transaction and long-running sessions cannot be told apart \
+                 (GRANT pg_monitor TO \"{}\")",
+                plural(redacted, "session", "sessions"),
+                if redacted == 1 { "is" } else { "are" },
+                snapshot.role.name,
+                snapshot.role.name
             ),
         });
     }
@@ -955,8 +959,20 @@ fn note_hidden_data(snapshot: &mut Snapshot) {
             source: "pg_stat_progress_vacuum".to_string(),
             database: None,
             message: format!(
-                "{hidden_vacuums} running vacuums belong to other roles: their progress and \
-                 whether they are autovacuum or anti-wraparound are hidden (GRANT pg_monitor TO \"{}\")",
+                "{} {} to other roles: {} table, progress and whether {} autovacuum or \
+                 anti-wraparound are hidden (GRANT pg_monitor TO \"{}\")",
+                plural(hidden_vacuums, "running vacuum", "running vacuums"),
+                if hidden_vacuums == 1 {
+                    "belongs"
+                } else {
+                    "belong"
+                },
+                if hidden_vacuums == 1 { "its" } else { "their" },
+                if hidden_vacuums == 1 {
+                    "it is"
+                } else {
+                    "they are"
+                },
                 snapshot.role.name
             ),
         });

@@ -1727,4 +1727,31 @@ mod tests {
         let again = history.record(&third, 2, false).unwrap();
         assert_eq!(again.previous_collected_at, Some(time(11, 0)));
     }
+
+    #[test]
+    fn an_incomplete_run_is_compared_but_saved_only_when_accepted() {
+        let dir = tempfile::tempdir().unwrap();
+        let history = HistoryDir::open(dir.path()).unwrap();
+        history
+            .record(
+                &snapshot(time(10, 0), 1_000_000, 100_000_000, 0, 0),
+                5,
+                false,
+            )
+            .unwrap();
+        let mut partial = snapshot(time(11, 0), 1_020_000, 100_020_000, 0, 0);
+        partial.missing = crate::snapshot::Missing::not_recorded();
+        let trends = history.record(&partial, 5, false).unwrap();
+        assert!(trends.xid_consumption.is_some(), "still compared");
+        assert!(trends.notes.iter().any(|n| n.contains("not saved")));
+        assert_eq!(history.list().unwrap().len(), 1, "not saved");
+        history.record(&partial, 5, true).unwrap();
+        assert_eq!(
+            history.list().unwrap().len(),
+            2,
+            "saved with --allow-partial"
+        );
+        let saved = read_snapshot(&history.list().unwrap()[1]).unwrap();
+        assert!(!saved.is_complete(), "and it says it is incomplete");
+    }
 }

@@ -308,4 +308,29 @@ mod tests {
     fn sessions_schema_file_is_current() {
         generated::assert_current(SESSIONS_SCHEMA_PATH, &schema());
     }
+
+    #[test]
+    fn the_plan_before_a_confirmation_is_not_called_a_dry_run() {
+        let snap = snapshot(vec![idle_in_transaction(10, 9_000, 1_000, 600)]);
+        let blockers = find_blockers(&snap, &Thresholds::default());
+        let plan = crate::terminate::plan(&snap, &blockers, &crate::terminate::Filters::default());
+        let outcomes = crate::terminate::dry_run(&plan);
+        assert_eq!(outcomes.len(), 1, "{plan:?}");
+        let thresholds = Thresholds::default();
+        let render = |mode| {
+            let terminate = TerminateReport {
+                mode,
+                outcomes: outcomes.clone(),
+                excluded: Vec::new(),
+            };
+            let report = SessionsReport::new(&snap, &thresholds, &blockers, Some(&terminate));
+            let mut out = Vec::new();
+            write_table(&mut out, &report).unwrap();
+            String::from_utf8(out).unwrap()
+        };
+        let confirm = render("to_confirm");
+        assert!(!confirm.contains("Dry run"), "{confirm}");
+        assert!(confirm.contains("1 session to terminate"), "{confirm}");
+        assert!(render("dry_run").contains("Dry run: nothing was terminated"));
+    }
 }
