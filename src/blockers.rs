@@ -1549,7 +1549,7 @@ pub(crate) mod tests {
         crate::snapshot::RunningVacuum {
             pid,
             database: Some("shop".into()),
-            relid: 1,
+            relid: Some(1),
             relation: None,
             phase: None,
             is_autovacuum: None,

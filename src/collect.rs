@@ -592,7 +592,8 @@ fn name_running_vacuums(snapshot: &mut Snapshot) {
         .map(|v| {
             v.database
                 .as_deref()
-                .and_then(|d| names.get(&(d, v.relid)).cloned())
+                .zip(v.relid)
+                .and_then(|(d, relid)| names.get(&(d, relid)).cloned())
         })
         .collect();
     for (vacuum, name) in snapshot.running_vacuums.iter_mut().zip(named) {

@@ -664,7 +664,9 @@ pub struct Standby {
 pub struct RunningVacuum {
     pub pid: i32,
     pub database: Option<String>,
-    pub relid: u32,
+    /// The table's oid; hidden (absent) for other roles' vacuums without `pg_read_all_stats`,
+    /// whose pid and database every role sees.
+    pub relid: Option<u32>,
     /// `schema.name`, where the database was visited.
     pub relation: Option<String>,
     pub phase: Option<String>,

@@ -658,7 +658,7 @@ pub mod fixtures {
                 s.running_vacuums.push(RunningVacuum {
                     pid: 5151,
                     database: Some("app".to_string()),
-                    relid: 20001,
+                    relid: Some(20001),
                     relation: Some("public.ledger".to_string()),
                     phase: Some("scanning heap".to_string()),
                     is_autovacuum: Some(false),
@@ -814,7 +814,7 @@ pub mod fixtures {
                 s.running_vacuums.push(RunningVacuum {
                     pid: 4545,
                     database: Some("app".to_string()),
-                    relid: 20001,
+                    relid: Some(20001),
                     relation: Some("public.orders".to_string()),
                     phase: Some("scanning heap".to_string()),
                     is_autovacuum: Some(false),
