@@ -614,6 +614,41 @@ fn leading_words(query: &str) -> String {
         .to_uppercase()
 }
 
+/// The maintenance command a query runs, for a person: `VACUUM FULL`, `CREATE INDEX`, ...
+fn maintenance_command(query: &str) -> String {
+    let words = leading_words(query);
+    for two in ["CREATE UNIQUE INDEX", "CREATE INDEX"] {
+        if words.starts_with(two) {
+            return two.to_string();
+        }
+    }
+    if words.starts_with("VACUUM") {
+        return if vacuum_is_full(query) {
+            "VACUUM FULL".to_string()
+        } else {
+            "VACUUM".to_string()
+        };
+    }
+    words.split_whitespace().next().unwrap_or("").to_string()
+}
+
+/// Whether a `VACUUM` statement asks for `FULL` (`VACUUM FULL t` or `VACUUM (FULL, ...) t`).
+fn vacuum_is_full(query: &str) -> bool {
+    let upper = query.to_uppercase();
+    let Some(at) = upper.find("VACUUM") else {
+        return false;
+    };
+    let rest = upper[at + "VACUUM".len()..].trim_start();
+    if let Some(options) = rest.strip_prefix('(') {
+        let options = options.split(')').next().unwrap_or("");
+        return options.split(',').any(|option| {
+            let mut words = option.split_whitespace();
+            words.next() == Some("FULL") && !matches!(words.next(), Some("FALSE" | "OFF" | "0"))
+        });
+    }
+    rest.split_whitespace().next() == Some("FULL")
+}
+
 /// What a client session runs, from its application name and the start of its query.
 pub fn activity_of(session: &Session) -> Activity {
     let application = session.application_name.as_deref().unwrap_or("");
@@ -747,14 +782,19 @@ fn session_blocker(
                 "a maintenance command: --terminate leaves it alone unless it is named with --pid"
                     .to_string(),
             );
-            if leading_words(session.query.as_deref().unwrap_or("")).starts_with("VACUUM") {
-                reasons.push(
-                    "a VACUUM that is not in pg_stat_progress_vacuum: VACUUM FULL holds the \
-                     horizon, and so does a lazy VACUUM in its ANALYZE phase, but a lazy VACUUM \
-                     still waiting for its lock does not (the server skips PROC_IN_VACUUM), so \
-                     this one may hold nothing back"
+            match maintenance_command(session.query.as_deref().unwrap_or("")).as_str() {
+                "VACUUM FULL" => reasons.push(
+                    "VACUUM FULL holds the horizon while it rewrites the table, unlike a lazy \
+                     VACUUM"
                         .to_string(),
-                );
+                ),
+                "VACUUM" => reasons.push(
+                    "a lazy VACUUM not (yet) in pg_stat_progress_vacuum: while it waits for its \
+                     lock the server already ignores it (PROC_IN_VACUUM), in its ANALYZE phase \
+                     it holds the horizon, so this one may hold nothing back"
+                        .to_string(),
+                ),
+                _ => {}
             }
         }
         Activity::Transaction => {}
@@ -770,11 +810,10 @@ fn session_blocker(
     }
     match activity {
         Activity::Backup => identity.push_str(", a backup"),
-        Activity::Maintenance => {
-            let command = leading_words(session.query.as_deref().unwrap_or(""));
-            let command: Vec<&str> = command.split_whitespace().take(2).collect();
-            identity.push_str(&format!(", maintenance ({})", command.join(" ")));
-        }
+        Activity::Maintenance => identity.push_str(&format!(
+            ", maintenance ({})",
+            maintenance_command(session.query.as_deref().unwrap_or(""))
+        )),
         Activity::Transaction => {}
     }
     let mut actions = Vec::new();
@@ -1613,7 +1652,7 @@ pub(crate) mod tests {
             .unwrap();
         assert_eq!(manual.activity(), Activity::Maintenance);
         assert!(
-            manual.identity.ends_with("maintenance (VACUUM BIG)"),
+            manual.identity.ends_with("maintenance (VACUUM)"),
             "{}",
             manual.identity
         );
@@ -1629,6 +1668,24 @@ pub(crate) mod tests {
         };
         let blockers = find_blockers(&snapshot(vec![analyze_phase]), &Thresholds::default());
         assert_eq!(blockers.len(), 1);
+    }
+
+    #[test]
+    fn maintenance_commands_are_named() {
+        for (query, name) in [
+            ("VACUUM big", "VACUUM"),
+            ("vacuum (verbose, analyze) big", "VACUUM"),
+            ("VACUUM FULL big", "VACUUM FULL"),
+            ("/* x */ vacuum (verbose, full) big", "VACUUM FULL"),
+            ("VACUUM (FULL false) big", "VACUUM"),
+            (
+                "create unique index concurrently i on t (a)",
+                "CREATE UNIQUE INDEX",
+            ),
+            ("REINDEX TABLE t", "REINDEX"),
+        ] {
+            assert_eq!(maintenance_command(query), name, "{query}");
+        }
     }
 
     #[test]
