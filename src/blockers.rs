@@ -409,16 +409,6 @@ impl Blocker {
     }
 }
 
-/// The proof of a temp table blocker's ownership, or why there is none.
-pub fn ownership_of(blocker: &Blocker) -> Option<&str> {
-    match &blocker.holder {
-        Holder::TempTable { ownership, .. } | Holder::OrphanedTempSchema { ownership, .. } => {
-            Some(ownership.as_str())
-        }
-        _ => None,
-    }
-}
-
 /// Every blocker in the snapshot, the one holding the horizon furthest behind first.
 pub fn find_blockers(snapshot: &Snapshot, thresholds: &Thresholds) -> Vec<Blocker> {
     let now = snapshot.server.collected_at;

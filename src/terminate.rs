@@ -207,14 +207,17 @@ pub fn plan(snapshot: &Snapshot, blockers: &[Blocker], filters: &Filters) -> Pla
             continue;
         };
         if filters.pids.contains(&pid) && seen.insert(pid) {
+            let schema = match &blocker.holder {
+                crate::blockers::Holder::TempTable { schema, .. } => schema.as_str(),
+                _ => "a temporary schema",
+            };
             plan.excluded.push(Excluded {
                 pid,
                 reason: format!(
-                    "it only has the backend id of the temporary tables of {} without proof \
-                     that it owns them ({}): ending it could kill an innocent session and free \
-                     nothing",
-                    blocker.identity,
-                    crate::blockers::ownership_of(blocker).unwrap_or("not proven")
+                    "it has the backend id of {schema} in {}, which does not prove it owns \
+                     those temporary tables (`pgvac sessions` says why): ending it could kill an \
+                     innocent session and free nothing",
+                    blocker.database.as_deref().unwrap_or("?")
                 ),
                 refused: true,
             });
