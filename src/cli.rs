@@ -69,25 +69,37 @@ database's datfrozenxid (so it cannot be frozen), ranked by how many XIDs behind
 the oldest first: sessions with an old backend_xid or backend_xmin (idle in transaction, long \
 transactions, snapshot-only sessions), prepared transactions, replication slots (xmin, \
 catalog_xmin), standbys with hot_standby_feedback, temporary tables that pin their database's \
-datfrozenxid (named with their owner's pid where it is known exactly: always on 16+, on 12-15 \
-only while the owner is inside a transaction) and orphaned temporary schemas. Each comes with \
-the SQL that releases it and what that costs.
+datfrozenxid and orphaned temporary schemas. Each comes with the SQL that releases it and what \
+that costs. A lazy VACUUM (manual or autovacuum: every pid in pg_stat_progress_vacuum) is never \
+a blocker, as the server ignores it; VACUUM FULL, CLUSTER and ANALYZE are. Backups (pg_dump) \
+and maintenance commands are named as such.
+
+Temporary tables: a session owns pg_temp_N only once it has used temporary tables itself, so \
+having backend id N proves nothing (after a crash restart, or a session that died before its \
+cleanup, a new session with that id is not the owner). The owner is named only with proof, on \
+12-18 alike: it holds AccessShareLock or RowShareLock on a btree index of one of the tables and \
+has been idle in transaction since before pgvac read the locks. Otherwise the owner is unknown \
+(with the session that has the id as a candidate, where known: 16+ always, 12-15 while it is \
+in a transaction) or orphaned (provably no session can own it).
 
 Severity: the XID age ladder (--xid-age-warning, --xid-age-critical); idle in transaction \
 longer than --idle-threshold and transactions, prepared transactions and inactive slots older \
 than --transaction-threshold are warnings.
 
---terminate ends the client sessions among the blockers (and the known owners of pinning \
+--terminate ends the client sessions among the blockers (and the proven owners of pinning \
 temporary tables). Without --pid, --min-xact-age, --min-idle or --min-xid-age, only those at \
-warning or above. It is a dry run that prints the exact SQL unless --execute is given; \
---execute asks for confirmation on a terminal, and refuses without one unless --yes is given. \
-It never touches its own session, autovacuum workers, walsenders, parallel workers or other \
-background processes. Right before acting it re-reads each session and signals it only if its \
-pid, backend_start and xact_start still match, in the same statement: a pid reused by a new \
-session is never killed. It first checks that the role may signal every target (superuser; or \
-pg_signal_backend or the target's own role, for non-superuser sessions) and stops with one \
-line naming the missing privilege, terminating nobody. Each outcome is reported: terminated, \
-already gone, changed (skipped), refused.
+warning or above. Backups and maintenance commands only when named with --pid. It is a dry run \
+that prints the exact SQL unless --execute is given; --execute asks for confirmation on a \
+terminal, and refuses without one unless --yes is given. It never touches its own session, \
+autovacuum workers, walsenders, parallel workers or other background processes, a session \
+whose start time is hidden from pgvac's role (GRANT pg_read_all_stats), or a session that only \
+has a temporary schema's backend id; naming one of the last two with --pid refuses the whole \
+run with one line saying why. Right before acting it re-reads each session and signals it only \
+if its pid, backend_start and xact_start still match, in the same statement: a pid reused by a \
+new session is never killed. It first checks that the role may signal every target \
+(superuser; or pg_signal_backend or the target's own role, for non-superuser sessions) and \
+stops with one line naming the missing privilege, terminating nobody. Each outcome is reported: \
+terminated, already gone, changed (skipped), refused.
 
 Exit status: 0 nothing at warning or above, 1 warning, 2 critical (the worst blocker); with \
 --execute, 0 once every target was handled; 3 could not complete, or an incomplete run (a \
@@ -690,16 +702,18 @@ fn sessions(args: SessionsArgs) -> Result<u8> {
         outcomes: dry_run(&plan),
         excluded: plan.excluded.clone(),
     };
+    // Naming a session pgvac cannot prove is the one to end refuses the whole run: nothing else
+    // is signalled either.
     if args.execute
-        && let Some(hidden) = plan
+        && let Some(refused) = plan
             .excluded
             .iter()
-            .find(|e| filters.pids.contains(&e.pid) && e.reason.contains("pg_read_all_stats"))
+            .find(|e| e.refused && filters.pids.contains(&e.pid))
     {
         anyhow::bail!(
             "cannot terminate pid {} safely: {}",
-            hidden.pid,
-            hidden.reason
+            refused.pid,
+            refused.reason
         );
     }
     if !args.execute || plan.targets.is_empty() {

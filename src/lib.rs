@@ -17,4 +17,5 @@ pub mod rules;
 pub mod sessions;
 pub mod snapshot;
 pub mod sql;
+pub mod temp_owner;
 pub mod terminate;

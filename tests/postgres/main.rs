@@ -14,6 +14,7 @@ mod faults;
 mod formats;
 mod history;
 mod oracle;
+mod ownership;
 mod report;
 mod runner;
 
@@ -34,6 +35,7 @@ fn tests() -> Vec<(&'static str, TestFn)> {
     all.extend(collect::TESTS.iter().copied());
     all.extend(blockers::TESTS.iter().copied());
     all.extend(oracle::TESTS.iter().copied());
+    all.extend(ownership::TESTS.iter().copied());
     all.extend(history::TESTS.iter().copied());
     all.extend(report::TESTS.iter().copied());
     all.extend(formats::TESTS.iter().copied());
