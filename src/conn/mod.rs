@@ -1182,8 +1182,12 @@ impl ConnectionSettings {
                 Ok(conn) => return self.check_server(conn, host, database, target).await,
                 Err(error) => {
                     last = self.explain(&error, password.is_some(), password_note.as_deref());
-                    // allow and prefer try the other transport after any failure but an I/O one.
-                    let retry = !matches!(error, sqlx::Error::Io(_));
+                    // allow and prefer try the other transport after any failure but one to
+                    // reach the server (a failed TLS handshake arrives as InvalidData).
+                    let retry = match &error {
+                        sqlx::Error::Io(io) => io.kind() == std::io::ErrorKind::InvalidData,
+                        _ => true,
+                    };
                     if !retry || i + 1 == tries.len() {
                         break;
                     }
