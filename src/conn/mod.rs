@@ -35,6 +35,7 @@
 
 pub mod conninfo;
 mod passfile;
+mod probe;
 mod service;
 
 use std::collections::BTreeMap;
@@ -221,6 +222,8 @@ pub struct ConnectionSettings {
     pub lock_timeout: Duration,
     /// The host chosen by the first connection; later connections go there only.
     chosen: Arc<Mutex<Option<usize>>>,
+    /// Hosts that let pgvac in without a password once: not asked again.
+    passwordless: Arc<Mutex<Vec<usize>>>,
 }
 
 impl std::fmt::Debug for ConnectionSettings {
@@ -243,6 +246,9 @@ impl std::fmt::Debug for ConnectionSettings {
             .finish()
     }
 }
+
+const NO_PASSWORD: &str =
+    "no password supplied (give it with PGPASSWORD, a password file or the connection string)";
 
 /// pgvac's own default: a cron job should not hang on a silent network (libpq has none).
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -486,6 +492,7 @@ pub fn resolve(
         statement_timeout: args.statement_timeout,
         lock_timeout: args.lock_timeout,
         chosen: Arc::new(Mutex::new(None)),
+        passwordless: Arc::new(Mutex::new(Vec::new())),
     })
 }
 
@@ -1092,7 +1099,7 @@ impl ConnectionSettings {
         for target in passes {
             for &index in &order {
                 let host = &self.hosts[index];
-                let attempt = self.attempt(host, database, *target);
+                let attempt = self.attempt(index, database, *target);
                 let result = match self.connect_timeout {
                     Some(limit) => match tokio::time::timeout(limit, attempt).await {
                         Ok(result) => result,
@@ -1142,10 +1149,11 @@ impl ConnectionSettings {
     /// One host: the TLS attempts its sslmode calls for, then the version and target checks.
     async fn attempt(
         &self,
-        host: &Host,
+        index: usize,
         database: &str,
         target: Target,
     ) -> Result<PgConnection, AttemptError> {
+        let host = &self.hosts[index];
         let (password, password_note) = self.password_for(host, database);
         if let Address::Tcp {
             connect_to,
@@ -1173,6 +1181,30 @@ impl ConnectionSettings {
             (_, SslMode::VerifyCa) => vec![PgSslMode::VerifyCa],
             (_, SslMode::VerifyFull) => vec![PgSslMode::VerifyFull],
         };
+        if password.is_none() {
+            let asked = self
+                .passwordless
+                .lock()
+                .expect("probe lock")
+                .contains(&index);
+            if !asked {
+                match self.ask_for_password(host, database, tries[0]).await {
+                    Some(probe::Answer::WantsPassword) => {
+                        return Err(AttemptError::Next(match password_note {
+                            Some(note) => format!("no password supplied ({note})"),
+                            None => NO_PASSWORD.to_string(),
+                        }));
+                    }
+                    Some(probe::Answer::Refused(message)) if tries.len() == 1 => {
+                        return Err(AttemptError::Next(message));
+                    }
+                    Some(probe::Answer::Proceed) => {
+                        self.passwordless.lock().expect("probe lock").push(index);
+                    }
+                    _ => {}
+                }
+            }
+        }
         let read_only_startup = matches!(target, Target::Any | Target::Primary | Target::Standby);
         let mut last = String::new();
         for (i, ssl) in tries.iter().enumerate() {
@@ -1197,6 +1229,46 @@ impl ConnectionSettings {
         Err(AttemptError::Next(last))
     }
 
+    /// Whether the server asks `host` for a password, over the transport `ssl` opens; `None`
+    /// when the question could not be asked (the real connection then says why).
+    async fn ask_for_password(
+        &self,
+        host: &Host,
+        database: &str,
+        ssl: PgSslMode,
+    ) -> Option<probe::Answer> {
+        use sqlx_core::net::tls::CertificateInput;
+        let root = self.root_cert.clone().map(CertificateInput::File);
+        let (cert, key) = match &self.client_cert {
+            Some((cert, key)) => (
+                Some(CertificateInput::File(cert.clone())),
+                Some(CertificateInput::File(key.clone())),
+            ),
+            None => (None, None),
+        };
+        let tls_name = match &host.address {
+            Address::Tcp { connect_to, .. } => connect_to.as_str(),
+            Address::Socket(_) => "",
+        };
+        let question = probe::Probe {
+            user: &self.user,
+            database,
+            ssl,
+            tls_name,
+            root_cert: root.as_ref(),
+            client_cert: cert.as_ref(),
+            client_key: key.as_ref(),
+        };
+        let answer = match &host.address {
+            Address::Socket(dir) => {
+                let path = format!("{}/.s.PGSQL.{}", dir.display(), host.port);
+                question.over_socket(&path).await
+            }
+            Address::Tcp { connect_to, .. } => question.over_tcp(connect_to, host.port).await,
+        };
+        answer.ok()
+    }
+
     /// One line for a failed attempt, saying what the user can act on.
     fn explain(&self, error: &sqlx::Error, had_password: bool, note: Option<&str>) -> String {
         let password_failed =
@@ -1204,9 +1276,7 @@ impl ConnectionSettings {
         if password_failed && !had_password {
             return match note {
                 Some(note) => format!("no password supplied ({note})"),
-                None => "no password supplied (give it with PGPASSWORD, a password file or the \
-                         connection string)"
-                    .to_string(),
+                None => NO_PASSWORD.to_string(),
             };
         }
         let message = describe_sqlx_error(error);
