@@ -123,7 +123,8 @@ pub struct ConnectionFlags {
     #[arg(short = 'U', long = "username")]
     pub user: Option<String>,
     /// Visit only this database (repeatable); the first is where pgvac connects first.
-    /// Default: every database that accepts connections, starting from PGDATABASE or postgres.
+    /// Default: every database that accepts connections, starting from the one psql would
+    /// connect to (the connection string's, the service's, PGDATABASE, else the role's name).
     #[arg(short = 'd', long = "dbname", value_name = "DBNAME")]
     pub dbname: Vec<String>,
     /// Do not visit this database (repeatable).
