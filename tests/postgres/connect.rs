@@ -339,6 +339,7 @@ fn oracle(shared: &Cluster) -> Result<(), String> {
         ))?;
         admin.execute("CREATE DATABASE connect_db")?;
         admin.execute("CREATE DATABASE \"my db\"")?;
+        admin.execute("CREATE DATABASE pin_db")?;
     }
     let standby = primary.start_standby("connect_standby")?;
     // The standby serves its copy of the roles, databases, certificates and pg_hba.conf.
@@ -677,8 +678,51 @@ fn oracle(shared: &Cluster) -> Result<(), String> {
         cases.len(),
         table.join("\n")
     );
+    ensure(failures.is_empty(), || failures.join("\n"))?;
+    keep_to_the_chosen_server(&primary, standby.port)?;
     drop(standby);
-    ensure(failures.is_empty(), || failures.join("\n"))
+    Ok(())
+}
+
+/// A run visits every database on the host its first connection chose. The primary's
+/// pg_hba.conf now rejects pin_db while the standby keeps its copy of the old file: a run that
+/// chose a host per database would read pin_db from the standby.
+fn keep_to_the_chosen_server(primary: &Cluster, standby_port: u16) -> Result<(), String> {
+    primary.set_hba(&format!("host pin_db all 127.0.0.1/32 reject\n{HBA}"))?;
+    let conninfo = format!(
+        "host=127.0.0.1,127.0.0.1 port={},{standby_port} user=postgres dbname=postgres sslmode=disable",
+        primary.port
+    );
+    let output = crate::runner::command()
+        .args(["collect", &conninfo])
+        .output()
+        .map_err(|e| e.to_string())?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let snapshot: pgvac::snapshot::Snapshot = serde_json::from_str(&stdout).map_err(|e| {
+        format!(
+            "collect over primary,standby: {e}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })?;
+    ensure(!snapshot.server.in_recovery, || {
+        "the run chose the standby".to_string()
+    })?;
+    let visit = |name: &str| {
+        snapshot
+            .database(name)
+            .map(|d| format!("{:?}", d.visit))
+            .unwrap_or_else(|| format!("{name} missing"))
+    };
+    ensure(visit("connect_db") == "Visited", || {
+        format!("connect_db: {}", visit("connect_db"))
+    })?;
+    ensure(visit("pin_db").contains("pg_hba.conf rejects"), || {
+        format!(
+            "pin_db should not be read (the chosen primary rejects it), not from the standby: {}",
+            visit("pin_db")
+        )
+    })?;
+    primary.set_hba(HBA)
 }
 
 /// `sudo -u postgres pgvac report` with no flags, as `sudo -u postgres psql`: the server runs
