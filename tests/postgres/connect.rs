@@ -579,6 +579,20 @@ fn oracle(shared: &Cluster) -> Result<(), String> {
             certs.client_key.clone(),
             0o600,
         ),
+        Case::new(
+            "allow: refused in plain text, retried with TLS",
+            reach(port, "postgres", "pgvac_cert", true),
+        )
+        .conninfo(format!(
+            "{} sslmode=allow sslcert={client_cert} sslkey={client_key}",
+            local("pgvac_cert")
+        )),
+        Case::new(
+            "PGHOST as a socket directory and -p",
+            reach(port, "postgres", "postgres", false),
+        )
+        .flags(&["-p", &p, "-U", "postgres", "-d", "postgres"])
+        .env("PGHOST", &socket),
         Case::new("client certificate missing", Expect::Fail)
             .conninfo(format!("{} sslmode=require", local("pgvac_cert"))),
         Case::new("client key readable by others", Expect::Fail)
