@@ -24,6 +24,10 @@ pub const TESTS: &[(&str, TestFn)] = &[
     ),
     ("connect_password_problems_each_say_which", passwords),
     ("connect_refuses_bad_input_in_one_line", bad_input),
+    (
+        "connect_rounds_session_timeouts_up_never_to_zero",
+        session_timeouts,
+    ),
 ];
 
 const PSQL: &str = "/usr/lib/postgresql/15/bin/psql";
@@ -1040,4 +1044,40 @@ fn bad_input(cluster: &Cluster) -> Result<(), String> {
     }
     drop(silent);
     Ok(())
+}
+
+/// `--statement-timeout` and `--lock-timeout` reach the server rounded up to whole
+/// milliseconds: 500us must not become 0, which the server reads as no timeout.
+fn session_timeouts(cluster: &Cluster) -> Result<(), String> {
+    let _shared = cluster.exclusive.read().unwrap();
+    let run = crate::runner::on(
+        cluster,
+        "collect",
+        &[
+            "-d",
+            "postgres",
+            "--statement-timeout",
+            "2s 400us",
+            "--lock-timeout",
+            "500us",
+        ],
+    )?;
+    ensure(run.status == 0, || run.describe())?;
+    let snapshot: pgvac::snapshot::Snapshot =
+        serde_json::from_str(&run.stdout).map_err(|e| format!("{e}\n{}", run.describe()))?;
+    let session = &snapshot.server.session;
+    ensure(
+        session.statement_timeout == "2001ms" && session.lock_timeout == "1ms",
+        || {
+            format!(
+                "statement_timeout {} (want 2001ms), lock_timeout {} (want 1ms)",
+                session.statement_timeout, session.lock_timeout
+            )
+        },
+    )?;
+    let zero = crate::runner::on(cluster, "collect", &["--statement-timeout", "0"])?;
+    ensure(
+        zero.status == 3 && zero.stderr.contains("must be more than 0"),
+        || format!("--statement-timeout 0: {}", zero.describe()),
+    )
 }
