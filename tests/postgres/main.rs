@@ -11,6 +11,7 @@ mod client;
 mod cluster;
 mod collect;
 mod connect;
+mod faults;
 mod formats;
 mod history;
 mod oracle;
@@ -38,6 +39,7 @@ fn tests() -> Vec<(&'static str, TestFn)> {
     all.extend(report::TESTS.iter().copied());
     all.extend(formats::TESTS.iter().copied());
     all.extend(connect::TESTS.iter().copied());
+    all.extend(faults::TESTS.iter().copied());
     all
 }
 
