@@ -30,8 +30,9 @@ pub const EXIT_INCOMPLETE: u8 = 3;
     long_about = "pgvac reads the catalog and statistics of every database of a PostgreSQL 12-18 \
                   cluster, read-only, and tells what autovacuum needs: per-table thresholds, global \
                   settings, wraparound distance and what holds vacuum back.\n\n\
-                  Connection: a URL or key=value string, -h/-p/-U/-d, the PG* environment \
-                  variables and ~/.pgpass, as with psql.\n\n\
+                  Connection: as psql connects, through the same libpq rules: a URL or key=value \
+                  string, -h/-p/-U/-d, service files, the PG* environment variables and the \
+                  password file; `pgvac ping` shows where that leads.\n\n\
                   Exit status (Nagios convention, for cron and monitoring): 0 nothing at warning \
                   or above, 1 a warning, 2 something critical, 3 pgvac could not complete \
                   (connection, bad snapshot, bad flags, or an incomplete run: a database or \
@@ -61,6 +62,15 @@ pub enum Command {
     Rules(RulesArgs),
     /// Print the documentation of one rule: what it checks, why, how, the fix, sources.
     Explain(ExplainArgs),
+    /// Connect as the other commands would, and say where: server, port, database, role, TLS,
+    /// primary or standby. Exit 0 when connected, 3 when not (with the reason on one line).
+    Ping(PingArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PingArgs {
+    #[command(flatten)]
+    pub connection: ConnectionFlags,
 }
 
 const SESSIONS_ABOUT: &str = "\
@@ -108,23 +118,27 @@ database or source not read: --execute then terminates nobody unless --allow-par
 /// How to connect, as psql takes it.
 #[derive(Debug, Args, Clone)]
 pub struct ConnectionFlags {
-    /// Connection string: a postgres:// URL or 'host=... dbname=...' pairs.
+    /// Connection string: a postgres:// URL or 'host=... dbname=...' pairs (libpq's keywords;
+    /// its values win over -h/-p/-U, as in psql), or a database name.
     #[arg(value_name = "CONNINFO")]
     pub conninfo: Option<String>,
     /// Connection string, as a flag.
     #[arg(long, value_name = "CONNINFO", conflicts_with = "conninfo")]
     pub dsn: Option<String>,
-    /// Database server host or socket directory [env: PGHOST].
+    /// Database server host or socket directory; a comma-separated list tries each in turn
+    /// [env: PGHOST; default: the Unix-domain socket in /var/run/postgresql, or /tmp where that
+    /// directory does not exist].
     #[arg(short = 'h', long)]
     pub host: Option<String>,
-    /// Database server port [env: PGPORT].
+    /// Database server port [env: PGPORT; default: 5432].
     #[arg(short = 'p', long)]
     pub port: Option<u16>,
-    /// Database user name [env: PGUSER].
+    /// Database user name [env: PGUSER; default: the operating-system user].
     #[arg(short = 'U', long = "username")]
     pub user: Option<String>,
     /// Visit only this database (repeatable); the first is where pgvac connects first.
-    /// Default: every database that accepts connections, starting from PGDATABASE or postgres.
+    /// Default: every database that accepts connections, starting from the one psql would
+    /// connect to (the connection string's, the service's, PGDATABASE, else the role's name).
     #[arg(short = 'd', long = "dbname", value_name = "DBNAME")]
     pub dbname: Vec<String>,
     /// Do not visit this database (repeatable).
@@ -133,14 +147,17 @@ pub struct ConnectionFlags {
     /// Databases read at the same time.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub jobs: u16,
-    /// Give up connecting after this long [env: PGCONNECT_TIMEOUT; default 10s].
-    #[arg(long, value_parser = parse_duration)]
+    /// Give up on a host after this long (seconds, fractions allowed, or 2min...; 0 waits without
+    /// limit; as in libpq, less than 2 s counts as 2 s) [env: PGCONNECT_TIMEOUT or
+    /// connect_timeout=, whole seconds; default 10s].
+    #[arg(long, value_parser = parse_connect_timeout)]
     pub connect_timeout: Option<Duration>,
-    /// statement_timeout of pgvac's sessions.
-    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    /// statement_timeout of pgvac's sessions (rounded up to whole milliseconds; 0 is refused,
+    /// since the server reads it as no timeout).
+    #[arg(long, default_value = "30s", value_parser = parse_session_timeout)]
     pub statement_timeout: Duration,
-    /// lock_timeout of pgvac's sessions.
-    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    /// lock_timeout of pgvac's sessions (rounded up to whole milliseconds; not 0).
+    #[arg(long, default_value = "1s", value_parser = parse_session_timeout)]
     pub lock_timeout: Duration,
 }
 
@@ -432,6 +449,25 @@ pub fn read_snapshot(path: &Path) -> Result<Snapshot> {
         .map_err(|e| anyhow::anyhow!("{} is not a valid pgvac snapshot: {e}", path.display()))
 }
 
+/// `--connect-timeout`: a number of seconds (fractions allowed) or a duration; 0 is no limit.
+fn parse_connect_timeout(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    if let Ok(seconds) = text.parse::<f64>() {
+        return Duration::try_from_secs_f64(seconds)
+            .map_err(|_| format!("{text} is not a number of seconds of 0 or more"));
+    }
+    parse_duration(text)
+}
+
+/// `--statement-timeout`, `--lock-timeout`: more than zero, which the server reads as "none".
+fn parse_session_timeout(text: &str) -> Result<Duration, String> {
+    let duration = parse_duration(text)?;
+    if duration.is_zero() {
+        return Err("must be more than 0 (0 would mean no timeout at all)".to_string());
+    }
+    Ok(duration)
+}
+
 /// `30s`, `500ms`, `2min`, or a plain number of seconds.
 fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
@@ -443,6 +479,8 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 
 /// Parse the command line, run, and turn the outcome into an exit status.
 pub fn run() -> ExitCode {
+    // Before anything else (and any thread): the environment libpq would read, once.
+    crate::conn::Environment::capture_process();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => {
@@ -605,6 +643,12 @@ fn execute(cli: Cli) -> Result<u8> {
                 }
                 Ok(())
             })?;
+            Ok(0)
+        }
+        Command::Ping(args) => {
+            let settings = args.connection.settings()?;
+            let line = runtime()?.block_on(crate::conn::ping(&settings))?;
+            write_output(None, |out| Ok(writeln!(out, "{line}")?))?;
             Ok(0)
         }
         Command::Explain(args) => {
