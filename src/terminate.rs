@@ -5,7 +5,7 @@
 //! filters. Never a target: pgvac's own session, autovacuum workers, walsenders, parallel
 //! workers and any other background process, sessions whose type or start time is hidden from
 //! pgvac's role, and a session that only has a temporary schema's backend id without proof that
-//! it owns the schema ([`crate::temp_owner`]). Backups (`pg_dump`) and maintenance commands are
+//! it owns the schema ([`crate::collect::temp_owner`]). Backups (`pg_dump`) and maintenance commands are
 //! targets only when named with `--pid`. Naming a session pgvac cannot prove is the one to end
 //! (hidden identity, unproven ownership) refuses `--execute` outright ([`Excluded::refused`]).
 //!
@@ -16,7 +16,7 @@
 //!    missing privilege before signalling anyone;
 //! 2. re-reads each target and signals it only if its pid, `backend_start` and (for
 //!    transactions) `xact_start` still match what was planned, with a single guarded statement
-//!    ([`crate::blockers::guarded_signal_sql`]) so nothing can change between the check and the
+//!    ([`crate::analysis::blockers::guarded_signal_sql`]) so nothing can change between the check and the
 //!    signal except within that statement: a pid reused by a new session is never killed;
 //! 3. reports each outcome: terminated, already gone, changed (skipped), refused.
 //!
@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::Connection;
 use sqlx::postgres::PgConnection;
 
-use crate::blockers::Blocker;
+use crate::analysis::blockers::Blocker;
 use crate::conn::{ConnectError, ConnectionSettings, describe_sqlx_error};
 use crate::snapshot::{Session, Snapshot};
 
@@ -182,7 +182,7 @@ pub fn plan(snapshot: &Snapshot, blockers: &[Blocker], filters: &Filters) -> Pla
                 format!(
                     "{}: left alone unless named with --pid",
                     match blocker.activity() {
-                        crate::blockers::Activity::Backup => "a backup (pg_dump)",
+                        crate::analysis::blockers::Activity::Backup => "a backup (pg_dump)",
                         _ => "a maintenance command",
                     }
                 ),
@@ -208,7 +208,7 @@ pub fn plan(snapshot: &Snapshot, blockers: &[Blocker], filters: &Filters) -> Pla
         };
         if filters.pids.contains(&pid) && seen.insert(pid) {
             let schema = match &blocker.holder {
-                crate::blockers::Holder::TempTable { schema, .. } => schema.as_str(),
+                crate::analysis::blockers::Holder::TempTable { schema, .. } => schema.as_str(),
                 _ => "a temporary schema",
             };
             plan.excluded.push(Excluded {
@@ -282,7 +282,7 @@ fn matches(session: &Session, blocker: &Blocker, filters: &Filters, now: DateTim
     {
         return false;
     }
-    filters.narrows_by_itself() || blocker.severity >= crate::blockers::Severity::Warning
+    filters.narrows_by_itself() || blocker.severity >= crate::analysis::blockers::Severity::Warning
 }
 
 /// What happened to one target.
@@ -640,8 +640,8 @@ async fn wait_until_gone(conn: &mut PgConnection, pid: i32) -> Result<bool, Term
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::blockers::tests::{at, idle_in_transaction, session, snapshot};
-    use crate::blockers::{Thresholds, find_blockers};
+    use crate::analysis::blockers::tests::{at, idle_in_transaction, session, snapshot};
+    use crate::analysis::blockers::{Thresholds, find_blockers};
 
     fn plan_for(sessions: Vec<Session>, filters: &Filters) -> Plan {
         let snap = snapshot(sessions);
@@ -768,7 +768,7 @@ mod tests {
 
     #[test]
     fn backups_maintenance_and_unproven_owners_are_ended_only_by_name_or_never() {
-        use crate::blockers::tests::{candidate, hidden, temp_database};
+        use crate::analysis::blockers::tests::{candidate, hidden, temp_database};
         let backup = Session {
             application_name: Some("pg_dump".into()),
             ..idle_in_transaction(1, 900, 600_000_000, 600)

@@ -21,8 +21,8 @@ use serde::Serialize;
 use serde::ser::SerializeMap;
 
 use super::{Options, Report};
-use crate::findings::{self, Finding, Object, Value};
-use crate::history::Trends;
+use crate::analysis::findings::{self, Finding, Object, Value};
+use crate::store::history::Trends;
 use crate::snapshot::{MissingCause, PlatformKind, Visit};
 
 /// Version of this JSON format.
@@ -722,7 +722,7 @@ mod tests {
 
     #[test]
     fn json_carries_the_trends_with_history_and_they_validate() {
-        use crate::rules::fixture::Fx;
+        use crate::analysis::rules::fixture::Fx;
         let before = Fx::new(17).done();
         let now = Fx::new(17)
             .with(|s| {
@@ -731,7 +731,7 @@ mod tests {
             })
             .done();
         let trends =
-            crate::history::trends(&now, &crate::history::History::from_snapshots([&before]));
+            crate::store::history::trends(&now, &crate::store::history::History::from_snapshots([&before]));
         let mut report = Report::new(&now, &[], generated_at());
         report.trends = Some(&trends);
         let mut out = Vec::new();

@@ -7,8 +7,8 @@ use std::io::{self, Write};
 
 use super::text::{printable, severity_word};
 use super::{Options, Report, duration, percent};
-use crate::findings::{Finding, group_digits};
-use crate::rules::Category;
+use crate::analysis::findings::{Finding, group_digits};
+use crate::analysis::rules::Category;
 
 pub fn write(out: &mut dyn Write, report: &Report, options: &Options) -> io::Result<()> {
     let server = &report.snapshot.server;

@@ -14,17 +14,19 @@ pub mod markdown;
 pub mod prometheus;
 pub mod rules;
 pub mod script;
+pub mod sessions;
 pub mod table;
 pub mod text;
 pub mod trends;
 
 use chrono::{DateTime, Utc};
 
-use crate::blockers::Thresholds;
-use crate::findings::{Finding, Needs, Object, SettingChange, Severity, plural};
-use crate::history::Trends;
-use crate::rules::wraparound::{IdKind, server_limits};
-use crate::rules::{Category, Context, tuning};
+use crate::analysis::blockers::Thresholds;
+use crate::analysis::findings::{Finding, Needs, Object, SettingChange, Severity, plural};
+use crate::store::history::Trends;
+use crate::analysis::wraparound::{IdKind, server_limits};
+use crate::analysis::rules::{Category, Context};
+use crate::analysis::tuning;
 use crate::snapshot::{CollectionWarning, Missing, PlatformKind, Snapshot, Visit};
 
 /// How a report is drawn, beyond its format.
@@ -538,7 +540,7 @@ pub fn incomplete_summary(snapshot: &Snapshot) -> Option<String> {
 /// statement that ends each: the same plan, so the report never offers what `--terminate` would
 /// refuse.
 fn sessions_to_terminate(snapshot: &Snapshot) -> Vec<SessionToTerminate> {
-    let blockers = crate::blockers::find_blockers(snapshot, &Thresholds::default());
+    let blockers = crate::analysis::blockers::find_blockers(snapshot, &Thresholds::default());
     let plan = crate::terminate::plan(snapshot, &blockers, &crate::terminate::Filters::default());
     plan.targets
         .into_iter()
@@ -616,7 +618,7 @@ pub fn human_bytes(bytes: i64) -> String {
 }
 
 /// `3d 04h`, `2h 05m`, `5m 10s`, `42s`.
-pub use crate::blockers::format_duration as duration;
+pub use crate::analysis::blockers::format_duration as duration;
 
 /// `12.5%`, `0.3%`, `150%`.
 pub fn percent(share: f64) -> String {
@@ -682,7 +684,7 @@ pub mod fixtures {
 
     use chrono::{DateTime, Duration, TimeZone, Utc};
 
-    use crate::rules::fixture::{Fx, T};
+    use crate::analysis::rules::fixture::{Fx, T};
     use crate::snapshot::{RunningVacuum, Session, Snapshot};
 
     /// A fixed report time, so snapshots do not change from run to run.
@@ -1062,8 +1064,8 @@ pub mod fixtures {
     }
 
     /// The findings of a snapshot, as `pgvac report` makes them.
-    pub fn findings(snapshot: &Snapshot) -> Vec<crate::findings::Finding> {
-        crate::rules::analyse(snapshot)
+    pub fn findings(snapshot: &Snapshot) -> Vec<crate::analysis::findings::Finding> {
+        crate::analysis::rules::analyse(snapshot)
     }
 }
 
@@ -1074,8 +1076,8 @@ mod signals {
     //! AND backend_start = '...'` (or `pg_cancel_backend`), never a bare `pg_terminate_backend(N)`.
 
     use super::{Format, Options, Report, fixtures, write};
-    use crate::blockers::{Thresholds, find_blockers};
-    use crate::sessions::{SessionsReport, TerminateReport, write_json, write_table};
+    use crate::analysis::blockers::{Thresholds, find_blockers};
+    use crate::render::sessions::{SessionsReport, TerminateReport, write_json, write_table};
     use crate::snapshot::Snapshot;
     use crate::terminate::{Filters, dry_run, plan};
 
@@ -1182,7 +1184,7 @@ mod signals {
             ("critical".to_string(), fixtures::critical()),
             ("blockers".to_string(), fixtures::blockers()),
         ];
-        for rule in crate::rules::all() {
+        for rule in crate::analysis::rules::all() {
             let examples = (rule.examples)();
             for (label, snapshot) in examples.fires.into_iter().chain(examples.quiet) {
                 snapshots.push((format!("{} {label}", rule.code), snapshot));

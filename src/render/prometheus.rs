@@ -10,8 +10,8 @@
 use std::io::{self, Write};
 
 use super::{Options, Report};
-use crate::findings::{Severity, Value};
-use crate::rules::Category;
+use crate::analysis::findings::{Severity, Value};
+use crate::analysis::rules::Category;
 
 struct Family<'a> {
     name: &'a str,

@@ -25,7 +25,7 @@ use std::io::{self, Write};
 
 use super::text::printable;
 use super::{Options, Report};
-use crate::findings::{Finding, Needs, Object, Safety};
+use crate::analysis::findings::{Finding, Needs, Object, Safety};
 use crate::sql::{quote_ident, quote_literal};
 
 pub fn write(out: &mut dyn Write, report: &Report, options: &Options) -> io::Result<()> {
@@ -421,7 +421,7 @@ mod tests {
 
     #[test]
     fn rds_settings_are_parameter_group_comments() {
-        let snapshot = crate::rules::fixture::Fx::new(16)
+        let snapshot = crate::analysis::rules::fixture::Fx::new(16)
             .rds()
             .set("autovacuum_vacuum_cost_delay", "20")
             .done();
@@ -452,9 +452,9 @@ mod tests {
 
     #[test]
     fn names_cannot_escape_a_comment() {
-        let snapshot = crate::rules::fixture::Fx::new(16)
+        let snapshot = crate::analysis::rules::fixture::Fx::new(16)
             .table(
-                crate::rules::fixture::T::new("evil\nDROP TABLE y;")
+                crate::analysis::rules::fixture::T::new("evil\nDROP TABLE y;")
                     .rows(10_000)
                     .dead(5_000)
                     .option("autovacuum_enabled=false"),

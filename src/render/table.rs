@@ -17,8 +17,8 @@ use comfy_table::{Cell, CellAlignment, Color, ColumnConstraint, ContentArrangeme
 
 use super::text::{Paint, ellipsize, printable, severity_word, width, wrap, wrap_sql};
 use super::{Options, Report, duration, percent};
-use crate::findings::{Finding, Needs, Safety, Severity, Value, group_digits};
-use crate::rules::Category;
+use crate::analysis::findings::{Finding, Needs, Safety, Severity, Value, group_digits};
+use crate::analysis::rules::Category;
 
 /// Narrowest width the report is laid out for.
 const MIN_WIDTH: usize = 60;
@@ -490,7 +490,7 @@ impl Writer<'_> {
     fn notes(&mut self, report: &Report) -> io::Result<()> {
         let warnings = report.collection_warnings();
         let assumed =
-            &crate::autovacuum::GlobalSettings::from_snapshot(report.snapshot).assumed_defaults;
+            &crate::analysis::autovacuum::GlobalSettings::from_snapshot(report.snapshot).assumed_defaults;
         if warnings.is_empty() && assumed.is_empty() {
             return Ok(());
         }
@@ -634,7 +634,7 @@ pub fn needs(needs: Needs) -> &'static str {
 mod tests {
     use crate::render::fixtures::{self, generated_at};
     use crate::render::{Format, Options, Report, write};
-    use crate::rules::fixture::Fx;
+    use crate::analysis::rules::fixture::Fx;
 
     fn render(snapshot: &crate::snapshot::Snapshot, options: &Options) -> String {
         let findings = fixtures::findings(snapshot);
@@ -746,7 +746,7 @@ mod tests {
     /// Two runs an hour apart: the trends section as a DBA sees it, pinned with insta.
     #[test]
     fn trends_section_snapshot() {
-        use crate::rules::fixture::T;
+        use crate::analysis::rules::fixture::T;
         let before = Fx::new(16)
             .table(T::new("orders").rows(100_000).dead(1_000))
             .table(T::new("ledger").rows(10_000).dead(400))
@@ -774,8 +774,8 @@ mod tests {
             })
             .done();
         let trends =
-            crate::history::trends(&now, &crate::history::History::from_snapshots([&before]));
-        let findings = crate::rules::analyse(&now);
+            crate::store::history::trends(&now, &crate::store::history::History::from_snapshots([&before]));
+        let findings = crate::analysis::rules::analyse(&now);
         let mut report = Report::new(&now, &findings, generated_at());
         report.trends = Some(&trends);
         let mut out = Vec::new();
