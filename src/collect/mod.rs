@@ -794,7 +794,7 @@ struct NowRow {
 }
 
 /// The sources read in each database, in order.
-const DATABASE_SOURCES: [&str; 3] = ["clock", "tables", "temp schemas"];
+const DATABASE_SOURCES: [&str; 4] = ["clock", "tables", "pg_locks", "temp schemas"];
 
 /// One database's tables and temp schemas, in one read-only transaction. Never fails: what
 /// could not be read is in the result's `missing`.
