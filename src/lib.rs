@@ -30,4 +30,4 @@ pub mod render;
 pub mod snapshot;
 pub mod sql;
 pub mod store;
-pub mod terminate;
+

@@ -411,6 +411,7 @@ impl Blocker {
 
 /// Every blocker in the snapshot, the one holding the horizon furthest behind first.
 pub fn find_blockers(snapshot: &Snapshot, thresholds: &Thresholds) -> Vec<Blocker> {
+    crate::analysis::computed::count(crate::analysis::computed::Step::Blockers);
     let now = snapshot.server.collected_at;
     let mut blockers = Vec::new();
     // A lazy VACUUM's xmin is skipped by the server: every pid in pg_stat_progress_vacuum.

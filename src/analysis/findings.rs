@@ -34,6 +34,16 @@ pub enum Severity {
 }
 
 impl Severity {
+    /// The Nagios exit status of a run whose worst finding (or blocker) has this severity: 0
+    /// info, 1 warning, 2 critical. The one place severities become exit statuses.
+    pub fn exit_status(self) -> u8 {
+        match self {
+            Severity::Info => 0,
+            Severity::Warning => 1,
+            Severity::Critical => 2,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Severity::Info => "info",
@@ -335,14 +345,6 @@ pub fn worst(findings: &[Finding]) -> Option<Severity> {
     findings.iter().map(|f| f.severity).max()
 }
 
-/// The Nagios exit status: 0 nothing at warning or above, 1 warning, 2 critical.
-pub fn exit_status(findings: &[Finding]) -> u8 {
-    match worst(findings) {
-        Some(Severity::Critical) => 2,
-        Some(Severity::Warning) => 1,
-        _ => 0,
-    }
-}
 
 #[cfg(test)]
 mod tests {
@@ -388,13 +390,14 @@ mod tests {
 
     #[test]
     fn exit_status_follows_the_worst_finding() {
-        assert_eq!(exit_status(&[]), 0);
+        let status = |found: &[Finding]| worst(found).map_or(0, Severity::exit_status);
+        assert_eq!(status(&[]), 0);
         let info = finding("A", Severity::Info, Object::Cluster);
         let warning = finding("A", Severity::Warning, Object::Cluster);
         let critical = finding("A", Severity::Critical, Object::Cluster);
-        assert_eq!(exit_status(std::slice::from_ref(&info)), 0);
-        assert_eq!(exit_status(&[info.clone(), warning.clone()]), 1);
-        assert_eq!(exit_status(&[warning, critical, info]), 2);
+        assert_eq!(status(std::slice::from_ref(&info)), 0);
+        assert_eq!(status(&[info.clone(), warning.clone()]), 1);
+        assert_eq!(status(&[warning, critical, info]), 2);
     }
 
     #[test]

@@ -28,9 +28,9 @@
 //! - Only tables autovacuum acts on by thresholds are advised (not disabled, temporary or
 //!   partitioned ones; TABLE005 and the CONFIG rules cover those).
 
-use crate::analysis::autovacuum::{Reach, Trigger};
+use crate::analysis::autovacuum::{GlobalSettings, Reach, TableAutovacuum, Trigger};
 use crate::analysis::findings::{Finding, Recommendation, Safety, Value, group_digits};
-use crate::snapshot::RelKind;
+use crate::snapshot::{RelKind, Table};
 
 use super::rules::{Context, TableView};
 
@@ -85,9 +85,7 @@ impl Plan {
 }
 
 /// Work out the advice for a table; `None` when it gets none.
-pub fn plan(context: &Context, view: &TableView) -> Option<Plan> {
-    let table = view.table;
-    let eval = view.autovacuum;
+pub fn plan(settings: &GlobalSettings, table: &Table, eval: &TableAutovacuum) -> Option<Plan> {
     if eval.reach != Reach::Thresholds
         || !matches!(
             table.kind,
@@ -123,7 +121,7 @@ pub fn plan(context: &Context, view: &TableView) -> Option<Plan> {
     match changes {
         Changes::Static => return None,
         Changes::Churns => {
-            let cap = (context.settings.work_mem_bytes / BYTES_PER_DEAD_ROW).max(1) as f64;
+            let cap = (settings.work_mem_bytes / BYTES_PER_DEAD_ROW).max(1) as f64;
             plan.dead_rows = advise(&eval.dead_rows, "vacuum", rows, Some(cap));
         }
         Changes::AppendOnly => match &eval.inserts {

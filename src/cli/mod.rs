@@ -17,7 +17,7 @@ use crate::conn::{ConnectionArgs, ConnectionSettings};
 use crate::store::history::{self, HistoryDir};
 use crate::render::{self, Format, Report};
 use crate::snapshot::{SNAPSHOT_VERSION, Snapshot};
-use crate::analysis::{findings, rules};
+use crate::analysis::{Analysis, findings, rules};
 
 /// Exit status when pgvac could not complete (Nagios UNKNOWN).
 pub const EXIT_INCOMPLETE: u8 = 3;
@@ -350,12 +350,12 @@ impl FailOn {
     /// The exit status for findings whose worst severity is `worst`.
     pub fn exit_status(self, worst: Option<findings::Severity>) -> u8 {
         use findings::Severity;
-        match (self, worst) {
-            (FailOn::Never, _) => 0,
-            (_, Some(Severity::Critical)) => 2,
-            (FailOn::Warning, Some(Severity::Warning)) => 1,
-            _ => 0,
-        }
+        let least = match self {
+            FailOn::Never => return 0,
+            FailOn::Critical => Severity::Critical,
+            FailOn::Warning => Severity::Warning,
+        };
+        worst.filter(|w| *w >= least).map_or(0, Severity::exit_status)
     }
 }
 
@@ -620,9 +620,8 @@ fn execute(cli: Cli) -> Result<u8> {
             let trends = history
                 .map(|dir| dir.record(&snapshot, args.keep, args.allow_partial))
                 .transpose()?;
-            let found = rules::analyse(&snapshot);
-            let mut report = Report::new(&snapshot, &found, chrono::Utc::now());
-            report.trends = trends.as_ref();
+            let analysis = Analysis::new(&snapshot).with_trends(trends);
+            let report = Report::new(&analysis, chrono::Utc::now());
             let options = args.render_options();
             let status = incomplete(&snapshot, args.allow_partial, args.output.as_deref());
             // An incomplete run never replaces the file a cron job or node_exporter reads.
@@ -632,7 +631,8 @@ fn execute(cli: Cli) -> Result<u8> {
                         .context("could not render the report")
                 })?;
             }
-            Ok(status.unwrap_or_else(|| args.fail_on.exit_status(findings::worst(&found))))
+            Ok(status
+                .unwrap_or_else(|| args.fail_on.exit_status(findings::worst(&analysis.findings))))
         }
         Command::Rules(args) => {
             write_output(None, |out| {
@@ -666,9 +666,10 @@ fn secs(duration: Duration) -> i64 {
 }
 
 fn sessions(args: SessionsArgs) -> Result<u8> {
-    use crate::analysis::blockers::{Severity, Thresholds, find_blockers, worst_severity};
+    use crate::analysis::blockers::{Thresholds, worst_severity};
     use crate::render::sessions::{SessionsReport, TerminateReport, write_json, write_table};
-    use crate::terminate::{Filters, dry_run, execute, plan};
+    use crate::analysis::terminate::{Filters, dry_run};
+    use crate::collect::terminate::execute;
     use std::io::IsTerminal;
 
     if args.xid_age_warning > args.xid_age_critical {
@@ -707,16 +708,11 @@ fn sessions(args: SessionsArgs) -> Result<u8> {
         xid_age_warning: args.xid_age_warning,
         xid_age_critical: args.xid_age_critical,
     };
-    let blockers = find_blockers(&snapshot, &thresholds);
-    let worst = worst_severity(&blockers);
-    let severity_code = match worst {
-        Severity::Info => 0,
-        Severity::Warning => 1,
-        Severity::Critical => 2,
-    };
+    let analysis = Analysis::with_thresholds(&snapshot, thresholds);
+    let severity_code = worst_severity(&analysis.context.blockers).exit_status();
 
     let emit = |terminate: Option<&TerminateReport>| -> Result<()> {
-        let report = SessionsReport::new(&snapshot, &thresholds, &blockers, terminate);
+        let report = SessionsReport::new(&analysis, terminate);
         write_output(None, |out| {
             match args.format {
                 SessionsFormat::Table => write_table(out, &report),
@@ -740,7 +736,7 @@ fn sessions(args: SessionsArgs) -> Result<u8> {
         users: args.users.clone(),
         pids: args.pids.clone(),
     };
-    let plan = plan(&snapshot, &blockers, &filters);
+    let plan = analysis.terminate_plan(&filters);
     let dry = TerminateReport {
         mode: "dry_run",
         outcomes: dry_run(&plan),

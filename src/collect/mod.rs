@@ -22,6 +22,7 @@
 
 
 pub mod temp_owner;
+pub mod terminate;
 
 use std::collections::{BTreeMap, HashMap};
 

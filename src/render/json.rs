@@ -616,12 +616,12 @@ mod tests {
     use crate::snapshot::Snapshot;
 
     fn render(snapshot: &Snapshot) -> String {
-        let findings = fixtures::findings(snapshot);
+        let analysis = crate::analysis::Analysis::new(snapshot);
         let mut out = Vec::new();
         write(
             &mut out,
             Format::Json,
-            &Report::new(snapshot, &findings, generated_at()),
+            &Report::new(&analysis, generated_at()),
             &Options::default(),
         )
         .unwrap();
@@ -732,8 +732,8 @@ mod tests {
             .done();
         let trends =
             crate::store::history::trends(&now, &crate::store::history::History::from_snapshots([&before]));
-        let mut report = Report::new(&now, &[], generated_at());
-        report.trends = Some(&trends);
+        let analysis = crate::analysis::Analysis::new(&now).with_trends(Some(trends));
+        let report = Report::new(&analysis, generated_at());
         let mut out = Vec::new();
         write(&mut out, Format::Json, &report, &Options::default()).unwrap();
         let value: serde_json::Value = serde_json::from_slice(&out).unwrap();

@@ -334,12 +334,12 @@ mod tests {
             ("warning", fixtures::warning()),
             ("critical", fixtures::critical()),
         ] {
-            let findings = fixtures::findings(&snapshot);
+            let analysis = crate::analysis::Analysis::new(&snapshot);
             let mut out = Vec::new();
             write(
                 &mut out,
                 Format::Markdown,
-                &Report::new(&snapshot, &findings, generated_at()),
+                &Report::new(&analysis, generated_at()),
                 &Options::default(),
             )
             .unwrap();

@@ -21,11 +21,11 @@ pub mod trends;
 
 use chrono::{DateTime, Utc};
 
-use crate::analysis::blockers::Thresholds;
 use crate::analysis::findings::{Finding, Needs, Object, SettingChange, Severity, plural};
 use crate::store::history::Trends;
 use crate::analysis::wraparound::{IdKind, server_limits};
-use crate::analysis::rules::{Category, Context};
+use crate::analysis::Analysis;
+use crate::analysis::rules::Category;
 use crate::analysis::tuning;
 use crate::snapshot::{CollectionWarning, Missing, PlatformKind, Snapshot, Visit};
 
@@ -172,8 +172,10 @@ pub struct RunningRow {
     pub severity: Option<Severity>,
 }
 
-/// What every format shows: the findings in display order and the sections' contents.
+/// What every format shows: the findings in display order and the sections' contents, laid out
+/// from one [`Analysis`] (nothing here computes the model, the plans or the blockers again).
 pub struct Report<'s> {
+    pub analysis: &'s Analysis<'s>,
     pub snapshot: &'s Snapshot,
     pub findings: &'s [Finding],
     /// When the report was made (not when the snapshot was collected).
@@ -200,12 +202,10 @@ pub struct Report<'s> {
 pub const OLDEST_TABLES: usize = 20;
 
 impl<'s> Report<'s> {
-    pub fn new(
-        snapshot: &'s Snapshot,
-        findings: &'s [Finding],
-        generated_at: DateTime<Utc>,
-    ) -> Report<'s> {
-        let context = Context::new(snapshot);
+    pub fn new(analysis: &'s Analysis<'s>, generated_at: DateTime<Utc>) -> Report<'s> {
+        let context = &analysis.context;
+        let snapshot = analysis.snapshot();
+        let findings = analysis.findings.as_slice();
         let major = snapshot.server.major();
         let freeze_max_age = context.settings.freeze_max_age.max(1);
         let multixact_freeze_max_age = context.settings.multixact_freeze_max_age.max(1);
@@ -278,9 +278,8 @@ impl<'s> Report<'s> {
             let Some(severity) = about.iter().map(|f| f.severity).max() else {
                 continue;
             };
-            let plan = tuning::plan(&context, &view);
-            let recommended_rows = plan
-                .as_ref()
+            let recommended_rows = view
+                .plan
                 .and_then(|p| p.dead_rows.as_ref().or(p.inserts.as_ref()))
                 .map(|a| a.recommended_rows);
             let mut codes: Vec<&'static str> = about.iter().map(|f| f.code).collect();
@@ -330,7 +329,7 @@ impl<'s> Report<'s> {
             }
         }
 
-        let mut sessions_to_terminate = sessions_to_terminate(snapshot);
+        let mut sessions_to_terminate = sessions_to_terminate(analysis);
         // In the order of their findings, so a table of sessions and the findings under it
         // (each cut by --top) show the same sessions first.
         let finding_rank = |pid: i32| {
@@ -370,6 +369,7 @@ impl<'s> Report<'s> {
             .collect();
 
         Report {
+            analysis,
             snapshot,
             findings,
             generated_at,
@@ -383,7 +383,7 @@ impl<'s> Report<'s> {
             settings,
             sessions_to_terminate,
             running,
-            trends: None,
+            trends: analysis.trends.as_ref(),
         }
     }
 
@@ -539,11 +539,13 @@ pub fn incomplete_summary(snapshot: &Snapshot) -> Option<String> {
 /// `datfrozenxid`; never backups, maintenance commands or unproven owners), with the guarded
 /// statement that ends each: the same plan, so the report never offers what `--terminate` would
 /// refuse.
-fn sessions_to_terminate(snapshot: &Snapshot) -> Vec<SessionToTerminate> {
-    let blockers = crate::analysis::blockers::find_blockers(snapshot, &Thresholds::default());
-    let plan = crate::terminate::plan(snapshot, &blockers, &crate::terminate::Filters::default());
-    plan.targets
-        .into_iter()
+fn sessions_to_terminate(analysis: &Analysis) -> Vec<SessionToTerminate> {
+    let snapshot = analysis.snapshot();
+    let blockers = &analysis.context.blockers;
+    analysis
+        .terminate
+        .targets
+        .iter()
         .filter_map(|target| {
             let blocker = blockers
                 .iter()
@@ -567,7 +569,7 @@ fn sessions_to_terminate(snapshot: &Snapshot) -> Vec<SessionToTerminate> {
                     .unwrap_or_else(|| blocker.identity.clone()),
                 held_xid_age: Some(blocker.horizon.age),
                 held_seconds: blocker.held_secs,
-                sql: target.sql,
+                sql: target.sql.clone(),
             })
         })
         .collect()
@@ -1063,10 +1065,6 @@ pub mod fixtures {
             .done()
     }
 
-    /// The findings of a snapshot, as `pgvac report` makes them.
-    pub fn findings(snapshot: &Snapshot) -> Vec<crate::analysis::findings::Finding> {
-        crate::analysis::rules::analyse(snapshot)
-    }
 }
 
 #[cfg(test)]
@@ -1076,10 +1074,10 @@ mod signals {
     //! AND backend_start = '...'` (or `pg_cancel_backend`), never a bare `pg_terminate_backend(N)`.
 
     use super::{Format, Options, Report, fixtures, write};
-    use crate::analysis::blockers::{Thresholds, find_blockers};
+    use crate::analysis::Analysis;
+    use crate::analysis::terminate::{Filters, dry_run};
     use crate::render::sessions::{SessionsReport, TerminateReport, write_json, write_table};
     use crate::snapshot::Snapshot;
-    use crate::terminate::{Filters, dry_run, plan};
 
     /// Every signal statement in `text` that is not the guarded form. Runs of whitespace count
     /// as one space: the terminal report wraps long statements.
@@ -1105,8 +1103,8 @@ mod signals {
 
     fn outputs(snapshot: &Snapshot) -> Vec<(String, String)> {
         let mut out = Vec::new();
-        let found = fixtures::findings(snapshot);
-        let report = Report::new(snapshot, &found, fixtures::generated_at());
+        let analysis = crate::analysis::Analysis::new(snapshot);
+        let report = Report::new(&analysis, fixtures::generated_at());
         for format in [
             Format::Table,
             Format::Json,
@@ -1125,8 +1123,7 @@ mod signals {
                 out.push((format!("{format:?}"), String::from_utf8(text).unwrap()));
             }
         }
-        let thresholds = Thresholds::default();
-        let blockers = find_blockers(snapshot, &thresholds);
+        let analysis = Analysis::new(snapshot);
         let pids: Vec<i32> = snapshot.sessions.iter().map(|s| s.pid).collect();
         for filters in [
             Filters::default(),
@@ -1139,13 +1136,13 @@ mod signals {
                 ..Filters::default()
             },
         ] {
-            let plan = plan(snapshot, &blockers, &filters);
+            let plan = analysis.terminate_plan(&filters);
             let terminate = TerminateReport {
                 mode: "dry_run",
                 outcomes: dry_run(&plan),
                 excluded: plan.excluded.clone(),
             };
-            let report = SessionsReport::new(snapshot, &thresholds, &blockers, Some(&terminate));
+            let report = SessionsReport::new(&analysis, Some(&terminate));
             let mut table = Vec::new();
             write_table(&mut table, &report).unwrap();
             out.push((
@@ -1208,8 +1205,8 @@ mod signals {
     #[test]
     fn what_cannot_be_identified_is_never_offered() {
         let snapshot = fixtures::blockers();
-        let found = fixtures::findings(&snapshot);
-        let report = Report::new(&snapshot, &found, fixtures::generated_at());
+        let analysis = crate::analysis::Analysis::new(&snapshot);
+        let report = Report::new(&analysis, fixtures::generated_at());
         let pids: Vec<i32> = report.sessions_to_terminate.iter().map(|s| s.pid).collect();
         // The proven temp owner and the idle transaction; never the hidden session (4242), the
         // pg_dump (4343), VACUUM FULL (4444), the lazy VACUUM (4545, holds nothing), the
@@ -1223,6 +1220,61 @@ mod signals {
             table.contains("GRANT pg_read_all_stats TO watcher"),
             "{table}"
         );
+    }
+}
+
+#[cfg(test)]
+mod computed_once {
+    //! One report is one analysis: the model, the plans and the blockers are computed once, and
+    //! every format (and `pgvac sessions`, with and without `--terminate`) reads that result.
+
+    use clap::ValueEnum;
+
+    use super::{Format, Options, Report, fixtures, write};
+    use crate::analysis::Analysis;
+    use crate::analysis::computed::{self, Step};
+    use crate::analysis::terminate::{Filters, dry_run};
+    use crate::render::sessions::{SessionsReport, TerminateReport, write_json, write_table};
+
+    #[test]
+    fn one_report_computes_the_model_the_plans_and_the_blockers_once() {
+        for snapshot in [fixtures::warning(), fixtures::critical(), fixtures::blockers()] {
+            computed::reset();
+            let analysis = Analysis::new(&snapshot);
+            let report = Report::new(&analysis, fixtures::generated_at());
+            let mut written = 0;
+            for format in Format::value_variants() {
+                for verbose in [false, true] {
+                    let options = Options {
+                        verbose,
+                        ..Options::default()
+                    };
+                    let mut out = Vec::new();
+                    write(&mut out, *format, &report, &options).unwrap();
+                    written += out.len();
+                }
+            }
+            let plan = analysis.terminate_plan(&Filters {
+                min_xid_age: Some(0),
+                ..Filters::default()
+            });
+            let terminate = TerminateReport {
+                mode: "dry_run",
+                outcomes: dry_run(&plan),
+                excluded: plan.excluded.clone(),
+            };
+            for terminate in [None, Some(&terminate)] {
+                let sessions = SessionsReport::new(&analysis, terminate);
+                let mut out = Vec::new();
+                write_table(&mut out, &sessions).unwrap();
+                write_json(&mut out, &sessions).unwrap();
+                written += out.len();
+            }
+            assert!(written > 0);
+            for step in [Step::Model, Step::Plans, Step::Blockers] {
+                assert_eq!(computed::times(step), 1, "{step:?} computed more than once");
+            }
+        }
     }
 }
 

@@ -368,12 +368,12 @@ mod tests {
     use crate::snapshot::Snapshot;
 
     fn render(snapshot: &Snapshot, options: &Options) -> String {
-        let findings = fixtures::findings(snapshot);
+        let analysis = crate::analysis::Analysis::new(snapshot);
         let mut out = Vec::new();
         write(
             &mut out,
             Format::Sql,
-            &Report::new(snapshot, &findings, generated_at()),
+            &Report::new(&analysis, generated_at()),
             options,
         )
         .unwrap();

@@ -12,8 +12,9 @@ use comfy_table::{ContentArrangement, Table};
 use serde::Serialize;
 
 use crate::analysis::blockers::{Blocker, HorizonSource, Severity, Thresholds, format_duration};
-use crate::snapshot::{CollectionWarning, Missing, Snapshot};
-use crate::terminate::{Excluded, Outcome};
+use crate::analysis::Analysis;
+use crate::snapshot::{CollectionWarning, Missing};
+use crate::analysis::terminate::{Excluded, Outcome};
 
 /// Version of the `pgvac sessions --format json` document.
 pub const SESSIONS_SCHEMA_VERSION: u32 = 1;
@@ -57,12 +58,12 @@ pub struct SessionsReport<'a> {
 }
 
 impl<'a> SessionsReport<'a> {
-    pub fn new(
-        snapshot: &'a Snapshot,
-        thresholds: &'a Thresholds,
-        blockers: &'a [Blocker],
-        terminate: Option<&'a TerminateReport>,
-    ) -> Self {
+    /// The document for an analysis (its blockers, graded by its thresholds) and, with
+    /// `--terminate`, what was done or would be.
+    pub fn new(analysis: &'a Analysis<'a>, terminate: Option<&'a TerminateReport>) -> Self {
+        let snapshot = analysis.snapshot();
+        let thresholds = &analysis.context.thresholds;
+        let blockers = analysis.context.blockers.as_slice();
         SessionsReport {
             schema_version: SESSIONS_SCHEMA_VERSION,
             pgvac_version: env!("CARGO_PKG_VERSION"),
@@ -212,10 +213,10 @@ mod tests {
     use crate::analysis::blockers::tests::{
         at, idle_in_transaction, orphaned, proven, session, slot, snapshot, standby, temp_database,
     };
-    use crate::analysis::blockers::{BlockerKind, Thresholds, find_blockers};
+    use crate::analysis::blockers::BlockerKind;
     use crate::render::generated;
-    use crate::snapshot::PreparedTransaction;
-    use crate::terminate::{Excluded, Outcome, OutcomeKind};
+    use crate::snapshot::{PreparedTransaction, Snapshot};
+    use crate::analysis::terminate::{Excluded, Outcome, OutcomeKind};
 
     use super::*;
 
@@ -266,8 +267,8 @@ mod tests {
     #[test]
     fn every_kind_of_blocker_validates_against_the_schema() {
         let snap = every_kind();
-        let thresholds = Thresholds::default();
-        let blockers = find_blockers(&snap, &thresholds);
+        let analysis = Analysis::new(&snap);
+        let blockers = &analysis.context.blockers;
         let mut kinds: Vec<BlockerKind> = blockers.iter().map(|b| b.kind).collect();
         kinds.sort();
         kinds.dedup();
@@ -286,7 +287,7 @@ mod tests {
                 refused: false,
             }],
         };
-        let report = SessionsReport::new(&snap, &thresholds, &blockers, Some(&terminate));
+        let report = SessionsReport::new(&analysis, Some(&terminate));
         let mut out = Vec::new();
         write_json(&mut out, &report).unwrap();
         let document: serde_json::Value = serde_json::from_slice(&out).unwrap();
@@ -309,18 +310,16 @@ mod tests {
     #[test]
     fn the_plan_before_a_confirmation_is_not_called_a_dry_run() {
         let snap = snapshot(vec![idle_in_transaction(10, 9_000, 1_000, 600)]);
-        let blockers = find_blockers(&snap, &Thresholds::default());
-        let plan = crate::terminate::plan(&snap, &blockers, &crate::terminate::Filters::default());
-        let outcomes = crate::terminate::dry_run(&plan);
-        assert_eq!(outcomes.len(), 1, "{plan:?}");
-        let thresholds = Thresholds::default();
+        let analysis = Analysis::new(&snap);
+        let outcomes = crate::analysis::terminate::dry_run(&analysis.terminate);
+        assert_eq!(outcomes.len(), 1, "{:?}", analysis.terminate);
         let render = |mode| {
             let terminate = TerminateReport {
                 mode,
                 outcomes: outcomes.clone(),
                 excluded: Vec::new(),
             };
-            let report = SessionsReport::new(&snap, &thresholds, &blockers, Some(&terminate));
+            let report = SessionsReport::new(&analysis, Some(&terminate));
             let mut out = Vec::new();
             write_table(&mut out, &report).unwrap();
             String::from_utf8(out).unwrap()

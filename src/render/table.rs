@@ -489,8 +489,7 @@ impl Writer<'_> {
 
     fn notes(&mut self, report: &Report) -> io::Result<()> {
         let warnings = report.collection_warnings();
-        let assumed =
-            &crate::analysis::autovacuum::GlobalSettings::from_snapshot(report.snapshot).assumed_defaults;
+        let assumed = &report.analysis.context.settings.assumed_defaults;
         if warnings.is_empty() && assumed.is_empty() {
             return Ok(());
         }
@@ -637,12 +636,12 @@ mod tests {
     use crate::analysis::rules::fixture::Fx;
 
     fn render(snapshot: &crate::snapshot::Snapshot, options: &Options) -> String {
-        let findings = fixtures::findings(snapshot);
+        let analysis = crate::analysis::Analysis::new(snapshot);
         let mut out = Vec::new();
         write(
             &mut out,
             Format::Table,
-            &Report::new(snapshot, &findings, generated_at()),
+            &Report::new(&analysis, generated_at()),
             options,
         )
         .unwrap();
@@ -775,9 +774,8 @@ mod tests {
             .done();
         let trends =
             crate::store::history::trends(&now, &crate::store::history::History::from_snapshots([&before]));
-        let findings = crate::analysis::rules::analyse(&now);
-        let mut report = Report::new(&now, &findings, generated_at());
-        report.trends = Some(&trends);
+        let analysis = crate::analysis::Analysis::new(&now).with_trends(Some(trends));
+        let report = Report::new(&analysis, generated_at());
         let mut out = Vec::new();
         write(&mut out, Format::Table, &report, &Options::default()).unwrap();
         let text = String::from_utf8(out).unwrap();

@@ -5,7 +5,7 @@
 //! [`crate::analysis::blockers::Thresholds`]' defaults): an idle transaction of a few seconds holds the
 //! horizon too, but is not worth a line in a report. `pgvac sessions` lists every blocker.
 
-use crate::analysis::blockers::{self, Blocker, BlockerKind, Holder, Thresholds};
+use crate::analysis::blockers::{Blocker, BlockerKind, Holder};
 use crate::analysis::findings::{self, Finding, Needs, Object, Recommendation};
 use crate::analysis::rules::{Context, Rule};
 
@@ -16,11 +16,12 @@ pub fn findings(
     kind: BlockerKind,
     min: findings::Severity,
 ) -> Vec<Finding> {
-    blockers::find_blockers(context.snapshot, &Thresholds::default())
-        .into_iter()
+    context
+        .blockers
+        .iter()
         .filter(|b| b.kind == kind)
         .filter(|b| b.severity >= min)
-        .map(|b| finding(rule, &b))
+        .map(|b| finding(rule, b))
         .collect()
 }
 

@@ -16,6 +16,8 @@
 use std::collections::HashSet;
 
 use crate::analysis::autovacuum::{self, GlobalSettings, TableAutovacuum};
+use crate::analysis::blockers::{self, Blocker, Thresholds};
+use crate::analysis::tuning::{self, Plan};
 use crate::analysis::findings::{
     self, Finding, Needs, Object, Recommendation, Safety, SettingChange, Severity,
 };
@@ -209,25 +211,26 @@ pub fn check_all(context: &Context) -> Vec<Finding> {
     out
 }
 
-/// Analyse a snapshot: build the context and run every rule.
-pub fn analyse(snapshot: &Snapshot) -> Vec<Finding> {
-    check_all(&Context::new(snapshot))
-}
-
-/// What the rules read: the snapshot, the resolved server settings, and the autovacuum model's
-/// verdict on every table of every visited database.
+/// What the rules read, computed once per analysis: the snapshot, the resolved server
+/// settings, the autovacuum model's verdict on every table of every visited database, the
+/// per-table advice ([`tuning::plan`]) and what holds vacuum back ([`blockers::find_blockers`]).
 pub struct Context<'s> {
     pub snapshot: &'s Snapshot,
     pub settings: GlobalSettings,
     /// The visited databases with their tables' evaluations, in snapshot order.
     pub databases: Vec<DatabaseView<'s>>,
+    /// Everything that holds the horizon back, ranked (with the thresholds given).
+    pub blockers: Vec<Blocker>,
+    pub thresholds: Thresholds,
 }
 
-/// A visited database and the model's evaluation of each of its tables.
+/// A visited database, the model's evaluation of each of its tables and the advice for each.
 pub struct DatabaseView<'s> {
     pub database: &'s Database,
     /// Parallel to `database.tables`.
     pub evaluations: Vec<TableAutovacuum>,
+    /// Parallel to `database.tables`: the trigger advice, where a table gets some.
+    pub plans: Vec<Option<Plan>>,
 }
 
 /// One table as the rules see it.
@@ -236,6 +239,8 @@ pub struct TableView<'c> {
     pub database: &'c Database,
     pub table: &'c Table,
     pub autovacuum: &'c TableAutovacuum,
+    /// The trigger advice for it, when it gets some.
+    pub plan: Option<&'c Plan>,
 }
 
 impl TableView<'_> {
@@ -277,23 +282,43 @@ impl TableView<'_> {
 }
 
 impl<'s> Context<'s> {
+    /// The context with the default blocker thresholds (what `pgvac report` uses).
     pub fn new(snapshot: &'s Snapshot) -> Context<'s> {
+        Context::with_thresholds(snapshot, Thresholds::default())
+    }
+
+    pub fn with_thresholds(snapshot: &'s Snapshot, thresholds: Thresholds) -> Context<'s> {
         let settings = GlobalSettings::from_snapshot(snapshot);
-        let databases = snapshot
+        crate::analysis::computed::count(crate::analysis::computed::Step::Model);
+        let databases: Vec<DatabaseView> = snapshot
             .databases
             .iter()
             // A database read in part (a source timed out) still has true findings about
             // what was read; the run is marked incomplete elsewhere.
             .filter(|d| d.visit.was_read() && !d.is_invalid())
-            .map(|database| DatabaseView {
-                database,
-                evaluations: autovacuum::evaluate_database(&settings, database),
+            .map(|database| {
+                let evaluations = autovacuum::evaluate_database(&settings, database);
+                let plans = database
+                    .tables
+                    .iter()
+                    .zip(&evaluations)
+                    .map(|(table, eval)| tuning::plan(&settings, table, eval))
+                    .collect();
+                DatabaseView {
+                    database,
+                    evaluations,
+                    plans,
+                }
             })
             .collect();
+        crate::analysis::computed::count(crate::analysis::computed::Step::Plans);
+        let blockers = blockers::find_blockers(snapshot, &thresholds);
         Context {
             snapshot,
             settings,
             databases,
+            blockers,
+            thresholds,
         }
     }
 
@@ -316,10 +341,12 @@ impl<'s> Context<'s> {
                 .tables
                 .iter()
                 .zip(view.evaluations.iter())
-                .map(move |(table, autovacuum)| TableView {
+                .zip(view.plans.iter())
+                .map(move |((table, autovacuum), plan)| TableView {
                     database: view.database,
                     table,
                     autovacuum,
+                    plan: plan.as_ref(),
                 })
         })
     }
@@ -598,7 +625,7 @@ mod tests {
     fn fresh_clusters_have_no_warning() {
         for major in 12..=18 {
             let snapshot = fixture::base(major);
-            let found = analyse(&snapshot);
+            let found = crate::analysis::Analysis::new(&snapshot).findings;
             let loud: Vec<String> = found
                 .iter()
                 .filter(|f| f.severity >= Severity::Warning)

@@ -84,7 +84,7 @@ pub const RULE: Rule = Rule {
 fn check(context: &Context) -> Vec<Finding> {
     let mut out = Vec::new();
     for view in context.tables() {
-        let Some(plan) = tuning::plan(context, &view) else {
+        let Some(plan) = view.plan else {
             continue;
         };
         let Some(dead) = &plan.dead_rows else {

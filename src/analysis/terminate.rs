@@ -1,36 +1,25 @@
-//! `pgvac sessions --terminate`: which sessions to end, and ending them safely.
+//! `pgvac sessions --terminate`: which sessions to end, decided from the analysis alone.
 //!
 //! Planning is pure ([`plan`]): the targets are the client sessions that hold vacuum back
 //! (session blockers, and the proven owners of pinning temporary tables), narrowed by the user's
 //! filters. Never a target: pgvac's own session, autovacuum workers, walsenders, parallel
 //! workers and any other background process, sessions whose type or start time is hidden from
 //! pgvac's role, and a session that only has a temporary schema's backend id without proof that
-//! it owns the schema ([`crate::collect::temp_owner`]). Backups (`pg_dump`) and maintenance commands are
-//! targets only when named with `--pid`. Naming a session pgvac cannot prove is the one to end
-//! (hidden identity, unproven ownership) refuses `--execute` outright ([`Excluded::refused`]).
+//! it owns the schema ([`crate::collect::temp_owner`]). Backups (`pg_dump`) and maintenance
+//! commands are targets only when named with `--pid`. Naming a session pgvac cannot prove is the
+//! one to end (hidden identity, unproven ownership) refuses `--execute` outright
+//! ([`Excluded::refused`]).
 //!
-//! Acting ([`execute`]) is the only other place besides `collect` that talks to PostgreSQL. On
-//! a fresh session it
-//! 1. checks the role may signal every target (superuser; or `pg_signal_backend`, or membership
-//!    in the target's role, for non-superuser targets) and stops with one line naming the
-//!    missing privilege before signalling anyone;
-//! 2. re-reads each target and signals it only if its pid, `backend_start` and (for
-//!    transactions) `xact_start` still match what was planned, with a single guarded statement
-//!    ([`crate::analysis::blockers::guarded_signal_sql`]) so nothing can change between the check and the
-//!    signal except within that statement: a pid reused by a new session is never killed;
-//! 3. reports each outcome: terminated, already gone, changed (skipped), refused.
-//!
-//! `pg_terminate_backend` is a function call, not a write: it runs in pgvac's read-only session.
+//! The decisions made right before acting are here too, as pure functions of what was re-read
+//! ([`still_the_target`], [`missing_privilege`]); [`crate::collect::terminate`] is the I/O that
+//! re-reads and signals.
 
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sqlx::Connection;
-use sqlx::postgres::PgConnection;
 
 use crate::analysis::blockers::Blocker;
-use crate::conn::{ConnectError, ConnectionSettings, describe_sqlx_error};
 use crate::snapshot::{Session, Snapshot};
 
 /// The user's filters. Every filter given must match.
@@ -321,22 +310,6 @@ pub struct Outcome {
     pub sql: String,
 }
 
-/// Errors that stop `--terminate --execute` before it signals anyone.
-#[derive(Debug, thiserror::Error)]
-pub enum TerminateError {
-    #[error(transparent)]
-    Connect(#[from] ConnectError),
-    #[error("could not {what}: {message}")]
-    Query { what: String, message: String },
-    #[error(
-        "the snapshot comes from another server or from before a restart (postmaster started \
-         {snapshot}, the server now says {live}): its sessions cannot be matched"
-    )]
-    OtherServer { snapshot: String, live: String },
-    #[error("{0}")]
-    Privilege(String),
-}
-
 /// The live state of a target, as re-read right before acting.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LiveSession {
@@ -410,231 +383,6 @@ pub fn dry_run(plan: &Plan) -> Vec<Outcome> {
             sql: t.sql.clone(),
         })
         .collect()
-}
-
-fn query_error(what: &str) -> impl Fn(sqlx::Error) -> TerminateError + '_ {
-    move |e| TerminateError::Query {
-        what: what.to_string(),
-        message: describe_sqlx_error(&e),
-    }
-}
-
-/// Terminate the planned targets, checking each right before acting. `snapshot_started` is the
-/// postmaster start time of the snapshot the plan came from.
-pub async fn execute(
-    settings: &ConnectionSettings,
-    database: &str,
-    snapshot_started: DateTime<Utc>,
-    plan: &Plan,
-) -> Result<Vec<Outcome>, TerminateError> {
-    let mut conn = settings.connect(database).await?;
-    let result = execute_on(&mut conn, snapshot_started, plan).await;
-    let _ = conn.close().await;
-    result
-}
-
-async fn execute_on(
-    conn: &mut PgConnection,
-    snapshot_started: DateTime<Utc>,
-    plan: &Plan,
-) -> Result<Vec<Outcome>, TerminateError> {
-    let me: RoleRow = json_row(
-        conn,
-        "SELECT json_build_object( \
-           'role', current_user, \
-           'superuser', coalesce((SELECT rolsuper FROM pg_roles WHERE rolname = current_user), false), \
-           'signal_backend', pg_has_role(current_user, 'pg_signal_backend', 'USAGE') \
-              OR EXISTS (SELECT FROM pg_roles WHERE rolname = 'rds_superuser' \
-                         AND pg_has_role(current_user, oid, 'USAGE')), \
-           'started', pg_postmaster_start_time())::text",
-        "read pgvac's privileges",
-    )
-    .await?;
-    let role = me.role;
-    let rights = SignalRights {
-        superuser: me.superuser,
-        signal_backend: me.signal_backend,
-    };
-    let started = me.started;
-    if started != snapshot_started {
-        return Err(TerminateError::OtherServer {
-            snapshot: snapshot_started.to_rfc3339(),
-            live: started.to_rfc3339(),
-        });
-    }
-
-    let pids: Vec<i32> = plan.targets.iter().map(|t| t.pid).collect();
-    let live = read_live(conn, &pids).await?;
-    let find = |pid: i32| live.iter().find(|(p, _)| *p == pid).map(|(_, l)| l);
-
-    // Privileges first, for every target still there: refuse before signalling anyone.
-    for target in &plan.targets {
-        if let Some(live) = find(target.pid)
-            && still_the_target(target, Some(live)).is_ok()
-            && let Some(message) = missing_privilege(rights, &role, target.pid, live)
-        {
-            return Err(TerminateError::Privilege(message));
-        }
-    }
-
-    let mut outcomes = Vec::new();
-    for target in &plan.targets {
-        let outcome = |kind: OutcomeKind, detail: String| Outcome {
-            pid: target.pid,
-            outcome: kind,
-            detail,
-            sql: target.sql.clone(),
-        };
-        if let Err(kind) = still_the_target(target, find(target.pid)) {
-            let detail = match kind {
-                OutcomeKind::AlreadyGone => "the session has ended".to_string(),
-                OutcomeKind::Changed => changed_detail(target, find(target.pid)),
-                _ => "no longer a client session".to_string(),
-            };
-            outcomes.push(outcome(kind, detail));
-            continue;
-        }
-        // The guarded statement re-checks the identity in the same statement that signals.
-        let signalled: Option<Option<bool>> = sqlx::query_scalar(sqlx::AssertSqlSafe(
-            target.sql.trim_end_matches(';').to_string(),
-        ))
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(query_error("terminate a session"))?;
-        let result = match signalled {
-            None => {
-                let live = read_live(conn, &[target.pid]).await?;
-                match still_the_target(target, live.first().map(|(_, l)| l)) {
-                    Err(OutcomeKind::AlreadyGone) => outcome(
-                        OutcomeKind::AlreadyGone,
-                        "the session has ended".to_string(),
-                    ),
-                    _ => outcome(
-                        OutcomeKind::Changed,
-                        changed_detail(target, live.first().map(|(_, l)| l)),
-                    ),
-                }
-            }
-            Some(Some(true)) => {
-                if wait_until_gone(conn, target.pid).await? {
-                    outcome(OutcomeKind::Terminated, target.reason.clone())
-                } else {
-                    outcome(
-                        OutcomeKind::Signalled,
-                        "signalled, but still running after 5 s".to_string(),
-                    )
-                }
-            }
-            Some(_) => outcome(
-                OutcomeKind::AlreadyGone,
-                "the server found no such backend".to_string(),
-            ),
-        };
-        outcomes.push(result);
-    }
-    Ok(outcomes)
-}
-
-fn changed_detail(target: &Target, live: Option<&LiveSession>) -> String {
-    match live {
-        Some(live) if live.backend_start != Some(target.backend_start) => {
-            "the pid now belongs to another session (different backend_start): left alone"
-                .to_string()
-        }
-        Some(_) => "the session is in another transaction now (different xact_start): left alone"
-            .to_string(),
-        None => "the session has ended".to_string(),
-    }
-}
-
-#[derive(Deserialize)]
-struct RoleRow {
-    role: String,
-    superuser: bool,
-    signal_backend: bool,
-    started: DateTime<Utc>,
-}
-
-#[derive(Deserialize)]
-struct LiveRow {
-    pid: i32,
-    backend_start: Option<DateTime<Utc>>,
-    xact_start: Option<DateTime<Utc>>,
-    backend_type: Option<String>,
-    usename: Option<String>,
-    superuser: bool,
-    same_role: bool,
-}
-
-/// The one row of a query returning one JSON text column.
-async fn json_row<T: serde::de::DeserializeOwned>(
-    conn: &mut PgConnection,
-    sql: &'static str,
-    what: &str,
-) -> Result<T, TerminateError> {
-    let text: String = sqlx::query_scalar(sql)
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(query_error(what))?;
-    serde_json::from_str(&text).map_err(|e| TerminateError::Query {
-        what: what.to_string(),
-        message: format!("unexpected row shape ({e})"),
-    })
-}
-
-async fn read_live(
-    conn: &mut PgConnection,
-    pids: &[i32],
-) -> Result<Vec<(i32, LiveSession)>, TerminateError> {
-    let what = "re-read the sessions";
-    let rows: Vec<String> = sqlx::query_scalar(
-        "SELECT row_to_json(s)::text FROM ( \
-           SELECT a.pid, a.backend_start, a.xact_start, a.backend_type, a.usename, \
-                  coalesce(r.rolsuper, false) AS superuser, \
-                  coalesce(pg_has_role(a.usesysid, 'USAGE'), false) AS same_role \
-           FROM pg_stat_activity a LEFT JOIN pg_roles r ON r.oid = a.usesysid \
-           WHERE a.pid = ANY($1) AND a.pid <> pg_backend_pid()) s",
-    )
-    .bind(pids)
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(query_error(what))?;
-    rows.iter()
-        .map(|text| {
-            let row: LiveRow = serde_json::from_str(text).map_err(|e| TerminateError::Query {
-                what: what.to_string(),
-                message: format!("unexpected row shape ({e})"),
-            })?;
-            Ok((
-                row.pid,
-                LiveSession {
-                    backend_start: row.backend_start,
-                    xact_start: row.xact_start,
-                    backend_type: row.backend_type,
-                    user: row.usename,
-                    superuser: row.superuser,
-                    same_role: row.same_role,
-                },
-            ))
-        })
-        .collect()
-}
-
-/// Wait up to 5 s for a signalled backend to leave `pg_stat_activity`.
-async fn wait_until_gone(conn: &mut PgConnection, pid: i32) -> Result<bool, TerminateError> {
-    for _ in 0..50 {
-        let present: bool =
-            sqlx::query_scalar("SELECT EXISTS (SELECT FROM pg_stat_activity WHERE pid = $1)")
-                .bind(pid)
-                .fetch_one(&mut *conn)
-                .await
-                .map_err(query_error("check the session ended"))?;
-        if !present {
-            return Ok(true);
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    Ok(false)
 }
 
 #[cfg(test)]
