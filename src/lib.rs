@@ -11,6 +11,7 @@ pub mod collect;
 pub mod conn;
 pub mod findings;
 pub mod history;
+pub mod local_server;
 pub mod render;
 pub mod rules;
 pub mod sessions;
