@@ -60,6 +60,8 @@ pub enum Command {
     Rules(RulesArgs),
     /// Print the documentation of one rule: what it checks, why, how, the fix, sources.
     Explain(ExplainArgs),
+    /// Start a throwaway PostgreSQL with the problems pgvac finds, show the report, remove it.
+    Demo(crate::demo::DemoArgs),
 }
 
 const SESSIONS_ABOUT: &str = "\
@@ -484,6 +486,7 @@ fn execute(cli: Cli) -> Result<u8> {
             write_output(None, |out| Ok(render::rules::write_explain(out, rule)?))?;
             Ok(0)
         }
+        Command::Demo(args) => crate::demo::run(args),
     }
 }
 

@@ -9,6 +9,7 @@ pub mod blockers;
 pub mod cli;
 pub mod collect;
 pub mod conn;
+pub mod demo;
 pub mod findings;
 pub mod history;
 pub mod local_server;
