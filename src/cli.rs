@@ -62,6 +62,10 @@ pub enum Command {
     Explain(ExplainArgs),
     /// Start a throwaway PostgreSQL with the problems pgvac finds, show the report, remove it.
     Demo(crate::demo::DemoArgs),
+    /// Print the completion script of a shell (bash, zsh, fish, elvish, powershell).
+    Completions(crate::help::CompletionsArgs),
+    /// Print pgvac's man page, or one command's, in roff.
+    Man(crate::help::ManArgs),
 }
 
 const SESSIONS_ABOUT: &str = "\
@@ -404,7 +408,7 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 
 /// Parse the command line, run, and turn the outcome into an exit status.
 pub fn run() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match crate::help::parse() {
         Ok(cli) => cli,
         Err(error) => {
             let _ = error.print();
@@ -487,6 +491,8 @@ fn execute(cli: Cli) -> Result<u8> {
             Ok(0)
         }
         Command::Demo(args) => crate::demo::run(args),
+        Command::Completions(args) => crate::help::print_completions(&args),
+        Command::Man(args) => crate::help::print_man(&args),
     }
 }
 

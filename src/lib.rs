@@ -11,6 +11,7 @@ pub mod collect;
 pub mod conn;
 pub mod demo;
 pub mod findings;
+pub mod help;
 pub mod history;
 pub mod local_server;
 pub mod render;
