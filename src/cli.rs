@@ -176,6 +176,9 @@ pub struct SessionsArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: SessionsFormat,
+    /// Columns the table fits in [default: the terminal's width, or 100].
+    #[arg(long, value_name = "COLUMNS", value_parser = clap::value_parser!(u16).range(60..=1000))]
+    pub width: Option<u16>,
     /// Analyse this snapshot (from `pgvac collect`) instead of reading the server. With
     /// --terminate --execute pgvac still connects, checks the snapshot is from that server since
     /// its last restart, and re-checks every session before acting.
@@ -329,12 +332,7 @@ impl ReportArgs {
                 to_terminal && !no_color && std::env::var("TERM").map_or(true, |t| t != "dumb")
             }
         } && self.format == Format::Table;
-        let width = match self.width {
-            Some(width) => usize::from(width),
-            None if to_terminal => terminal_size::terminal_size()
-                .map_or(render::DEFAULT_WIDTH, |(w, _)| usize::from(w.0)),
-            None => render::DEFAULT_WIDTH,
-        };
+        let width = render::fit_width(self.width, to_terminal);
         render::Options {
             top: self.top.map(|n| n as usize),
             verbose: self.verbose,
@@ -544,7 +542,11 @@ fn sessions(args: SessionsArgs) -> Result<u8> {
         let report = SessionsReport::new(&snapshot, &thresholds, &blockers, terminate);
         write_output(None, |out| {
             match args.format {
-                SessionsFormat::Table => write_table(out, &report),
+                SessionsFormat::Table => write_table(
+                    out,
+                    &report,
+                    render::fit_width(args.width, std::io::stdout().is_terminal()),
+                ),
                 SessionsFormat::Json => write_json(out, &report),
             }
             .context("could not render the report")

@@ -279,6 +279,14 @@ fn runs_to_the_end(major: u32) {
         assert!(codes.iter().any(|c| c.starts_with(prefix)), "no {prefix}");
     }
     assert!(run.stdout.contains("payment-4711"), "sessions view missing");
+    // Not on a terminal, the report and the sessions view fit the default 100 columns.
+    let widest = run
+        .stdout
+        .lines()
+        .map(|l| l.chars().count())
+        .max()
+        .unwrap_or(0);
+    assert!(widest <= 100, "a line of {widest} columns:\n{}", run.stdout);
     if major == 18 && std::env::var_os("UPDATE_DOCS").is_some() {
         let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/demo-snapshot.json");
         std::fs::copy(&saved, example).unwrap();

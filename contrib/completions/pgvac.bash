@@ -501,7 +501,7 @@ _pgvac() {
             return 0
             ;;
         pgvac__subcmd__sessions)
-            opts="-h -p -U -d -? --dsn --host --port --username --dbname --exclude-db --jobs --connect-timeout --statement-timeout --lock-timeout --format --snapshot --idle-threshold --transaction-threshold --xid-age-warning --xid-age-critical --terminate --execute --yes --min-xact-age --min-idle --min-xid-age --user --pid --help"
+            opts="-h -p -U -d -? --dsn --host --port --username --dbname --exclude-db --jobs --connect-timeout --statement-timeout --lock-timeout --format --width --snapshot --idle-threshold --transaction-threshold --xid-age-warning --xid-age-critical --terminate --execute --yes --min-xact-age --min-idle --min-xid-age --user --pid --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -565,6 +565,10 @@ _pgvac() {
                     ;;
                 --format)
                     COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --width)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --snapshot)

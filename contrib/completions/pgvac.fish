@@ -59,6 +59,7 @@ complete -c pgvac -n "__fish_pgvac_using_subcommand sessions" -l statement-timeo
 complete -c pgvac -n "__fish_pgvac_using_subcommand sessions" -l lock-timeout -d 'lock_timeout of pgvac\'s sessions' -r
 complete -c pgvac -n "__fish_pgvac_using_subcommand sessions" -l format -d 'Output format' -r -f -a "table\t'A table for people'
 json\t'One JSON object'"
+complete -c pgvac -n "__fish_pgvac_using_subcommand sessions" -l width -d 'Columns the table fits in [default: the terminal\'s width, or 100]' -r
 complete -c pgvac -n "__fish_pgvac_using_subcommand sessions" -l snapshot -d 'Analyse this snapshot (from `pgvac collect`) instead of reading the server. With --terminate --execute pgvac still connects, checks the snapshot is from that server since its last restart, and re-checks every session before acting' -r -F
 complete -c pgvac -n "__fish_pgvac_using_subcommand sessions" -l idle-threshold -d 'Idle in transaction longer than this is a warning' -r
 complete -c pgvac -n "__fish_pgvac_using_subcommand sessions" -l transaction-threshold -d 'Transactions, prepared transactions and inactive slots held longer than this are a warning' -r

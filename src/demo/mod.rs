@@ -332,7 +332,7 @@ fn show(target: &str, snapshot: &Snapshot) -> Result<()> {
     let blockers = crate::blockers::find_blockers(snapshot, &thresholds);
     let sessions = crate::sessions::SessionsReport::new(snapshot, &thresholds, &blockers, None);
     crate::cli::write_output(None, |out| {
-        crate::sessions::write_table(out, &sessions).context("could not render")
+        crate::sessions::write_table(out, &sessions, options.width).context("could not render")
     })?;
 
     say("what was planted, and whether the report shows it:");
