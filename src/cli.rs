@@ -12,7 +12,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 
-use crate::collect::{CollectOptions, collect};
+use crate::collect::CollectOptions;
 use crate::conn::{ConnectionArgs, ConnectionSettings};
 use crate::history::{self, HistoryDir};
 use crate::render::{self, Format, Report};
@@ -437,7 +437,7 @@ fn execute(cli: Cli) -> Result<u8> {
         Command::Collect(args) => {
             let settings = args.connection.settings()?;
             let options = args.connection.collect_options();
-            let snapshot = runtime()?.block_on(collect(&settings, &options))?;
+            let snapshot = runtime()?.block_on(crate::progress::collect(&settings, &options))?;
             write_output(args.output.as_deref(), |out| {
                 serde_json::to_writer_pretty(&mut *out, &snapshot)?;
                 out.write_all(b"\n")?;
@@ -454,7 +454,7 @@ fn execute(cli: Cli) -> Result<u8> {
                 None => {
                     let settings = args.connection.settings()?;
                     let options = args.connection.collect_options();
-                    runtime()?.block_on(collect(&settings, &options))?
+                    runtime()?.block_on(crate::progress::collect(&settings, &options))?
                 }
             };
             let trends = history
@@ -522,7 +522,10 @@ fn sessions(args: SessionsArgs) -> Result<u8> {
             }
             snapshot
         }
-        None => runtime.block_on(collect(&settings, &args.connection.collect_options()))?,
+        None => runtime.block_on(crate::progress::collect(
+            &settings,
+            &args.connection.collect_options(),
+        ))?,
     };
     let thresholds = Thresholds {
         idle_in_transaction_secs: secs(args.idle_threshold),

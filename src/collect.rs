@@ -63,10 +63,29 @@ impl Default for CollectOptions {
 
 const BEGIN: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
 
+/// Told as a collection goes, for a progress line ([`crate::progress`]).
+pub trait Progress: Sync {
+    /// The cluster-wide views are read; `databases` are to be visited.
+    fn visiting(&self, _databases: usize) {}
+    /// One more database was read, with `tables` tables.
+    fn database_read(&self, _tables: usize) {}
+}
+
+impl Progress for () {}
+
 /// Read the whole snapshot.
 pub async fn collect(
     settings: &ConnectionSettings,
     options: &CollectOptions,
+) -> Result<Snapshot, CollectError> {
+    collect_with_progress(settings, options, &()).await
+}
+
+/// [`collect`], telling `progress` how far it got.
+pub async fn collect_with_progress(
+    settings: &ConnectionSettings,
+    options: &CollectOptions,
+    progress: &dyn Progress,
 ) -> Result<Snapshot, CollectError> {
     let first_database = options
         .databases
@@ -103,9 +122,11 @@ pub async fn collect(
     }
 
     let jobs = options.jobs.max(1);
+    progress.visiting(to_visit.len());
     let visits: Vec<(String, Result<DatabaseContents, String>)> = futures::stream::iter(to_visit)
         .map(|name| async move {
             let result = read_database(settings, &name, cluster.server.version_num).await;
+            progress.database_read(result.as_ref().map_or(0, |c| c.tables.len()));
             (name, result)
         })
         .buffer_unordered(jobs)
