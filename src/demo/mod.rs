@@ -393,3 +393,22 @@ async fn keep(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// docker-compose.yml starts its server with the demo's settings, or `pgvac demo --server`
+    /// refuses it: the two lists must not drift apart.
+    #[test]
+    fn the_compose_server_has_the_demo_settings() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docker-compose.yml");
+        let compose = std::fs::read_to_string(path).unwrap();
+        for (name, value, _) in SETTINGS {
+            assert!(
+                compose.contains(&format!("      - {name}={value}\n")),
+                "docker-compose.yml lacks -c {name}={value}"
+            );
+        }
+    }
+}
