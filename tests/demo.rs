@@ -356,3 +356,108 @@ fn demo_keep_lets_a_user_terminate_its_idle_session() {
     assert_eq!(run.status, 0, "{}", run.describe());
     run.assert_nothing_left();
 }
+
+/// A server of the test's own for `--server`: socket only, in a temporary directory; stopped
+/// when dropped.
+struct Existing {
+    bindir: PathBuf,
+    dir: tempfile::TempDir,
+    port: u16,
+}
+
+impl Existing {
+    fn start(major: u32, settings: &str) -> Existing {
+        use pgvac::local_server as ls;
+        let bindir = bindir(major);
+        let dir = tempfile::tempdir().unwrap();
+        ls::own(dir.path()).unwrap();
+        let data = dir.path().join("data");
+        ls::check(ls::initdb_command(&bindir, &data).output(), "initdb").unwrap();
+        let port = ls::free_port().unwrap();
+        ls::append(
+            &data.join("postgresql.conf"),
+            &format!(
+                "\nlisten_addresses = ''\nport = {port}\nunix_socket_directories = '{}'\n\
+                 fsync = off\n{settings}",
+                dir.path().display()
+            ),
+        )
+        .unwrap();
+        let server = Existing { bindir, dir, port };
+        server.pg_ctl(&["-l", "/dev/null", "-w", "start"]);
+        server
+    }
+
+    fn pg_ctl(&self, args: &[&str]) {
+        let data = self.dir.path().join("data");
+        let output = pgvac::local_server::server_command(&self.bindir.join("pg_ctl"))
+            .arg("-D")
+            .arg(&data)
+            .args(args)
+            .output();
+        pgvac::local_server::check(output, "pg_ctl").unwrap();
+    }
+
+    fn conninfo(&self) -> String {
+        format!(
+            "host={} port={} user=postgres dbname=postgres sslmode=disable",
+            self.dir.path().display(),
+            self.port
+        )
+    }
+
+    fn demo(&self) -> std::process::Output {
+        Command::new(env!("CARGO_BIN_EXE_pgvac"))
+            .args(["demo", "--server", &self.conninfo()])
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap()
+    }
+}
+
+impl Drop for Existing {
+    fn drop(&mut self) {
+        let data = self.dir.path().join("data");
+        let _ = pgvac::local_server::server_command(&self.bindir.join("pg_ctl"))
+            .arg("-D")
+            .arg(&data)
+            .args(["-m", "immediate", "-w", "stop"])
+            .output();
+    }
+}
+
+/// `--server` (the docker-compose route): a server without the demo's settings is refused with
+/// the flags to add; an empty one with them is seeded and reported on; a second run refuses it,
+/// since it now has databases of its own.
+#[test]
+fn demo_server_seeds_only_an_empty_server_with_the_settings() {
+    let settings: String = pgvac::demo::SETTINGS
+        .iter()
+        .map(|(name, value, _)| format!("{name} = '{value}'\n"))
+        .collect();
+    let plain = Existing::start(18, "");
+    let refused = plain.demo();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("-c autovacuum_freeze_max_age=100000"),
+        "{stderr}"
+    );
+    drop(plain);
+
+    let server = Existing::start(18, &settings);
+    let seeded = server.demo();
+    let stdout = String::from_utf8_lossy(&seeded.stdout);
+    let stderr = String::from_utf8_lossy(&seeded.stderr);
+    assert_eq!(seeded.status.code(), Some(0), "{stderr}\n{stdout}");
+    for code in ALWAYS {
+        assert!(stdout.contains(code), "{code}:\n{stderr}\n{stdout}");
+    }
+    let again = server.demo();
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert_eq!(again.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("databases of its own (archive_2019, shop)"),
+        "{stderr}"
+    );
+}
