@@ -1,5 +1,6 @@
--- Every database with its wraparound ages, visitable or not.
--- pg_database_size() needs CONNECT (or pg_read_all_stats); invalid databases are not sized.
+-- Every database with its wraparound ages, visitable or not, and whether this role may connect
+-- to it. No size function: pg_database_size() stats every file of every database, and this
+-- query must not fail. Sizes come from each database's own tables query (relpages).
 SELECT row_to_json(d)::text
 FROM (
     SELECT d.oid::bigint AS oid,
@@ -9,11 +10,7 @@ FROM (
            d.datistemplate AS is_template,
            age(d.datfrozenxid)::bigint AS xid_age,
            mxid_age(d.datminmxid)::bigint AS mxid_age,
-           CASE WHEN d.datconnlimit <> -2
-                 AND (has_database_privilege(d.oid, 'CONNECT')
-                      OR pg_has_role('pg_read_all_stats', 'USAGE'))
-                THEN pg_database_size(d.oid)
-           END AS size_bytes,
+           has_database_privilege(d.oid, 'CONNECT') AS may_connect,
            s.stats_reset
     FROM pg_database d
     LEFT JOIN pg_stat_database s ON s.datid = d.oid

@@ -849,6 +849,7 @@ mod tests {
             standbys: Vec::new(),
             running_vacuums: Vec::new(),
             warnings: Vec::new(),
+            missing: Vec::new(),
         }
     }
 

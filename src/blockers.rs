@@ -1100,6 +1100,7 @@ pub(crate) mod tests {
             standbys: vec![],
             running_vacuums: vec![],
             warnings: vec![],
+            missing: vec![],
         }
     }
 

@@ -34,8 +34,9 @@ pub const EXIT_INCOMPLETE: u8 = 3;
                   variables and ~/.pgpass, as with psql.\n\n\
                   Exit status (Nagios convention, for cron and monitoring): 0 nothing at warning \
                   or above, 1 a warning, 2 something critical, 3 pgvac could not complete \
-                  (connection, permissions, bad snapshot, bad flags). `pgvac report --fail-on` \
-                  chooses which findings make the status non-zero.",
+                  (connection, bad snapshot, bad flags, or an incomplete run: a database or \
+                  source it set out to read and could not; --allow-partial accepts one). \
+                  `pgvac report --fail-on` chooses which findings make the status non-zero.",
     disable_help_flag = true
 )]
 pub struct Cli {
@@ -95,7 +96,8 @@ line naming the missing privilege, terminating nobody. Each outcome is reported:
 already gone, changed (skipped), refused.
 
 Exit status: 0 nothing at warning or above, 1 warning, 2 critical (the worst blocker); with \
---execute, 0 once every target was handled; 3 could not complete.";
+--execute, 0 once every target was handled; 3 could not complete, or an incomplete run (a \
+database or source not read: --execute then terminates nobody unless --allow-partial).";
 
 /// How to connect, as psql takes it.
 #[derive(Debug, Args, Clone)]
@@ -167,6 +169,10 @@ pub struct CollectArgs {
     /// Write the snapshot to FILE (atomically: all or nothing) instead of stdout.
     #[arg(short = 'o', long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Accept an incomplete run (a database or source that could not be read): exit 0 and
+    /// write --output anyway. The snapshot still records what is missing.
+    #[arg(long)]
+    pub allow_partial: bool,
 }
 
 #[derive(Debug, Args)]
@@ -221,13 +227,19 @@ pub struct SessionsArgs {
     /// Only this pid (repeatable). -d/--dbname also limits --terminate to those databases.
     #[arg(long = "pid", value_name = "PID", requires = "terminate")]
     pub pids: Vec<i32>,
+    /// Accept an incomplete run (a database or source that could not be read): the worst
+    /// blocker decides the exit status, and --execute may act on what was read.
+    #[arg(long)]
+    pub allow_partial: bool,
 }
 
 #[derive(Debug, Args)]
 #[command(
     after_help = "Exit status: 0 nothing at warning or above, 1 warning, 2 critical, 3 could not \
                   complete (with --fail-on critical, warnings exit 0; with --fail-on never, \
-                  only 3 is non-zero).\n\n\
+                  only 3 is non-zero). A run that could not read a database or source it set \
+                  out to read is incomplete: exit 3 whatever the findings, and --output and \
+                  --history are left as they were, unless --allow-partial.\n\n\
                   Cron: `pgvac report --format json -o /var/lib/pgvac/report.json` replaces the \
                   file atomically; `--format prometheus -o DIR/pgvac.prom` feeds node_exporter's \
                   textfile collector.\n\n\
@@ -238,8 +250,8 @@ pub struct ReportArgs {
     #[command(flatten)]
     pub connection: ConnectionFlags,
     /// Analyse this snapshot file (from `pgvac collect`) instead of connecting; the report is
-    /// the one the live run would have given.
-    #[arg(long, value_name = "FILE")]
+    /// the one the live run would have given. No connection options with it.
+    #[arg(long, value_name = "FILE", conflicts_with_all = CONNECTION_ARGS)]
     pub snapshot: Option<PathBuf>,
     /// Output format: table (the terminal report), json (schema in docs/report.schema.json),
     /// sql (a script of the fixes for psql), markdown, prometheus (textfile collector).
@@ -278,7 +290,24 @@ pub struct ReportArgs {
     #[arg(long, value_name = "N", default_value_t = history::DEFAULT_KEEP, requires = "history",
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub keep: usize,
+    /// Accept an incomplete run (a database or source that could not be read): the findings
+    /// decide the exit status, and --output and --history are written anyway. The report still
+    /// says what was not read.
+    #[arg(long)]
+    pub allow_partial: bool,
 }
+
+/// The arguments that say how to connect: meaningless with `--snapshot`, so refused with it
+/// rather than silently ignored.
+const CONNECTION_ARGS: [&str; 7] = [
+    "conninfo",
+    "dsn",
+    "host",
+    "port",
+    "user",
+    "dbname",
+    "exclude_db",
+];
 
 /// Output formats of `pgvac sessions`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -409,12 +438,15 @@ pub fn run() -> ExitCode {
     let cli = match crate::help::parse() {
         Ok(cli) => cli,
         Err(error) => {
-            let _ = error.print();
             return match error.kind() {
                 clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                    let _ = error.print();
                     ExitCode::SUCCESS
                 }
-                _ => ExitCode::from(EXIT_INCOMPLETE),
+                _ => {
+                    eprintln!("pgvac: error: {}", usage_error(&error));
+                    ExitCode::from(EXIT_INCOMPLETE)
+                }
             };
         }
     };
@@ -427,9 +459,87 @@ pub fn run() -> ExitCode {
     }
 }
 
+/// A clap usage error as one line, as every other error: what was wrong, the choices where
+/// clap lists them, and where the help is.
+fn usage_error(error: &clap::Error) -> String {
+    use clap::error::ErrorKind;
+    let command = std::env::args()
+        .skip(1)
+        .find(|a| ["collect", "sessions", "report", "rules", "explain"].contains(&a.as_str()));
+    let help = match &command {
+        Some(command) => format!("see pgvac {command} --help"),
+        None => "see pgvac --help".to_string(),
+    };
+    if error.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+        return format!(
+            "a command is needed: collect, sessions, report, rules or explain ({help})"
+        );
+    }
+    // The rendered text without its styles, its usage block and its "For more information".
+    let text = error.render().to_string();
+    let mut parts: Vec<String> = Vec::new();
+    let mut in_usage = false;
+    for line in text.lines() {
+        let line = line.trim();
+        if line.is_empty() {
+            in_usage = false;
+            continue;
+        }
+        if line.starts_with("Usage:") {
+            in_usage = true;
+            continue;
+        }
+        if in_usage || line.starts_with("For more information") {
+            continue;
+        }
+        parts.push(line.strip_prefix("error: ").unwrap_or(line).to_string());
+    }
+    format!("{} ({help})", parts.join(" "))
+}
+
 /// The error and its causes on one line.
 fn one_line(error: &anyhow::Error) -> String {
     format!("{error:#}").replace('\n', " ")
+}
+
+/// What an incomplete run means for the exit status and the files it would write: `None` when
+/// the run is complete. Says on stderr what was not read.
+fn incomplete(snapshot: &Snapshot, allow_partial: bool, output: Option<&Path>) -> Option<u8> {
+    let summary = render::incomplete_summary(snapshot)?;
+    if allow_partial {
+        eprintln!("pgvac: warning: incomplete run accepted with --allow-partial: {summary}");
+        return None;
+    }
+    let left = match output {
+        Some(path) => format!("; {} was left as it was", path.display()),
+        None => String::new(),
+    };
+    eprintln!(
+        "pgvac: error: incomplete run, exit {EXIT_INCOMPLETE}: {summary}{left} (--allow-partial \
+         accepts it)"
+    );
+    Some(EXIT_INCOMPLETE)
+}
+
+/// `--snapshot` with a flag that says how to connect: refused, not ignored. `allowed` names the
+/// flags the command still uses with a snapshot.
+fn refuse_connection_flags(flags: &ConnectionFlags, allowed: &[&str], why: &str) -> Result<()> {
+    let given = [
+        ("a connection string", flags.conninfo.is_some()),
+        ("--dsn", flags.dsn.is_some()),
+        ("-h/--host", flags.host.is_some()),
+        ("-p/--port", flags.port.is_some()),
+        ("-U/--username", flags.user.is_some()),
+        ("-d/--dbname", !flags.dbname.is_empty()),
+        ("--exclude-db", !flags.exclude_db.is_empty()),
+    ];
+    if let Some((name, _)) = given
+        .iter()
+        .find(|(name, given)| *given && !allowed.contains(name))
+    {
+        anyhow::bail!("{name} cannot be used with --snapshot: {why}");
+    }
+    Ok(())
 }
 
 fn execute(cli: Cli) -> Result<u8> {
@@ -438,12 +548,16 @@ fn execute(cli: Cli) -> Result<u8> {
             let settings = args.connection.settings()?;
             let options = args.connection.collect_options();
             let snapshot = runtime()?.block_on(crate::progress::collect(&settings, &options))?;
-            write_output(args.output.as_deref(), |out| {
-                serde_json::to_writer_pretty(&mut *out, &snapshot)?;
-                out.write_all(b"\n")?;
-                Ok(())
-            })?;
-            Ok(0)
+            let status = incomplete(&snapshot, args.allow_partial, args.output.as_deref());
+            let output = args.output.as_deref().filter(|_| status.is_none());
+            if args.output.is_none() || output.is_some() {
+                write_output(output, |out| {
+                    serde_json::to_writer_pretty(&mut *out, &snapshot)?;
+                    out.write_all(b"\n")?;
+                    Ok(())
+                })?;
+            }
+            Ok(status.unwrap_or(0))
         }
         Command::Sessions(args) => sessions(args),
         Command::Report(args) => {
@@ -458,17 +572,21 @@ fn execute(cli: Cli) -> Result<u8> {
                 }
             };
             let trends = history
-                .map(|dir| dir.record(&snapshot, args.keep))
+                .map(|dir| dir.record(&snapshot, args.keep, args.allow_partial))
                 .transpose()?;
             let found = rules::analyse(&snapshot);
             let mut report = Report::new(&snapshot, &found, chrono::Utc::now());
             report.trends = trends.as_ref();
             let options = args.render_options();
-            write_output(args.output.as_deref(), |out| {
-                render::write(out, args.format, &report, &options)
-                    .context("could not render the report")
-            })?;
-            Ok(args.fail_on.exit_status(findings::worst(&found)))
+            let status = incomplete(&snapshot, args.allow_partial, args.output.as_deref());
+            // An incomplete run never replaces the file a cron job or node_exporter reads.
+            if args.output.is_none() || status.is_none() {
+                write_output(args.output.as_deref(), |out| {
+                    render::write(out, args.format, &report, &options)
+                        .context("could not render the report")
+                })?;
+            }
+            Ok(status.unwrap_or_else(|| args.fail_on.exit_status(findings::worst(&found))))
         }
         Command::Rules(args) => {
             write_output(None, |out| {
@@ -504,34 +622,44 @@ fn sessions(args: SessionsArgs) -> Result<u8> {
     use crate::terminate::{Filters, dry_run, execute, plan};
     use std::io::IsTerminal;
 
-    let settings = args.connection.settings()?;
-    let runtime = runtime()?;
-    let snapshot: crate::snapshot::Snapshot = match &args.snapshot {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("could not read {}", path.display()))?;
-            let snapshot: crate::snapshot::Snapshot = serde_json::from_str(&text)
-                .with_context(|| format!("{} is not a pgvac snapshot", path.display()))?;
-            if snapshot.snapshot_version != crate::snapshot::SNAPSHOT_VERSION {
-                anyhow::bail!(
-                    "{} has snapshot format {}, this pgvac reads format {}",
-                    path.display(),
-                    snapshot.snapshot_version,
-                    crate::snapshot::SNAPSHOT_VERSION
-                );
-            }
-            snapshot
+    if args.xid_age_warning > args.xid_age_critical {
+        anyhow::bail!(
+            "--xid-age-warning {} is above --xid-age-critical {}: a warning must come before \
+             critical",
+            args.xid_age_warning,
+            args.xid_age_critical
+        );
+    }
+    if args.snapshot.is_some() {
+        if args.execute {
+            // Acting needs the server: the connection flags say which one.
+        } else if args.terminate {
+            refuse_connection_flags(
+                &args.connection,
+                &["-d/--dbname"],
+                "the snapshot is analysed offline (with --terminate, -d only filters; \
+                 --execute connects)",
+            )?;
+        } else {
+            refuse_connection_flags(&args.connection, &[], "the snapshot is analysed offline")?;
         }
-        None => runtime.block_on(crate::progress::collect(
-            &settings,
-            &args.connection.collect_options(),
-        ))?,
+    }
+    let runtime = runtime()?;
+    let snapshot: Snapshot = match &args.snapshot {
+        Some(path) => read_snapshot(path)?,
+        None => {
+            let settings = args.connection.settings()?;
+            runtime.block_on(crate::progress::collect(
+                &settings,
+                &args.connection.collect_options(),
+            ))?
+        }
     };
     let thresholds = Thresholds {
         idle_in_transaction_secs: secs(args.idle_threshold),
         transaction_secs: secs(args.transaction_threshold),
         xid_age_warning: args.xid_age_warning,
-        xid_age_critical: args.xid_age_critical.max(args.xid_age_warning),
+        xid_age_critical: args.xid_age_critical,
     };
     let blockers = find_blockers(&snapshot, &thresholds);
     let worst = worst_severity(&blockers);
@@ -556,6 +684,8 @@ fn sessions(args: SessionsArgs) -> Result<u8> {
         })
     };
 
+    let incomplete_status = incomplete(&snapshot, args.allow_partial, None);
+    let severity_code = incomplete_status.unwrap_or(severity_code);
     if !args.terminate {
         emit(None)?;
         return Ok(severity_code);
@@ -590,16 +720,26 @@ fn sessions(args: SessionsArgs) -> Result<u8> {
         emit(Some(&dry))?;
         return Ok(severity_code);
     }
+    if incomplete_status.is_some() {
+        emit(Some(&dry))?;
+        anyhow::bail!(
+            "nothing terminated: the run is incomplete, so the plan may lack sessions it would \
+             otherwise name (--allow-partial acts on what was read)"
+        );
+    }
+    let targets = crate::findings::plural(plan.targets.len(), "session", "sessions");
     if !args.yes {
         if !std::io::stdin().is_terminal() {
             anyhow::bail!(
                 "--execute needs a confirmation and stdin is not a terminal: add --yes to \
-                 terminate {} sessions without asking",
-                plan.targets.len()
+                 terminate {targets} without asking"
             );
         }
-        emit(Some(&dry))?;
-        eprint!("Terminate these {} sessions? [y/N] ", plan.targets.len());
+        emit(Some(&TerminateReport {
+            mode: "to_confirm",
+            ..dry.clone()
+        }))?;
+        eprint!("Terminate {targets}? [y/N] ");
         let _ = std::io::stderr().flush();
         let mut answer = String::new();
         std::io::stdin()
@@ -610,6 +750,7 @@ fn sessions(args: SessionsArgs) -> Result<u8> {
             return Ok(0);
         }
     }
+    let settings = args.connection.settings()?;
     let database = args
         .connection
         .dbname
@@ -638,37 +779,16 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .context("could not start the async runtime")
 }
 
-/// Write to stdout, or to FILE through a temporary file in the same directory and a rename, so
-/// that FILE is either the old content or the whole new one. `write` streams the content.
+/// Write to stdout, or to FILE with pgvac's one file writer ([`crate::output`]: a regular file
+/// is replaced atomically keeping its mode and owner; a device or FIFO is written in place).
+/// `write` streams the content.
 pub fn write_output(
     path: Option<&Path>,
     write: impl FnOnce(&mut dyn Write) -> Result<()>,
 ) -> Result<()> {
     match path {
-        None => {
-            let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
-            write(&mut stdout).context("could not write to stdout")?;
-            stdout.flush().context("could not write to stdout")?;
-        }
-        Some(path) => {
-            let dir = match path.parent() {
-                Some(dir) if !dir.as_os_str().is_empty() => dir,
-                _ => Path::new("."),
-            };
-            let temp = tempfile::NamedTempFile::new_in(dir)
-                .with_context(|| format!("could not create a file in {}", dir.display()))?;
-            let mut buffered = std::io::BufWriter::new(temp);
-            write(&mut buffered).with_context(|| format!("could not write {}", path.display()))?;
-            let temp = buffered
-                .into_inner()
-                .map_err(|e| e.into_error())
-                .with_context(|| format!("could not write {}", path.display()))?;
-            temp.as_file()
-                .sync_all()
-                .with_context(|| format!("could not write {}", path.display()))?;
-            temp.persist(path)
-                .with_context(|| format!("could not write {}", path.display()))?;
-        }
+        None => crate::output::write_stdout(write)?,
+        Some(path) => crate::output::write_file(path, write)?,
     }
     Ok(())
 }

@@ -194,6 +194,15 @@ impl From<String> for Value {
     }
 }
 
+/// `1 database`, `2 databases`: a count and its noun, agreeing.
+pub fn plural(n: usize, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
 /// `1234567` as `1,234,567`, for people reading row counts and ages.
 pub fn group_digits(n: i64) -> String {
     let digits = n.unsigned_abs().to_string();

@@ -34,7 +34,6 @@
 
 use std::collections::HashMap;
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
@@ -48,7 +47,8 @@ pub const DEFAULT_KEEP: usize = 48;
 
 const FILE_PREFIX: &str = "snapshot-";
 const FILE_SUFFIX: &str = ".json";
-/// Temporary files `save` writes before the rename.
+/// Temporary files `save` writes before the rename (`crate::output` names them
+/// `.NAME.RANDOM.tmp`).
 const TEMP_PREFIX: &str = ".snapshot-";
 const TEMP_SUFFIX: &str = ".tmp";
 /// A temporary file older than this was left by a run that was killed while saving (a save
@@ -148,30 +148,20 @@ impl HistoryDir {
         )
     }
 
-    /// Save a snapshot atomically (a temporary file in the directory, then a rename): the file
-    /// is either absent or whole. A snapshot with the same collection time is replaced.
+    /// Save a snapshot with pgvac's file writer (`crate::output`: a temporary file in the
+    /// directory, then a rename): the file is either absent or whole. A snapshot with the same
+    /// collection time is replaced.
     pub fn save(&self, snapshot: &Snapshot) -> Result<PathBuf, HistoryError> {
         let path = self.path.join(Self::file_name(snapshot));
-        let error = |message: String| HistoryError::Save {
+        crate::output::write_file(&path, |out| {
+            serde_json::to_writer(&mut *out, snapshot)?;
+            out.write_all(b"\n")?;
+            Ok(())
+        })
+        .map_err(|e| HistoryError::Save {
             path: path.clone(),
-            message,
-        };
-        let temp = tempfile::Builder::new()
-            .prefix(TEMP_PREFIX)
-            .suffix(TEMP_SUFFIX)
-            .tempfile_in(&self.path)
-            .map_err(|e| error(e.to_string()))?;
-        let mut writer = std::io::BufWriter::new(temp);
-        serde_json::to_writer(&mut writer, snapshot).map_err(|e| error(e.to_string()))?;
-        writer.write_all(b"\n").map_err(|e| error(e.to_string()))?;
-        let temp = writer
-            .into_inner()
-            .map_err(|e| error(e.into_error().to_string()))?;
-        temp.as_file()
-            .sync_all()
-            .map_err(|e| error(e.to_string()))?;
-        temp.persist(&path)
-            .map_err(|e| error(e.error.to_string()))?;
+            message: e.message,
+        })?;
         Ok(path)
     }
 
@@ -251,12 +241,29 @@ impl HistoryDir {
     }
 
     /// What `--history` does: compare `current` with the runs kept here, then save it and keep
-    /// the newest `keep` snapshots.
-    pub fn record(&self, current: &Snapshot, keep: usize) -> Result<Trends, HistoryError> {
+    /// the newest `keep` snapshots. An incomplete run is compared but not saved unless `save_incomplete`
+    /// (`--allow-partial`): kept, it would stand as the previous run of every database it
+    /// missed, and the next run's table trends for those would start over. Saved, it says in
+    /// its `missing` what it lacks, and its databases that were not read have no tables, so
+    /// trends skip them.
+    pub fn record(
+        &self,
+        current: &Snapshot,
+        keep: usize,
+        save_incomplete: bool,
+    ) -> Result<Trends, HistoryError> {
         let history = self.load()?;
-        let trends = trends(current, &history);
-        self.save(current)?;
-        self.prune(keep.max(1))?;
+        let mut trends = trends(current, &history);
+        if current.is_complete() || save_incomplete {
+            self.save(current)?;
+            self.prune(keep.max(1))?;
+        } else {
+            trends.notes.push(
+                "this run is incomplete: it was compared with the history but not saved to it \
+                 (--allow-partial saves it)"
+                    .to_string(),
+            );
+        }
         Ok(trends)
     }
 }
@@ -1202,6 +1209,7 @@ mod tests {
             standbys: Vec::new(),
             running_vacuums: Vec::new(),
             warnings: Vec::new(),
+            missing: Vec::new(),
         }
     }
 
@@ -1703,14 +1711,47 @@ mod tests {
         let first = snapshot(time(10, 0), 1_000_000, 100_000_000, 0, 0);
         let second = snapshot(time(11, 0), 1_020_000, 100_020_000, 0, 0);
         let third = snapshot(time(12, 0), 1_030_000, 100_030_000, 0, 0);
-        assert!(history.record(&first, 2).unwrap().xid_consumption.is_none());
-        let trends = history.record(&second, 2).unwrap();
+        assert!(
+            history
+                .record(&first, 2, false)
+                .unwrap()
+                .xid_consumption
+                .is_none()
+        );
+        let trends = history.record(&second, 2, false).unwrap();
         assert!(close(trends.xid_consumption.unwrap().per_hour, 20_000.0));
-        let trends = history.record(&third, 2).unwrap();
+        let trends = history.record(&third, 2, false).unwrap();
         assert_eq!(trends.earlier_runs, 2);
         assert_eq!(history.list().unwrap().len(), 2);
         // Recording the same snapshot again compares it with the earlier one only.
-        let again = history.record(&third, 2).unwrap();
+        let again = history.record(&third, 2, false).unwrap();
         assert_eq!(again.previous_collected_at, Some(time(11, 0)));
+    }
+
+    #[test]
+    fn an_incomplete_run_is_compared_but_saved_only_when_accepted() {
+        let dir = tempfile::tempdir().unwrap();
+        let history = HistoryDir::open(dir.path()).unwrap();
+        history
+            .record(
+                &snapshot(time(10, 0), 1_000_000, 100_000_000, 0, 0),
+                5,
+                false,
+            )
+            .unwrap();
+        let mut partial = snapshot(time(11, 0), 1_020_000, 100_020_000, 0, 0);
+        partial.missing = crate::snapshot::Missing::not_recorded();
+        let trends = history.record(&partial, 5, false).unwrap();
+        assert!(trends.xid_consumption.is_some(), "still compared");
+        assert!(trends.notes.iter().any(|n| n.contains("not saved")));
+        assert_eq!(history.list().unwrap().len(), 1, "not saved");
+        history.record(&partial, 5, true).unwrap();
+        assert_eq!(
+            history.list().unwrap().len(),
+            2,
+            "saved with --allow-partial"
+        );
+        let saved = read_snapshot(&history.list().unwrap()[1]).unwrap();
+        assert!(!saved.is_complete(), "and it says it is incomplete");
     }
 }

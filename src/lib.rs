@@ -14,6 +14,7 @@ pub mod findings;
 pub mod help;
 pub mod history;
 pub mod local_server;
+pub mod output;
 pub mod progress;
 pub mod render;
 pub mod rules;

@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::blockers::{Blocker, HorizonSource, Severity, Thresholds, format_duration};
 use crate::render::text;
-use crate::snapshot::{CollectionWarning, Snapshot};
+use crate::snapshot::{CollectionWarning, Missing, Snapshot};
 use crate::terminate::{Excluded, Outcome};
 
 /// Version of the `pgvac sessions --format json` document.
@@ -30,7 +30,8 @@ pub fn schema() -> String {
 /// What `--terminate` did, or would do in a dry run.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct TerminateReport {
-    /// `dry_run` or `execute`.
+    /// `dry_run`, `to_confirm` (the plan shown before `--execute` asks for confirmation) or
+    /// `execute`.
     pub mode: &'static str,
     pub outcomes: Vec<Outcome>,
     pub excluded: Vec<Excluded>,
@@ -44,6 +45,11 @@ pub struct SessionsReport<'a> {
     pub server_version_num: i32,
     pub thresholds: &'a Thresholds,
     pub worst_severity: Severity,
+    /// Whether pgvac read everything it set out to read; when false, blockers in what was not
+    /// read are missing from the list (and pgvac exits 3 unless `--allow-partial`).
+    pub complete: bool,
+    /// What was not read (see `pgvac report`'s JSON `missing`); empty when `complete`.
+    pub missing: &'a [Missing],
     /// Ranked: the one holding the horizon furthest behind first.
     pub blockers: &'a [Blocker],
     pub warnings: &'a [CollectionWarning],
@@ -65,6 +71,8 @@ impl<'a> SessionsReport<'a> {
             server_version_num: snapshot.server.version_num,
             thresholds,
             worst_severity: crate::blockers::worst_severity(blockers),
+            complete: snapshot.is_complete(),
+            missing: &snapshot.missing,
             blockers,
             warnings: &snapshot.warnings,
             terminate,
@@ -115,6 +123,16 @@ fn statement(out: &mut dyn Write, indent: usize, sql: &str, width: usize) -> io:
 /// (`--width`, as for the report; statements are wrapped only where that keeps them the same
 /// SQL).
 pub fn write_table(out: &mut dyn Write, report: &SessionsReport, width: usize) -> io::Result<()> {
+    if !report.complete {
+        writeln!(
+            out,
+            "INCOMPLETE: pgvac did not read everything; blockers in what it missed are not listed:"
+        )?;
+        for missing in report.missing {
+            prose(out, "  not read: ", &missing.describe(), width)?;
+        }
+        writeln!(out)?;
+    }
     if report.blockers.is_empty() {
         writeln!(out, "Nothing holds vacuum back.")?;
     } else {
@@ -207,6 +225,13 @@ fn write_terminate(out: &mut dyn Write, report: &TerminateReport, width: usize) 
             "",
             &format!("pid {}: left alone ({})", excluded.pid, excluded.reason),
             width,
+        )?;
+    }
+    if report.mode == "to_confirm" && !report.outcomes.is_empty() {
+        writeln!(
+            out,
+            "{} to terminate (each rolls back its open transaction).",
+            crate::findings::plural(report.outcomes.len(), "session", "sessions")
         )?;
     }
     if report.mode == "dry_run" && !report.outcomes.is_empty() {
@@ -356,5 +381,30 @@ mod tests {
     #[test]
     fn sessions_schema_file_is_current() {
         generated::assert_current(SESSIONS_SCHEMA_PATH, &schema());
+    }
+
+    #[test]
+    fn the_plan_before_a_confirmation_is_not_called_a_dry_run() {
+        let snap = snapshot(vec![idle_in_transaction(10, 9_000, 1_000, 600)]);
+        let blockers = find_blockers(&snap, &Thresholds::default());
+        let plan = crate::terminate::plan(&snap, &blockers, &crate::terminate::Filters::default());
+        let outcomes = crate::terminate::dry_run(&plan);
+        assert_eq!(outcomes.len(), 1, "{plan:?}");
+        let thresholds = Thresholds::default();
+        let render = |mode| {
+            let terminate = TerminateReport {
+                mode,
+                outcomes: outcomes.clone(),
+                excluded: Vec::new(),
+            };
+            let report = SessionsReport::new(&snap, &thresholds, &blockers, Some(&terminate));
+            let mut out = Vec::new();
+            write_table(&mut out, &report, 100).unwrap();
+            String::from_utf8(out).unwrap()
+        };
+        let confirm = render("to_confirm");
+        assert!(!confirm.contains("Dry run"), "{confirm}");
+        assert!(confirm.contains("1 session to terminate"), "{confirm}");
+        assert!(render("dry_run").contains("Dry run: nothing was terminated"));
     }
 }

@@ -35,8 +35,15 @@ pub struct Snapshot {
     pub standbys: Vec<Standby>,
     /// `pg_stat_progress_vacuum` joined with `pg_stat_activity`.
     pub running_vacuums: Vec<RunningVacuum>,
-    /// What could not be seen, and why. An empty list means a complete snapshot.
+    /// What the role could not see, each naming the grant that fixes it: the snapshot is
+    /// degraded but complete. (And notes such as a database dropped while pgvac ran.)
     pub warnings: Vec<CollectionWarning>,
+    /// What the run set out to read and did not (a timeout, a lost connection, a database that
+    /// refused the connection): empty when the snapshot is complete. A snapshot written by a
+    /// pgvac that did not record this reads as one entry of cause `not_recorded`, so it is never
+    /// taken for complete.
+    #[serde(default = "Missing::not_recorded")]
+    pub missing: Vec<Missing>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -155,7 +162,10 @@ pub struct Database {
     pub xid_age: i64,
     /// `mxid_age(datminmxid)`.
     pub mxid_age: i64,
-    /// `pg_database_size()`, where the role may connect to the database.
+    /// The database's relations (tables, TOAST tables, materialized views and their indexes) in
+    /// bytes, from `pg_class.relpages` as of each one's last VACUUM, ANALYZE or CREATE INDEX:
+    /// summed from the tables pgvac read, so it costs nothing and cannot fail. Absent when the
+    /// tables were not read. Not `pg_database_size()`, which stats every file of the database.
     pub size_bytes: Option<i64>,
     pub stats_reset: Option<DateTime<Utc>>,
     /// Whether pgvac read this database's tables, and if not, why.
@@ -178,10 +188,24 @@ impl Database {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(tag = "status", content = "reason", rename_all = "snake_case")]
 pub enum Visit {
+    /// Every source of the database was read.
     Visited,
-    /// Not visited: template0, `datallowconn = false`, invalid, excluded, not selected, or the
-    /// connection failed (the reason says which).
+    /// Deliberately not visited: template0, `datallowconn = false`, invalid, excluded, not
+    /// selected with `-d`, or the role may not connect (the reason says which).
     Skipped(String),
+    /// pgvac set out to read it and did not read all of it: the connection failed or was lost,
+    /// or a source timed out. What was read is kept; [`Snapshot::missing`] says what was not.
+    Incomplete(String),
+    /// Dropped while pgvac ran (it was in `pg_database` at the start and is gone now): nothing
+    /// to read, and no reason to call the run incomplete.
+    Dropped,
+}
+
+impl Visit {
+    /// Whether pgvac connected and read at least part of it (its tables may be partial).
+    pub fn was_read(&self) -> bool {
+        matches!(self, Visit::Visited | Visit::Incomplete(_))
+    }
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
@@ -546,7 +570,8 @@ pub struct Standby {
 pub struct RunningVacuum {
     pub pid: i32,
     pub database: Option<String>,
-    pub relid: u32,
+    /// The table's oid; null for another role's vacuum seen without `pg_read_all_stats`.
+    pub relid: Option<u32>,
     /// `schema.name`, where the database was visited.
     pub relation: Option<String>,
     pub phase: Option<String>,
@@ -586,7 +611,78 @@ pub struct CollectionWarning {
     pub message: String,
 }
 
+/// Something a run set out to read and did not. Any of them makes the run incomplete.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
+pub struct Missing {
+    /// The database it concerns; absent for the cluster-wide sources (read on the first
+    /// database).
+    pub database: Option<String>,
+    /// What was not read: `connection` (the database could not be reached at all), `tables`,
+    /// `temp schemas`, `clock`, or a cluster-wide view such as `pg_stat_activity`.
+    pub source: String,
+    pub cause: MissingCause,
+    /// The server's SQLSTATE, where the server gave one (e.g. `55P03` for a lock timeout).
+    pub sqlstate: Option<String>,
+    /// Why, in one line.
+    pub message: String,
+}
+
+/// Why a source was not read.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MissingCause {
+    /// The database refused or never answered the connection (but still exists).
+    CouldNotConnect,
+    /// The connection was lost while reading: the server restarted or shut down, or pgvac's
+    /// session was terminated. Sources after it in that database were not read either.
+    ConnectionLost,
+    /// `lock_timeout` ran out (SQLSTATE 55P03).
+    LockTimeout,
+    /// The statement was cancelled (SQLSTATE 57014): `statement_timeout`, or a cancel request;
+    /// the message says which.
+    Canceled,
+    /// Another error from the server; `sqlstate` says which.
+    ServerError,
+    /// The server sent something pgvac could not read (a pgvac bug: please report it).
+    UnexpectedData,
+    /// The snapshot was written by a pgvac that did not record what it missed.
+    NotRecorded,
+}
+
+impl Missing {
+    /// What a snapshot without a `missing` field is read as.
+    pub fn not_recorded() -> Vec<Missing> {
+        vec![Missing {
+            database: None,
+            source: "snapshot".to_string(),
+            cause: MissingCause::NotRecorded,
+            sqlstate: None,
+            message: "written by a pgvac that did not record whether it read everything: \
+                      collect it again to know"
+                .to_string(),
+        }]
+    }
+
+    /// `app: tables: canceling statement due to lock timeout`.
+    pub fn describe(&self) -> String {
+        match &self.database {
+            Some(database) => format!("{database}: {}: {}", self.source, self.message),
+            None => format!("{}: {}", self.source, self.message),
+        }
+    }
+}
+
 impl Snapshot {
+    /// Whether the run read everything it set out to read.
+    pub fn is_complete(&self) -> bool {
+        self.missing.is_empty()
+    }
+
+    /// Databases dropped while pgvac ran.
+    pub fn dropped_databases(&self) -> impl Iterator<Item = &Database> {
+        self.databases.iter().filter(|d| d.visit == Visit::Dropped)
+    }
+
     pub fn setting(&self, name: &str) -> Option<&Setting> {
         self.settings.iter().find(|s| s.name == name)
     }

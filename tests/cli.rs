@@ -319,3 +319,321 @@ fn demo_without_binaries_says_what_to_install_and_offers_the_example() {
         "{stderr}"
     );
 }
+
+/// Whether these tests run as root (then the file cases run both as root and as `nobody`).
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe extern "C" {
+        fn geteuid() -> u32;
+    }
+    unsafe { geteuid() == 0 }
+}
+
+const NOBODY: u32 = 65534;
+
+/// `pgvac report --snapshot FIXTURE --format json -o TARGET` as `uid` (None: as this process).
+fn report_to(target: &Path, uid: Option<u32>) -> Run {
+    use std::os::unix::process::CommandExt;
+    let mut command = Command::new(env!("CARGO_BIN_EXE_pgvac"));
+    command.args([
+        "report",
+        "--snapshot",
+        fixture("report-warning.json").to_str().unwrap(),
+        "--format",
+        "json",
+        "-o",
+        target.to_str().unwrap(),
+    ]);
+    if let Some(uid) = uid {
+        command.uid(uid).gid(uid);
+    }
+    let output = command.output().expect("pgvac runs");
+    Run {
+        status: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// The -o cases of issue 8 §3, as the user `uid` (None: this process) in a directory it owns.
+fn output_cases(uid: Option<u32>) {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
+    let who = uid.map_or("this user".to_string(), |u| format!("uid {u}"));
+    let dir = tempfile::tempdir().unwrap();
+    let owner = uid.unwrap_or_else(|| std::fs::metadata(dir.path()).unwrap().uid());
+    if let Some(uid) = uid {
+        std::os::unix::fs::chown(dir.path(), Some(uid), Some(uid)).unwrap();
+    }
+    let is_report = |text: &str| {
+        serde_json::from_str::<serde_json::Value>(text).is_ok_and(|v| v["schema_version"] == 1)
+    };
+
+    // A symlink: written through, still a symlink, the target keeps its mode.
+    let real = dir.path().join("real.json");
+    std::fs::write(&real, "old").unwrap();
+    std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let link = dir.path().join("link.json");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    if let Some(uid) = uid {
+        std::os::unix::fs::lchown(&link, Some(uid), Some(uid)).unwrap();
+        std::os::unix::fs::chown(&real, Some(uid), Some(uid)).unwrap();
+    }
+    let run = report_to(&link, uid);
+    assert_eq!(run.status, 1, "{who}: {}", run.transcript());
+    let link_meta = std::fs::symlink_metadata(&link).unwrap();
+    assert!(
+        link_meta.file_type().is_symlink(),
+        "{who}: the symlink was replaced"
+    );
+    assert!(is_report(&std::fs::read_to_string(&real).unwrap()), "{who}");
+    assert_eq!(
+        std::fs::metadata(&real).unwrap().mode() & 0o777,
+        0o644,
+        "{who}"
+    );
+
+    // A FIFO: written to, and still a FIFO.
+    let fifo = dir.path().join("report.fifo");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    if let Some(uid) = uid {
+        std::os::unix::fs::chown(&fifo, Some(uid), Some(uid)).unwrap();
+    }
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+    };
+    let run = report_to(&fifo, uid);
+    assert_eq!(run.status, 1, "{who}: {}", run.transcript());
+    assert!(
+        is_report(&reader.join().unwrap()),
+        "{who}: the FIFO's reader got no report"
+    );
+    assert!(
+        std::fs::symlink_metadata(&fifo)
+            .unwrap()
+            .file_type()
+            .is_fifo(),
+        "{who}"
+    );
+
+    // A new file: the mode the umask gives, as `>` would (pgvac inherits the umask).
+    let new = dir.path().join("new.json");
+    let run = report_to(&new, uid);
+    assert_eq!(run.status, 1, "{who}: {}", run.transcript());
+    let meta = std::fs::metadata(&new).unwrap();
+    assert_eq!(meta.uid(), owner, "{who}");
+    assert_eq!(meta.mode() & 0o777, 0o666 & !umask(), "{who}");
+
+    // A 0644 file of another owner (root's, in a directory this user may write): replaced
+    // whole, its mode kept; the owner is kept where the process may set it (as root).
+    if is_root() {
+        let foreign = dir.path().join("pgvac.prom");
+        std::fs::write(&foreign, "old").unwrap();
+        std::os::unix::fs::chown(&foreign, Some(1), Some(1)).unwrap();
+        std::fs::set_permissions(&foreign, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let run = report_to(&foreign, uid);
+        assert_eq!(run.status, 1, "{who}: {}", run.transcript());
+        let meta = std::fs::metadata(&foreign).unwrap();
+        assert_eq!(meta.mode() & 0o777, 0o644, "{who}: the mode changed");
+        let expected_owner = if uid.is_none() { 1 } else { owner };
+        assert_eq!(meta.uid(), expected_owner, "{who}: owner");
+        assert!(
+            is_report(&std::fs::read_to_string(&foreign).unwrap()),
+            "{who}"
+        );
+    }
+
+    // A character device the test made (1,3: what /dev/null is), never the system's.
+    if is_root() {
+        let device = dir.path().join("null");
+        let made = Command::new("mknod")
+            .arg(&device)
+            .args(["c", "1", "3"])
+            .status()
+            .unwrap();
+        assert!(made.success());
+        std::fs::set_permissions(&device, std::fs::Permissions::from_mode(0o666)).unwrap();
+        let run = report_to(&device, uid);
+        assert_eq!(run.status, 1, "{who}: {}", run.transcript());
+        let meta = std::fs::symlink_metadata(&device).unwrap();
+        assert!(
+            meta.file_type().is_char_device(),
+            "{who}: the device was replaced"
+        );
+        assert_eq!(meta.rdev(), (1 << 8) | 3, "{who}");
+    }
+
+    // Nothing else was left in the directory: no temporary file.
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert!(
+        names.iter().all(|n| !n.starts_with('.')),
+        "{who}: left behind: {names:?}"
+    );
+}
+
+fn umask() -> u32 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("Umask:")).unwrap();
+    u32::from_str_radix(line.split_whitespace().nth(1).unwrap(), 8).unwrap()
+}
+
+#[test]
+fn output_goes_through_symlinks_fifos_and_devices_and_keeps_mode_and_owner() {
+    output_cases(None);
+    if is_root() {
+        output_cases(Some(NOBODY));
+    } else {
+        eprintln!("not root: the device node and other-owner cases need root and did not run");
+    }
+}
+
+#[test]
+fn an_incomplete_snapshot_exits_3_and_leaves_the_output_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("report.json");
+    std::fs::write(&out, "previous\n").unwrap();
+    let run = report(
+        "report-incomplete.json",
+        &["--format", "json", "-o", out.to_str().unwrap()],
+    );
+    assert_eq!(run.status, 3, "{}", run.transcript());
+    assert!(run.stdout.is_empty());
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.transcript());
+    assert!(
+        run.stderr
+            .starts_with("pgvac: error: incomplete run, exit 3: not read: 2 of 7 databases"),
+        "{}",
+        run.transcript()
+    );
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "previous\n");
+    // --allow-partial: the findings decide, the file is written, and it says it is partial.
+    let run = report(
+        "report-incomplete.json",
+        &[
+            "--format",
+            "json",
+            "--allow-partial",
+            "-o",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(run.status, 1, "{}", run.transcript());
+    assert!(
+        run.stderr
+            .starts_with("pgvac: warning: incomplete run accepted")
+    );
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(written["complete"], false);
+    // Without -o the report is printed, and still exit 3.
+    let run = report("report-incomplete.json", &[]);
+    assert_eq!(run.status, 3, "{}", run.transcript());
+    assert!(
+        run.stdout.contains("INCOMPLETE: not read"),
+        "{}",
+        run.stdout
+    );
+    // sessions agrees.
+    let sessions = pgvac(&[
+        "sessions",
+        "--snapshot",
+        fixture("report-incomplete.json").to_str().unwrap(),
+    ]);
+    assert_eq!(sessions.status, 3, "{}", sessions.transcript());
+    assert!(
+        sessions.stdout.starts_with("INCOMPLETE"),
+        "{}",
+        sessions.stdout
+    );
+    // A snapshot from a pgvac that did not record completeness is never taken for complete.
+    let text = std::fs::read_to_string(fixture("report-warning.json")).unwrap();
+    let mut value: serde_json::Value = serde_json::from_str(&text).unwrap();
+    value.as_object_mut().unwrap().remove("missing");
+    let old = dir.path().join("old.json");
+    std::fs::write(&old, value.to_string()).unwrap();
+    let run = pgvac(&[
+        "report",
+        "--snapshot",
+        old.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(run.status, 3, "{}", run.transcript());
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(report["missing"][0]["cause"], "not_recorded");
+}
+
+#[test]
+fn usage_errors_are_one_line_and_exit_3() {
+    let snapshot = fixture("base-16.json");
+    let snapshot = snapshot.to_str().unwrap();
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["report", "--snapshot", snapshot, "--format", "yaml"],
+            "invalid value 'yaml' for '--format <FORMAT>'",
+        ),
+        (
+            vec!["report", "--snapshot", snapshot, "-h", "db.example.com"],
+            "cannot be used with",
+        ),
+        (
+            vec!["report", "--snapshot", snapshot, "host=db.example.com"],
+            "cannot be used with",
+        ),
+        (
+            vec!["sessions", "--snapshot", snapshot, "-p", "5433"],
+            "-p/--port cannot be used with --snapshot",
+        ),
+        (
+            vec!["sessions", "--snapshot", snapshot, "-d", "app"],
+            "-d/--dbname cannot be used with --snapshot",
+        ),
+        (
+            vec![
+                "sessions",
+                "--snapshot",
+                snapshot,
+                "--xid-age-warning",
+                "1000",
+                "--xid-age-critical",
+                "10",
+            ],
+            "--xid-age-warning 1000 is above --xid-age-critical 10",
+        ),
+        (vec!["report", "--no-such-flag"], "unexpected argument"),
+        (vec![], "a command is needed"),
+    ];
+    for (args, expected) in cases {
+        let run = pgvac(&args);
+        assert_eq!(run.status, 3, "{args:?}: {}", run.transcript());
+        assert!(run.stdout.is_empty(), "{args:?}: {}", run.transcript());
+        let lines: Vec<&str> = run.stderr.lines().collect();
+        assert!(
+            lines.len() == 1
+                && lines[0].starts_with("pgvac: error: ")
+                && lines[0].contains(expected),
+            "{args:?}: expected one line with {expected:?}: {}",
+            run.transcript()
+        );
+    }
+    // With --terminate, -d filters the snapshot's sessions: still accepted.
+    let run = pgvac(&[
+        "sessions",
+        "--snapshot",
+        snapshot,
+        "--terminate",
+        "-d",
+        "app",
+    ]);
+    assert_eq!(run.status, 0, "{}", run.transcript());
+}

@@ -91,7 +91,7 @@ _pgvac() {
             return 0
             ;;
         pgvac__subcmd__collect)
-            opts="-h -p -U -d -o -? --dsn --host --port --username --dbname --exclude-db --jobs --connect-timeout --statement-timeout --lock-timeout --output --help"
+            opts="-h -p -U -d -o -? --dsn --host --port --username --dbname --exclude-db --jobs --connect-timeout --statement-timeout --lock-timeout --output --allow-partial --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -377,7 +377,7 @@ _pgvac() {
             return 0
             ;;
         pgvac__subcmd__report)
-            opts="-h -p -U -d -o -v -? --dsn --host --port --username --dbname --exclude-db --jobs --connect-timeout --statement-timeout --lock-timeout --snapshot --format --output --fail-on --color --width --top --verbose --include-destructive --history --keep --help"
+            opts="-h -p -U -d -o -v -? --dsn --host --port --username --dbname --exclude-db --jobs --connect-timeout --statement-timeout --lock-timeout --snapshot --format --output --fail-on --color --width --top --verbose --include-destructive --history --keep --allow-partial --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -501,7 +501,7 @@ _pgvac() {
             return 0
             ;;
         pgvac__subcmd__sessions)
-            opts="-h -p -U -d -? --dsn --host --port --username --dbname --exclude-db --jobs --connect-timeout --statement-timeout --lock-timeout --format --width --snapshot --idle-threshold --transaction-threshold --xid-age-warning --xid-age-critical --terminate --execute --yes --min-xact-age --min-idle --min-xid-age --user --pid --help"
+            opts="-h -p -U -d -? --dsn --host --port --username --dbname --exclude-db --jobs --connect-timeout --statement-timeout --lock-timeout --format --width --snapshot --idle-threshold --transaction-threshold --xid-age-warning --xid-age-critical --terminate --execute --yes --min-xact-age --min-idle --min-xid-age --user --pid --allow-partial --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

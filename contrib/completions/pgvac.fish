@@ -46,6 +46,7 @@ complete -c pgvac -n "__fish_pgvac_using_subcommand collect" -l connect-timeout 
 complete -c pgvac -n "__fish_pgvac_using_subcommand collect" -l statement-timeout -d 'statement_timeout of pgvac\'s sessions' -r
 complete -c pgvac -n "__fish_pgvac_using_subcommand collect" -l lock-timeout -d 'lock_timeout of pgvac\'s sessions' -r
 complete -c pgvac -n "__fish_pgvac_using_subcommand collect" -s o -l output -d 'Write the snapshot to FILE (atomically: all or nothing) instead of stdout' -r -F
+complete -c pgvac -n "__fish_pgvac_using_subcommand collect" -l allow-partial -d 'Accept an incomplete run (a database or source that could not be read): exit 0 and write --output anyway. The snapshot still records what is missing'
 complete -c pgvac -n "__fish_pgvac_using_subcommand collect" -s ? -l help -d 'Print help (-h is the host, as in psql)'
 complete -c pgvac -n "__fish_pgvac_using_subcommand sessions" -l dsn -d 'Connection string, as a flag' -r
 complete -c pgvac -n "__fish_pgvac_using_subcommand sessions" -s h -l host -d 'Database server host or socket directory [env: PGHOST]' -r
@@ -73,6 +74,7 @@ complete -c pgvac -n "__fish_pgvac_using_subcommand sessions" -l pid -d 'Only th
 complete -c pgvac -n "__fish_pgvac_using_subcommand sessions" -l terminate -d 'End the blocking client sessions (a dry run printing the SQL unless --execute)'
 complete -c pgvac -n "__fish_pgvac_using_subcommand sessions" -l execute -d 'Really terminate (asks on a terminal; see --yes)'
 complete -c pgvac -n "__fish_pgvac_using_subcommand sessions" -l yes -d 'Do not ask for confirmation (needed with --execute when stdin is not a terminal)'
+complete -c pgvac -n "__fish_pgvac_using_subcommand sessions" -l allow-partial -d 'Accept an incomplete run (a database or source that could not be read): the worst blocker decides the exit status, and --execute may act on what was read'
 complete -c pgvac -n "__fish_pgvac_using_subcommand sessions" -s ? -l help -d 'Print help (-h is the host, as in psql)'
 complete -c pgvac -n "__fish_pgvac_using_subcommand report" -l dsn -d 'Connection string, as a flag' -r
 complete -c pgvac -n "__fish_pgvac_using_subcommand report" -s h -l host -d 'Database server host or socket directory [env: PGHOST]' -r
@@ -84,7 +86,7 @@ complete -c pgvac -n "__fish_pgvac_using_subcommand report" -l jobs -d 'Database
 complete -c pgvac -n "__fish_pgvac_using_subcommand report" -l connect-timeout -d 'Give up connecting after this long [env: PGCONNECT_TIMEOUT; default 10s]' -r
 complete -c pgvac -n "__fish_pgvac_using_subcommand report" -l statement-timeout -d 'statement_timeout of pgvac\'s sessions' -r
 complete -c pgvac -n "__fish_pgvac_using_subcommand report" -l lock-timeout -d 'lock_timeout of pgvac\'s sessions' -r
-complete -c pgvac -n "__fish_pgvac_using_subcommand report" -l snapshot -d 'Analyse this snapshot file (from `pgvac collect`) instead of connecting; the report is the one the live run would have given' -r -F
+complete -c pgvac -n "__fish_pgvac_using_subcommand report" -l snapshot -d 'Analyse this snapshot file (from `pgvac collect`) instead of connecting; the report is the one the live run would have given. No connection options with it' -r -F
 complete -c pgvac -n "__fish_pgvac_using_subcommand report" -l format -d 'Output format: table (the terminal report), json (schema in docs/report.schema.json), sql (a script of the fixes for psql), markdown, prometheus (textfile collector)' -r -f -a "table\t'The terminal report: sections of tables, for people'
 json\t'One JSON document (schema in docs/report.schema.json), for programs'
 sql\t'A reviewable SQL script of the fixes, for psql'
@@ -103,6 +105,7 @@ complete -c pgvac -n "__fish_pgvac_using_subcommand report" -l history -d 'Keep 
 complete -c pgvac -n "__fish_pgvac_using_subcommand report" -l keep -d 'With --history: how many snapshots to keep (the newest)' -r
 complete -c pgvac -n "__fish_pgvac_using_subcommand report" -s v -l verbose -d 'Show the evidence of each finding (the numbers the rule used) and the locks fixes take'
 complete -c pgvac -n "__fish_pgvac_using_subcommand report" -l include-destructive -d 'SQL script: leave statements that end sessions or drop objects uncommented'
+complete -c pgvac -n "__fish_pgvac_using_subcommand report" -l allow-partial -d 'Accept an incomplete run (a database or source that could not be read): the findings decide the exit status, and --output and --history are written anyway. The report still says what was not read'
 complete -c pgvac -n "__fish_pgvac_using_subcommand report" -s ? -l help -d 'Print help (-h is the host, as in psql)'
 complete -c pgvac -n "__fish_pgvac_using_subcommand rules" -l markdown -d 'Print every rule\'s full documentation as Markdown (the source of docs/rules.md)'
 complete -c pgvac -n "__fish_pgvac_using_subcommand rules" -s ? -l help -d 'Print help (-h is the host, as in psql)'

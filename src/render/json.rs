@@ -8,9 +8,10 @@
 //! meaning changes. New fields (and new enum values, such as new finding codes) may appear in
 //! any release with the same version: consumers should ignore fields they do not know.
 //!
-//! Top level: `schema_version`, `pgvac_version`, `generated_at`, `collected_at`, `server`,
-//! `role`, `databases_visited`, `databases_total`, `limits`, `databases`, `summary`, `findings`,
-//! `sessions_to_terminate`, `recommended_settings`, `collection_warnings`, `trends`.
+//! Top level: `schema_version`, `pgvac_version`, `generated_at`, `collected_at`, `complete`,
+//! `missing`, `server`, `role`, `databases_visited`, `databases_total`, `databases_dropped`,
+//! `limits`, `databases`, `summary`, `findings`, `sessions_to_terminate`,
+//! `recommended_settings`, `collection_warnings`, `trends`.
 
 use std::borrow::Cow;
 use std::io::Write;
@@ -22,7 +23,7 @@ use serde::ser::SerializeMap;
 use super::{Options, Report};
 use crate::findings::{self, Finding, Object, Value};
 use crate::history::Trends;
-use crate::snapshot::{PlatformKind, Visit};
+use crate::snapshot::{MissingCause, PlatformKind, Visit};
 
 /// Version of this JSON format.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -45,12 +46,20 @@ pub struct WireReport {
     /// When the snapshot was collected, by the server's clock (RFC 3339, UTC).
     #[schemars(extend("format" = "date-time"))]
     pub collected_at: String,
+    /// Whether pgvac read everything it set out to read. When false, the findings cover only
+    /// what was read, `missing` says what was not, and pgvac exits 3 (unless `--allow-partial`).
+    pub complete: bool,
+    /// What was not read: one entry per database source or cluster-wide source; empty when
+    /// `complete`.
+    pub missing: Vec<WireMissing>,
     pub server: WireServer,
     pub role: WireRole,
-    /// Databases whose tables were read.
+    /// Databases every source of which was read.
     pub databases_visited: usize,
-    /// Databases in `pg_database`.
+    /// Databases in `pg_database` when pgvac started.
     pub databases_total: usize,
+    /// Databases dropped while pgvac ran: not read, and no reason to call the run incomplete.
+    pub databases_dropped: Vec<String>,
     pub limits: WireLimits,
     /// Every database's wraparound ages, the oldest (by share of its freeze max age) first.
     /// Invalid databases (an interrupted `DROP DATABASE`) are left out: they have a finding.
@@ -62,7 +71,8 @@ pub struct WireReport {
     pub sessions_to_terminate: Vec<WireSessionToTerminate>,
     /// Server settings to change, one entry per setting.
     pub recommended_settings: Vec<WireSetting>,
-    /// What could not be read while collecting; empty for a complete snapshot.
+    /// What the role could not see, each naming the grant that fixes it (a degraded but
+    /// complete run), and notes such as a database dropped while pgvac ran.
     pub collection_warnings: Vec<WireWarning>,
     /// Trends against earlier runs: present only with `--history` (see `history::Trends`):
     /// XID consumption, per-database ages with the estimated time to each limit, per-table dead
@@ -132,9 +142,13 @@ pub struct WireLimits {
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct WireDatabase {
     pub name: String,
-    /// Whether pgvac read its tables.
+    /// Whether pgvac read every source of it.
     pub visited: bool,
-    /// Why it was not visited (template0, connections not allowed, excluded, failed, ...).
+    /// `visited`, `skipped` (on purpose: template0, connections not allowed, excluded, not
+    /// named with -d, no CONNECT privilege) or `incomplete` (pgvac set out to read it and could
+    /// not read all of it: see `missing`).
+    pub visit: WireVisit,
+    /// Why it was skipped, or the first thing not read.
     pub skipped_reason: Option<String>,
     /// `age(datfrozenxid)`.
     pub xid_age: i64,
@@ -146,6 +160,31 @@ pub struct WireDatabase {
     pub xid_stop_limit_share: f64,
     pub mxid_freeze_max_age_share: f64,
     pub mxid_stop_limit_share: f64,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WireVisit {
+    Visited,
+    Skipped,
+    Incomplete,
+}
+
+/// Something the run set out to read and did not.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct WireMissing {
+    /// The database; null for a cluster-wide source (read on the first database).
+    pub database: Option<String>,
+    /// `connection` (the database could not be reached at all), `tables`, `temp schemas`,
+    /// `clock`, or a cluster-wide view such as `pg_stat_activity`.
+    pub source: String,
+    /// `could_not_connect`, `connection_lost`, `lock_timeout`, `canceled` (statement timeout or
+    /// a cancel request), `server_error`, `unexpected_data` or `not_recorded` (a snapshot from
+    /// a pgvac that did not record what it missed).
+    pub cause: MissingCause,
+    /// The server's SQLSTATE, when it gave one.
+    pub sqlstate: Option<String>,
+    pub message: String,
 }
 
 /// Counts of findings by severity.
@@ -333,7 +372,8 @@ pub struct WireSetting {
     pub why: String,
 }
 
-/// Something that could not be read while collecting.
+/// Something the role could not see (with the grant that fixes it), or a note such as a
+/// database dropped while pgvac ran. Warnings do not make the run incomplete.
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct WireWarning {
     pub source: String,
@@ -423,8 +463,15 @@ pub fn wire(report: &Report) -> WireReport {
             WireDatabase {
                 name: d.name.clone(),
                 visited: matches!(visit, Some(Visit::Visited)),
+                visit: match visit {
+                    Some(Visit::Visited) => WireVisit::Visited,
+                    Some(Visit::Incomplete(_)) => WireVisit::Incomplete,
+                    _ => WireVisit::Skipped,
+                },
                 skipped_reason: match visit {
-                    Some(Visit::Skipped(reason)) => Some(reason.clone()),
+                    Some(Visit::Skipped(reason) | Visit::Incomplete(reason)) => {
+                        Some(reason.clone())
+                    }
                     _ => None,
                 },
                 xid_age: d.xid_age,
@@ -441,6 +488,18 @@ pub fn wire(report: &Report) -> WireReport {
         pgvac_version: env!("CARGO_PKG_VERSION").to_string(),
         generated_at: report.generated_at.to_rfc3339(),
         collected_at: server.collected_at.to_rfc3339(),
+        complete: report.is_complete(),
+        missing: report
+            .missing()
+            .iter()
+            .map(|m| WireMissing {
+                database: m.database.clone(),
+                source: m.source.clone(),
+                cause: m.cause,
+                sqlstate: m.sqlstate.clone(),
+                message: m.message.clone(),
+            })
+            .collect(),
         server: WireServer {
             version: server.version.clone(),
             version_num: server.version_num,
@@ -467,6 +526,10 @@ pub fn wire(report: &Report) -> WireReport {
         },
         databases_visited: report.databases_visited(),
         databases_total: snapshot.databases.len(),
+        databases_dropped: snapshot
+            .dropped_databases()
+            .map(|d| d.name.clone())
+            .collect(),
         limits: WireLimits {
             autovacuum_freeze_max_age: report.freeze_max_age,
             autovacuum_multixact_freeze_max_age: report.multixact_freeze_max_age,
@@ -618,6 +681,36 @@ mod tests {
             .unwrap();
         assert_eq!(app["xid_age"], 1_100_000_000);
         assert_eq!(app["xid_freeze_max_age_share"], 5.5);
+    }
+
+    #[test]
+    fn json_of_an_incomplete_run_says_what_is_missing_and_validates() {
+        let value: serde_json::Value =
+            serde_json::from_str(&render(&fixtures::incomplete())).unwrap();
+        let errors = crate::render::generated::errors(&validator(), &value);
+        assert!(errors.is_empty(), "{errors:#?}");
+        assert_eq!(value["complete"], false);
+        assert_eq!(value["missing"].as_array().unwrap().len(), 3);
+        assert_eq!(value["missing"][0]["database"], "billing");
+        assert_eq!(value["missing"][0]["cause"], "lock_timeout");
+        assert_eq!(value["missing"][0]["sqlstate"], "55P03");
+        assert!(value["missing"][2]["database"].is_null());
+        assert_eq!(value["databases_dropped"], serde_json::json!(["scratch"]));
+        let names: Vec<&str> = value["databases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["name"].as_str().unwrap())
+            .collect();
+        assert!(!names.contains(&"scratch"), "{names:?}");
+        let billing = value["databases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["name"] == "billing")
+            .unwrap();
+        assert_eq!(billing["visit"], "incomplete");
+        assert_eq!(billing["visited"], false);
     }
 
     /// The committed schema is what the wire types generate (`UPDATE_DOCS=1 cargo test`

@@ -25,11 +25,20 @@ pub fn write(out: &mut dyn Write, report: &Report, options: &Options) -> io::Res
     )?;
     writeln!(
         out,
-        "- **Collected:** {}; {} of {} databases read",
+        "- **Collected:** {}; {}",
         server.collected_at.format("%Y-%m-%d %H:%M:%S UTC"),
-        report.databases_visited(),
-        report.snapshot.databases.len()
+        report.databases_read()
     )?;
+    if let Some(summary) = super::incomplete_summary(report.snapshot) {
+        writeln!(
+            out,
+            "- **INCOMPLETE:** {}. The findings cover only what was read:",
+            escape(&summary)
+        )?;
+        for missing in report.missing() {
+            writeln!(out, "  - {}", escape(&missing.describe()))?;
+        }
+    }
     writeln!(
         out,
         "- **Role:** {} ({})",
@@ -272,7 +281,9 @@ fn findings(out: &mut dyn Write, found: &[&Finding], options: &Options) -> io::R
     }
     if shown < found.len() {
         writeln!(out)?;
-        writeln!(out, "_… and {} more findings._", found.len() - shown)?;
+        let left_out = found.len() - shown;
+        let noun = if left_out == 1 { "finding" } else { "findings" };
+        writeln!(out, "_… and {left_out} more {noun}._")?;
     }
     Ok(())
 }

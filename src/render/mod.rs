@@ -21,11 +21,11 @@ pub mod trends;
 use chrono::{DateTime, Utc};
 
 use crate::blockers::Thresholds;
-use crate::findings::{Finding, Needs, Object, SettingChange, Severity};
+use crate::findings::{Finding, Needs, Object, SettingChange, Severity, plural};
 use crate::history::Trends;
 use crate::rules::wraparound::{IdKind, server_limits};
 use crate::rules::{Category, Context, tuning};
-use crate::snapshot::{CollectionWarning, PlatformKind, Snapshot, Visit};
+use crate::snapshot::{CollectionWarning, Missing, PlatformKind, Snapshot, Visit};
 
 /// How a report is drawn, beyond its format.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -231,7 +231,7 @@ impl<'s> Report<'s> {
         let mut databases: Vec<DatabaseAge> = snapshot
             .databases
             .iter()
-            .filter(|d| !d.is_invalid())
+            .filter(|d| !d.is_invalid() && d.visit != Visit::Dropped)
             .map(|d| DatabaseAge {
                 name: d.name.clone(),
                 xid_age: d.xid_age,
@@ -339,7 +339,17 @@ impl<'s> Report<'s> {
             }
         }
 
-        let sessions_to_terminate = sessions_to_terminate(snapshot);
+        let mut sessions_to_terminate = sessions_to_terminate(snapshot);
+        // In the order of their findings, so a table of sessions and the findings under it
+        // (each cut by --top) show the same sessions first.
+        let finding_rank = |pid: i32| {
+            findings
+                .iter()
+                .filter(|f| section_of(f) == Category::Blockers)
+                .position(|f| matches!(f.object, Object::Session { pid: p, .. } if p == pid))
+                .unwrap_or(usize::MAX)
+        };
+        sessions_to_terminate.sort_by_key(|s| finding_rank(s.pid));
 
         let now = snapshot.server.collected_at;
         let running = snapshot
@@ -403,12 +413,37 @@ impl<'s> Report<'s> {
             .filter(move |f| section_of(f) == category)
     }
 
+    /// Databases every source of which was read.
     pub fn databases_visited(&self) -> usize {
         self.snapshot
             .databases
             .iter()
             .filter(|d| d.visit == Visit::Visited)
             .count()
+    }
+
+    /// `4 of 5 databases read`, and how many were dropped while pgvac ran.
+    pub fn databases_read(&self) -> String {
+        let total = self.snapshot.databases.len();
+        let mut text = format!(
+            "{} of {} read",
+            self.databases_visited(),
+            plural(total, "database", "databases")
+        );
+        let dropped = self.snapshot.dropped_databases().count();
+        if dropped > 0 {
+            text.push_str(&format!(", {dropped} dropped while pgvac ran"));
+        }
+        text
+    }
+
+    /// Whether the run read everything it set out to read.
+    pub fn is_complete(&self) -> bool {
+        self.snapshot.is_complete()
+    }
+
+    pub fn missing(&self) -> &[Missing] {
+        &self.snapshot.missing
     }
 
     pub fn collection_warnings(&self) -> &[CollectionWarning] {
@@ -464,6 +499,47 @@ impl<'s> Report<'s> {
             parts.join(", ")
         }
     }
+}
+
+/// What an incomplete snapshot did not read, in one line: `not read: 2 of 5 databases in full
+/// (app, billing), 1 cluster-wide source (pg_stat_activity)`. `None` when it is complete.
+pub fn incomplete_summary(snapshot: &Snapshot) -> Option<String> {
+    if snapshot.is_complete() {
+        return None;
+    }
+    let mut databases: Vec<&str> = Vec::new();
+    let mut cluster: Vec<&str> = Vec::new();
+    for missing in &snapshot.missing {
+        match &missing.database {
+            Some(database) if !databases.contains(&database.as_str()) => databases.push(database),
+            Some(_) => {}
+            None => cluster.push(&missing.source),
+        }
+    }
+    let list = |names: &[&str]| {
+        let mut shown: Vec<String> = names.iter().take(5).map(|n| n.to_string()).collect();
+        if names.len() > 5 {
+            shown.push(format!("{} more", names.len() - 5));
+        }
+        shown.join(", ")
+    };
+    let mut parts = Vec::new();
+    if !databases.is_empty() {
+        parts.push(format!(
+            "{} of {} in full ({})",
+            databases.len(),
+            plural(snapshot.databases.len(), "database", "databases"),
+            list(&databases)
+        ));
+    }
+    if !cluster.is_empty() {
+        parts.push(format!(
+            "{} ({})",
+            plural(cluster.len(), "cluster-wide source", "cluster-wide sources"),
+            list(&cluster)
+        ));
+    }
+    Some(format!("not read: {}", parts.join(", ")))
 }
 
 /// The client sessions among the blockers at warning or above (the ones the BLOCK rules
@@ -678,7 +754,7 @@ pub mod fixtures {
                 s.running_vacuums.push(RunningVacuum {
                     pid: 5151,
                     database: Some("app".to_string()),
-                    relid: 20001,
+                    relid: Some(20001),
                     relation: Some("public.ledger".to_string()),
                     phase: Some("scanning heap".to_string()),
                     is_autovacuum: Some(false),
@@ -701,6 +777,78 @@ pub mod fixtures {
                 });
             })
             .done()
+    }
+
+    /// The warning cluster read in part: database `billing` timed out on its tables, the
+    /// connection to `reports` failed, `pg_stat_activity` was cancelled, and `scratch` was
+    /// dropped while pgvac ran.
+    pub fn incomplete() -> Snapshot {
+        use crate::snapshot::{CollectionWarning, Missing, MissingCause, Visit};
+        let mut snapshot = warning();
+        let template = snapshot.databases[0].clone();
+        let database = |name: &str, oid: u32, visit: Visit| {
+            let mut db = template.clone();
+            db.name = name.to_string();
+            db.oid = oid;
+            db.visit = visit;
+            db.tables.clear();
+            db.size_bytes = None;
+            db
+        };
+        let missing =
+            |database: Option<&str>, source: &str, cause, sqlstate: Option<&str>, message: &str| {
+                Missing {
+                    database: database.map(str::to_string),
+                    source: source.to_string(),
+                    cause,
+                    sqlstate: sqlstate.map(str::to_string),
+                    message: message.to_string(),
+                }
+            };
+        snapshot.missing = vec![
+            missing(
+                Some("billing"),
+                "tables",
+                MissingCause::LockTimeout,
+                Some("55P03"),
+                "canceling statement due to lock timeout",
+            ),
+            missing(
+                Some("reports"),
+                "connection",
+                MissingCause::CouldNotConnect,
+                None,
+                "could not connect to db:5432 database \"reports\" as \"monitor\": too many \
+                 connections for role \"monitor\"",
+            ),
+            missing(
+                None,
+                "pg_stat_activity",
+                MissingCause::Canceled,
+                Some("57014"),
+                "canceling statement due to statement timeout",
+            ),
+        ];
+        snapshot.databases.extend([
+            database(
+                "billing",
+                16390,
+                Visit::Incomplete("tables: canceling statement due to lock timeout".to_string()),
+            ),
+            database(
+                "reports",
+                16391,
+                Visit::Incomplete("connection: could not connect".to_string()),
+            ),
+            database("scratch", 16392, Visit::Dropped),
+        ]);
+        snapshot.databases.sort_by(|a, b| a.name.cmp(&b.name));
+        snapshot.warnings.push(CollectionWarning {
+            source: "database".to_string(),
+            database: Some("scratch".to_string()),
+            message: "dropped while pgvac ran: nothing left to read".to_string(),
+        });
+        snapshot
     }
 
     /// A session idle in transaction for two hours, holding an XID.
@@ -749,6 +897,7 @@ mod fixture_files {
         for (name, snapshot) in [
             ("report-warning.json", fixtures::warning()),
             ("report-critical.json", fixtures::critical()),
+            ("report-incomplete.json", fixtures::incomplete()),
         ] {
             let path = dir.join(name);
             let mut text = serde_json::to_string_pretty(&snapshot).unwrap();

@@ -12,7 +12,6 @@ use std::io::{self, Write};
 use super::{Options, Report};
 use crate::findings::{Severity, Value};
 use crate::rules::Category;
-use crate::snapshot::Visit;
 
 struct Family<'a> {
     name: &'a str,
@@ -65,15 +64,7 @@ pub fn write(out: &mut dyn Write, report: &Report, _options: &Options) -> io::Re
         vec![
             ("server_version", report.server_version().to_string()),
             ("server_version_num", server.version_num.to_string()),
-            (
-                "platform",
-                match server.platform.kind {
-                    crate::snapshot::PlatformKind::Postgres => "postgres",
-                    crate::snapshot::PlatformKind::Rds => "rds",
-                    crate::snapshot::PlatformKind::Aurora => "aurora",
-                }
-                .to_string(),
-            ),
+            ("platform", report.platform_name().to_string()),
             ("pgvac_version", env!("CARGO_PKG_VERSION").to_string()),
         ],
         1.0,
@@ -86,6 +77,22 @@ pub fn write(out: &mut dyn Write, report: &Report, _options: &Options) -> io::Re
     );
     collected.add(Vec::new(), server.collected_at.timestamp() as f64);
     families.push(collected);
+
+    let mut complete = Family::new(
+        "pgvac_complete",
+        "1 when pgvac read everything it set out to read; 0 when the run is incomplete and the \
+         other metrics cover only what was read.",
+    );
+    complete.add(Vec::new(), if report.is_complete() { 1.0 } else { 0.0 });
+    families.push(complete);
+
+    let mut missing = Family::new(
+        "pgvac_missing_sources",
+        "Sources pgvac set out to read and did not (a database's connection, tables or temp \
+         schemas, or a cluster-wide view).",
+    );
+    missing.add(Vec::new(), report.missing().len() as f64);
+    families.push(missing);
 
     let mut limits = Family::new(
         "pgvac_xid_limit",
@@ -129,7 +136,7 @@ pub fn write(out: &mut dyn Write, report: &Report, _options: &Options) -> io::Re
         "age(relfrozenxid) of the oldest table of each database pgvac read.",
     );
     for database in &snapshot.databases {
-        if database.visit != Visit::Visited {
+        if !database.visit.was_read() {
             continue;
         }
         let table = database

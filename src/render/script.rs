@@ -55,6 +55,15 @@ pub fn write(out: &mut dyn Write, report: &Report, options: &Options) -> io::Res
             report.generated_at.to_rfc3339()
         ),
     )?;
+    if let Some(summary) = super::incomplete_summary(snapshot) {
+        comment(
+            out,
+            &format!(
+                "INCOMPLETE run: {summary}. These fixes cover only what was read: fixes for the \
+                 rest are missing, not unneeded."
+            ),
+        )?;
+    }
     comment(
         out,
         "Review before running, then: psql -X -v ON_ERROR_STOP=1 -f THIS_FILE (as a superuser).",

@@ -46,6 +46,7 @@ pub fn write(out: &mut dyn Write, report: &Report, options: &Options) -> io::Res
         width: options.width.max(MIN_WIDTH),
     };
     w.header(report)?;
+    w.not_read(report)?;
     w.wraparound(report)?;
     w.blockers(report)?;
     w.tables(report)?;
@@ -128,9 +129,10 @@ impl Writer<'_> {
         }
     }
 
-    fn more(&mut self, left_out: usize, what: &str) -> io::Result<()> {
+    fn more(&mut self, left_out: usize, one: &str, many: &str) -> io::Result<()> {
         if left_out > 0 {
-            let text = format!("… and {left_out} more {what} (--top shows more)");
+            let noun = if left_out == 1 { one } else { many };
+            let text = format!("… and {left_out} more {noun} (--top shows more)");
             let dimmed = self.paint.dim(&text);
             self.line(&dimmed)?;
         }
@@ -153,14 +155,22 @@ impl Writer<'_> {
         self.prose(
             0,
             &format!(
-                "Collected {} · {} of {} databases read · role {} ({})",
+                "Collected {} · {} · role {} ({})",
                 server.collected_at.format("%Y-%m-%d %H:%M:%S UTC"),
-                report.databases_visited(),
-                report.snapshot.databases.len(),
+                report.databases_read(),
                 report.snapshot.role.name,
                 report.capabilities()
             ),
         )?;
+        if let Some(summary) = super::incomplete_summary(report.snapshot) {
+            let text = format!(
+                "INCOMPLETE: {summary}. The findings cover only what was read (see Not read)."
+            );
+            for line in wrap(&printable(&text), self.width) {
+                let painted = self.paint.severity(Severity::Critical, &line);
+                self.line(&painted)?;
+            }
+        }
         let (critical, warning, info) = report.counts();
         let counts = format!(
             "{} · {} · {}",
@@ -174,6 +184,8 @@ impl Writer<'_> {
             "act now"
         } else if warning > 0 {
             "needs attention"
+        } else if !report.is_complete() {
+            "nothing at warning or above in what was read"
         } else {
             "nothing at warning or above"
         };
@@ -192,6 +204,23 @@ impl Writer<'_> {
             )?;
         }
         Ok(())
+    }
+
+    /// What an incomplete run did not read, one line each.
+    fn not_read(&mut self, report: &Report) -> io::Result<()> {
+        if report.is_complete() {
+            return Ok(());
+        }
+        self.title("Not read", Some("the run is incomplete".to_string()))?;
+        let (shown, left_out) = self.limited(report.missing());
+        for missing in shown {
+            let mut text = format!("- {}", missing.describe());
+            if let Some(code) = &missing.sqlstate {
+                text.push_str(&format!(" (SQLSTATE {code})"));
+            }
+            self.prose(2, &printable(&text))?;
+        }
+        self.more(left_out, "source", "sources")
     }
 
     fn wraparound(&mut self, report: &Report) -> io::Result<()> {
@@ -237,7 +266,7 @@ impl Writer<'_> {
             ]);
         }
         self.print_table(&table)?;
-        self.more(left_out, "databases")?;
+        self.more(left_out, "database", "databases")?;
 
         let tables_top = self.top().unwrap_or(5);
         if !report.oldest_tables.is_empty() {
@@ -307,7 +336,7 @@ impl Writer<'_> {
                 ]);
             }
             self.print_table(&table)?;
-            self.more(left_out, "sessions")?;
+            self.more(left_out, "session", "sessions")?;
             self.line("Sessions to terminate (each rolls back its open transaction):")?;
             let sql: Vec<String> = shown.iter().map(|s| s.sql.clone()).collect();
             for statement in sql {
@@ -372,7 +401,7 @@ impl Writer<'_> {
             ]);
         }
         self.print_table(&table)?;
-        self.more(left_out, "tables")?;
+        self.more(left_out, "table", "tables")?;
         let found: Vec<&Finding> = report.section(Category::Table).collect();
         self.findings(&found)
     }
@@ -404,7 +433,7 @@ impl Writer<'_> {
                 ]);
             }
             self.print_table(&table)?;
-            self.more(left_out, "settings")?;
+            self.more(left_out, "setting", "settings")?;
         }
         self.findings(&found)
     }
@@ -445,7 +474,7 @@ impl Writer<'_> {
                 ]);
             }
             self.print_table(&table)?;
-            self.more(left_out, "vacuums")?;
+            self.more(left_out, "vacuum", "vacuums")?;
         }
         self.findings(&found)
     }
@@ -494,7 +523,11 @@ impl Writer<'_> {
     fn footer(&mut self, report: &Report) -> io::Result<()> {
         self.line("")?;
         if report.findings.is_empty() {
-            return self.line("No findings.");
+            return self.line(if report.is_complete() {
+                "No findings."
+            } else {
+                "No findings in what was read."
+            });
         }
         self.prose(
             0,
@@ -551,7 +584,7 @@ impl Writer<'_> {
                 }
             }
         }
-        self.more(left_out, "findings")
+        self.more(left_out, "finding", "findings")
     }
 
     fn sql(&mut self, indent: usize, statement: &str) -> io::Result<()> {
@@ -638,6 +671,23 @@ mod tests {
         };
         let text = render(&fixtures::critical(), &options);
         assert!(widest(&text) <= 100, "{text}");
+        insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn incomplete_report_says_so_in_its_header_and_lists_what_was_not_read() {
+        let text = render(&fixtures::incomplete(), &Options::default());
+        assert!(widest(&text) <= 100, "{text}");
+        let header: Vec<&str> = text.lines().take(4).collect();
+        assert!(
+            header
+                .iter()
+                .any(|l| l.starts_with("INCOMPLETE: not read: 2 of 7 databases")),
+            "{text}"
+        );
+        assert!(text.contains("1 dropped while pgvac ran"), "{text}");
+        // The dropped database is not among the wraparound ages.
+        assert!(!text.contains("Oldest database: scratch"), "{text}");
         insta::assert_snapshot!(text);
     }
 

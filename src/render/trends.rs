@@ -191,8 +191,13 @@ pub fn write_trends(out: &mut dyn Write, trends: &Trends, width: usize) -> std::
         if moved.len() > TREND_TABLES {
             writeln!(
                 out,
-                "  ... and {} more tables (--format json lists them all)",
-                moved.len() - TREND_TABLES
+                "  ... and {} more {} (--format json lists them all)",
+                moved.len() - TREND_TABLES,
+                if moved.len() - TREND_TABLES == 1 {
+                    "table"
+                } else {
+                    "tables"
+                }
             )?;
         }
     }

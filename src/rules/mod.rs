@@ -284,7 +284,9 @@ impl<'s> Context<'s> {
         let databases = snapshot
             .databases
             .iter()
-            .filter(|d| d.visit == Visit::Visited && !d.is_invalid())
+            // A database read in part (a source timed out) still has true findings about
+            // what was read; the run is marked incomplete elsewhere.
+            .filter(|d| d.visit.was_read() && !d.is_invalid())
             .map(|database| DatabaseView {
                 database,
                 evaluations: autovacuum::evaluate_database(&settings, database),
@@ -324,9 +326,13 @@ impl<'s> Context<'s> {
         })
     }
 
-    /// Databases that count for wraparound: every database but the invalid ones.
+    /// Databases that count for wraparound: every database but the invalid ones and those
+    /// dropped while pgvac ran.
     pub fn valid_databases(&self) -> impl Iterator<Item = &Database> {
-        self.snapshot.databases.iter().filter(|d| !d.is_invalid())
+        self.snapshot
+            .databases
+            .iter()
+            .filter(|d| !d.is_invalid() && d.visit != Visit::Dropped)
     }
 
     pub fn setting(&self, name: &str) -> Option<&Setting> {

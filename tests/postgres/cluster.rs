@@ -193,6 +193,23 @@ impl Cluster {
         format!("postgres://{user}@127.0.0.1:{}/{database}", self.port)
     }
 
+    /// Restart the server (fast shutdown: sessions are terminated), on the same port, and wait
+    /// until it accepts connections again. For a cluster of the test's own
+    /// ([`Cluster::start_with`]): a restart of the shared one would break the other tests.
+    pub fn restart(&self) -> Result<(), String> {
+        check(
+            command(&self.bindir.join("pg_ctl"))
+                .arg("-D")
+                .arg(self.dir.path().join("data"))
+                .arg("-l")
+                .arg(self.log_path())
+                .args(["-m", "fast", "-w", "-t", "60", "restart"])
+                .output(),
+            "pg_ctl restart",
+        )
+        .map(|_| ())
+    }
+
     /// Change postgresql.conf and reload.
     pub fn reload_with(&self, settings: &str) -> Result<(), String> {
         append(&self.dir.path().join("data/postgresql.conf"), settings)?;

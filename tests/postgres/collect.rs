@@ -33,6 +33,10 @@ pub const TESTS: &[(&str, TestFn)] = &[
         "collect_with_pg_monitor_is_complete_and_without_grants_warns",
         privileges,
     ),
+    (
+        "collect_without_pg_monitor_degrades_on_another_roles_vacuum",
+        hidden_vacuum,
+    ),
     ("collect_rejects_bad_input_with_one_line", bad_input),
     ("collect_verifies_the_server_certificate", tls),
 ];
@@ -567,6 +571,82 @@ fn privileges(cluster: &Cluster) -> Result<(), String> {
             .is_some_and(|d| !d.tables.is_empty()),
         || "the plain role saw no tables".to_string(),
     )
+}
+
+/// A role without pg_monitor sees another role's running vacuum with its table hidden (relid
+/// is NULL): a degraded source with a note naming the grant, not a failure.
+fn hidden_vacuum(cluster: &Cluster) -> Result<(), String> {
+    let _shared = cluster.exclusive.read().unwrap();
+    fresh_database(cluster, "collect_vacuum")?;
+    let mut admin = Client::connect(cluster, "collect_vacuum")?;
+    admin.execute(
+        "DROP ROLE IF EXISTS pgvac_nomon; CREATE ROLE pgvac_nomon LOGIN PASSWORD 'nomon-pw';
+         CREATE TABLE big (id int, pad text) WITH (autovacuum_enabled = false);
+         INSERT INTO big SELECT g, repeat('x', 200) FROM generate_series(1, 20000) g;
+         DELETE FROM big WHERE id % 2 = 0;",
+    )?;
+    // A vacuum slowed to a crawl (one page per 100 ms), in a thread of its own.
+    let vacuum = std::thread::spawn({
+        let port = cluster.port;
+        move || -> Result<(), String> {
+            let mut session = Client::connect_at(port, "postgres", "collect_vacuum")?;
+            session.execute("SET vacuum_cost_delay = 100; SET vacuum_cost_limit = 1;")?;
+            // Cancelled by the test once pgvac has seen it.
+            let _ = session.execute("VACUUM big");
+            Ok(())
+        }
+    });
+    let running = wait_for(Duration::from_secs(30), || {
+        Ok(admin.number(
+            "SELECT count(*)::text FROM pg_stat_progress_vacuum p
+             JOIN pg_database d ON d.oid = p.datid WHERE d.datname = 'collect_vacuum'",
+        )? > 0)
+    })?;
+    let port = cluster.port.to_string();
+    let run = runner::run(
+        runner::command()
+            .args([
+                "collect",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &port,
+                "-U",
+                "pgvac_nomon",
+                "-d",
+                "postgres",
+            ])
+            .env("PGPASSWORD", "nomon-pw"),
+    );
+    admin.execute(
+        "SELECT pg_cancel_backend(pid) FROM pg_stat_progress_vacuum p
+         JOIN pg_database d ON d.oid = p.datid WHERE d.datname = 'collect_vacuum'",
+    )?;
+    let _ = vacuum.join();
+    ensure(running, || "the slowed VACUUM never showed".to_string())?;
+    let run = run?;
+    ensure(run.status == 0, || run.describe())?;
+    let snapshot: Snapshot = serde_json::from_str(&run.stdout).map_err(|e| e.to_string())?;
+    ensure(snapshot.is_complete(), || {
+        format!("missing: {:?}", snapshot.missing)
+    })?;
+    let hidden = snapshot
+        .running_vacuums
+        .iter()
+        .find(|v| v.database.as_deref() == Some("collect_vacuum"))
+        .ok_or_else(|| format!("the vacuum is missing: {:?}", snapshot.running_vacuums))?;
+    ensure(
+        hidden.relid.is_none() && hidden.is_autovacuum.is_none(),
+        || format!("{hidden:?}"),
+    )?;
+    let note = snapshot
+        .warnings
+        .iter()
+        .find(|w| w.source == "pg_stat_progress_vacuum")
+        .ok_or_else(|| format!("no note: {:?}", snapshot.warnings))?;
+    ensure(note.message.contains("GRANT pg_monitor"), || {
+        note.message.clone()
+    })
 }
 
 fn bad_input(cluster: &Cluster) -> Result<(), String> {

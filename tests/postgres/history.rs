@@ -161,7 +161,9 @@ fn xid_rate_and_resets(cluster: &Cluster) -> Result<(), String> {
     )?;
 
     history.save(&first).map_err(|e| e.to_string())?;
-    let two = history.record(&second, 3).map_err(|e| e.to_string())?;
+    let two = history
+        .record(&second, 3, false)
+        .map_err(|e| e.to_string())?;
     let xid = two
         .xid_consumption
         .as_ref()
@@ -247,7 +249,9 @@ fn xid_rate_and_resets(cluster: &Cluster) -> Result<(), String> {
     ensure(cleaned, || "autovacuum never cleaned the table".to_string())?;
     let third_cleaned = autovacuum_count(&mut db, "cleaned")?;
     let third = runner::collect(cluster, DATABASE)?;
-    let three = history.record(&third, 3).map_err(|e| e.to_string())?;
+    let three = history
+        .record(&third, 3, false)
+        .map_err(|e| e.to_string())?;
     ensure(three.events.is_empty(), || {
         format!("events: {:?}", three.events)
     })?;
@@ -313,7 +317,9 @@ fn xid_rate_and_resets(cluster: &Cluster) -> Result<(), String> {
     })?;
     ensure(reset_seen, || "pg_stat_reset() never showed".to_string())?;
     let fourth = runner::collect(cluster, DATABASE)?;
-    let four = history.record(&fourth, 3).map_err(|e| e.to_string())?;
+    let four = history
+        .record(&fourth, 3, false)
+        .map_err(|e| e.to_string())?;
     ensure(
         four.events
             .iter()

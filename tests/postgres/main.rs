@@ -10,6 +10,7 @@ mod blockers;
 mod client;
 mod cluster;
 mod collect;
+mod faults;
 mod formats;
 mod history;
 mod oracle;
@@ -36,6 +37,7 @@ fn tests() -> Vec<(&'static str, TestFn)> {
     all.extend(history::TESTS.iter().copied());
     all.extend(report::TESTS.iter().copied());
     all.extend(formats::TESTS.iter().copied());
+    all.extend(faults::TESTS.iter().copied());
     all
 }
 

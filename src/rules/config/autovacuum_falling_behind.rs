@@ -100,7 +100,7 @@ fn check(context: &Context) -> Vec<Finding> {
                 .count
                 .is_some_and(|c| c as f64 >= FAR_PAST * trigger.rows.max(1.0));
             let running = context.snapshot.running_vacuums.iter().any(|r| {
-                r.relid == v.table.oid && r.database.as_deref() == Some(&v.database.name)
+                r.relid == Some(v.table.oid) && r.database.as_deref() == Some(&v.database.name)
             });
             let last = v
                 .table

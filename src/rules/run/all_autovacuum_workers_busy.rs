@@ -66,7 +66,7 @@ fn check(context: &Context) -> Vec<Finding> {
         .filter(|v| v.autovacuum.reach == Reach::Thresholds && v.autovacuum.vacuum_due)
         .filter(|v| {
             !context.snapshot.running_vacuums.iter().any(|r| {
-                r.relid == v.table.oid && r.database.as_deref() == Some(&v.database.name)
+                r.relid == Some(v.table.oid) && r.database.as_deref() == Some(&v.database.name)
             })
         })
         .count() as i64;

@@ -91,7 +91,10 @@ pub fn describe(context: &Context, vacuum: &RunningVacuum) -> String {
     let relation = vacuum
         .relation
         .clone()
-        .unwrap_or_else(|| format!("relation {}", vacuum.relid));
+        .unwrap_or_else(|| match vacuum.relid {
+            Some(relid) => format!("relation {relid}"),
+            None => "a relation hidden from this role".to_string(),
+        });
     let mut text = format!(
         "{}: {relation} (pid {})",
         vacuum.database.as_deref().unwrap_or("?"),
@@ -148,7 +151,7 @@ pub fn running(
     snapshot.running_vacuums.push(RunningVacuum {
         pid,
         database: Some("app".into()),
-        relid: 30000,
+        relid: Some(30000),
         relation: Some("public.big".into()),
         phase: Some("scanning heap".into()),
         is_autovacuum: Some(true),

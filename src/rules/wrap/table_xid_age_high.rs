@@ -104,7 +104,7 @@ pub fn table_ages(context: &Context, kind: IdKind, rule: &Rule) -> Vec<Finding> 
             .snapshot
             .running_vacuums
             .iter()
-            .any(|v| v.relid == view.table.oid && v.database.as_deref() == Some(&view.database.name));
+            .any(|v| v.relid == Some(view.table.oid) && v.database.as_deref() == Some(&view.database.name));
         finding = finding.with("vacuum_running", running);
         if let Some((_, sql_name, _)) = target(&view) {
             let options = if age >= HIGH {
