@@ -461,3 +461,24 @@ fn demo_server_seeds_only_an_empty_server_with_the_settings() {
         "{stderr}"
     );
 }
+
+/// An error once everything is planted (the snapshot cannot be saved): one error line, exit 3,
+/// nothing left.
+#[test]
+fn demo_failing_at_the_end_leaves_nothing() {
+    let demo = Demo::start(12, &["--save-snapshot", "/nonexistent/dir/snapshot.json"]);
+    let run = demo.finish();
+    assert_eq!(run.status, 3, "{}", run.describe());
+    assert!(
+        run.stderr
+            .lines()
+            .any(|l| l.starts_with("pgvac: error:") && l.contains("/nonexistent/dir")),
+        "{}",
+        run.describe()
+    );
+    assert!(
+        run.stderr.contains("consuming 20,000 more"),
+        "failed too early"
+    );
+    run.assert_nothing_left();
+}
