@@ -7,21 +7,34 @@
 //! - sessions whose `backend_xid` or `backend_xmin` is old: active long transactions (also those
 //!   made of many short statements: `xact_start` is what counts, not `query_start`), sessions idle
 //!   in transaction (idle time from `state_change`), and sessions holding only a snapshot.
-//!   Sessions with neither are never blockers; neither are pgvac's own session, autovacuum
-//!   workers running a (lazy) `VACUUM`, whose xmin the server ignores, autovacuum workers running
-//!   `ANALYZE` for less than the transaction threshold (routine, and over by themselves),
-//!   walsenders (their xmin is reported as the standby or the slot they serve) and parallel
-//!   workers (their leader is);
+//!   Sessions with neither are never blockers; neither are pgvac's own session, walsenders
+//!   (their xmin is reported as the standby or the slot they serve), parallel workers (their
+//!   leader is), and every process in `pg_stat_progress_vacuum`: a lazy `VACUUM`, manual or
+//!   autovacuum, runs with `PROC_IN_VACUUM`, which the server skips when it computes the horizon
+//!   (procarray.c, 12-18), and that view shows its pid to every role. `VACUUM FULL` and
+//!   `CLUSTER` (in `pg_stat_progress_cluster` instead) and `ANALYZE` (also the ANALYZE phase of
+//!   `VACUUM (ANALYZE)`) do hold the horizon, on every version: 12-13's `PROC_IN_ANALYZE` was
+//!   never used to skip anything (vacuum asks `GetOldestXmin` for `PROCARRAY_FLAGS_VACUUM`, which
+//!   skips `PROC_IN_VACUUM` only) and 14 removed it. An autovacuum worker running `ANALYZE` is a
+//!   blocker only once it has held its transaction past the transaction threshold (routine, and
+//!   over by itself);
 //! - prepared transactions, which hold their XID until `COMMIT PREPARED` / `ROLLBACK PREPARED`;
 //! - replication slots: a physical slot's `xmin` (from a standby's `hot_standby_feedback`), a
 //!   logical slot's `catalog_xmin` (system catalogs and user catalog tables only) and `xmin`;
 //! - standbys with `hot_standby_feedback` and no slot (`pg_stat_replication.backend_xmin`);
 //! - temporary tables older than every other table of their database: autovacuum never vacuums
 //!   them, so they pin `datfrozenxid` until their owner vacuums or drops them or ends; and
-//!   orphaned temporary schemas, whose owner is gone.
+//!   orphaned temporary schemas, whose owner is gone. The owner is named only where it is proven
+//!   ([`crate::temp_owner`]); a session that merely has the schema's backend id is a candidate.
 //!
 //! Blockers are ranked by how far behind they hold the horizon (the age of the XID they hold),
-//! the oldest first. Each carries the SQL that releases it and what that costs.
+//! the oldest first. Each carries the SQL that releases it and what that costs. A statement that
+//! signals a session always rechecks its identity ([`SessionSignal`]); where the identity cannot
+//! be read (another role's session without `pg_read_all_stats`), none is offered.
+//!
+//! Client sessions are told apart by what they run ([`Activity`]): backups (`pg_dump`) and
+//! maintenance commands are named as such, and `--terminate` ends them only when named with
+//! `--pid`.
 //!
 //! Severity follows the age on the RDS ladder (500M warning, 1B critical, 1.5B "fix
 //! immediately"), and, for bloat, how long the horizon has been held: idle in transaction over
@@ -164,6 +177,9 @@ pub enum Holder {
         /// Its state and times are hidden from pgvac's role.
         redacted: bool,
         query: Option<String>,
+        /// What it runs: a backup and a maintenance command are ended only when named.
+        #[serde(default)]
+        activity: Activity,
     },
     PreparedTransaction {
         gid: String,
@@ -194,19 +210,43 @@ pub enum Holder {
         schema: String,
         /// `schema.name` of every table in the schema, the oldest first.
         tables: Vec<String>,
-        /// The owner's pid where it is known exactly, with how it was found.
+        /// The owner's pid where it is proven, with how it was proven.
         owner_pid: Option<i32>,
         owner_source: Option<String>,
         /// The owner's `backend_start`, to terminate it safely.
         owner_backend_start: Option<DateTime<Utc>>,
         owner_user: Option<String>,
+        /// `known` (proven) or `unknown`.
+        #[serde(default)]
+        owner_status: OwnerStatus,
+        /// With an unknown owner: the session that has the schema's backend id, which may or
+        /// may not own it. Never terminated on that ground.
+        #[serde(default)]
+        candidate_pid: Option<i32>,
+        /// The proof of ownership, or why there is none.
+        #[serde(default)]
+        ownership: String,
         /// The oldest non-temporary relation's age in that database, for comparison.
         oldest_other_age: Option<i64>,
     },
     OrphanedTempSchema {
         schema: String,
         tables: Vec<String>,
+        /// Why no session owns it.
+        #[serde(default)]
+        ownership: String,
     },
+}
+
+/// Whether a temp schema's owner is proven.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, schemars::JsonSchema, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum OwnerStatus {
+    Known,
+    #[default]
+    Unknown,
 }
 
 /// SQL that releases a blocker, where to run it, and what it costs.
@@ -214,13 +254,99 @@ pub enum Holder {
 pub struct Action {
     /// One line: what the action does.
     pub summary: String,
-    /// Statements to run one by one (not in one transaction block).
+    /// Statements to run one by one (not in one transaction block). Empty when there is
+    /// nothing pgvac can safely offer (the cost says what is missing).
     pub statements: Vec<String>,
     /// Where to run them: "this server", "database \"x\"" or "the standby ...".
     pub run_on: String,
     /// What it costs.
     pub cost: String,
     pub safety: Safety,
+    /// The session this action signals, and the identity its statement rechecks; absent for
+    /// actions that signal no session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signal: Option<SessionSignal>,
+}
+
+/// `pg_terminate_backend` or `pg_cancel_backend`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignalKind {
+    Terminate,
+    Cancel,
+}
+
+impl SignalKind {
+    pub fn function(self) -> &'static str {
+        match self {
+            SignalKind::Terminate => "pg_terminate_backend",
+            SignalKind::Cancel => "pg_cancel_backend",
+        }
+    }
+}
+
+/// A signal to one session, guarded: it is sent only if the pid still belongs to the session
+/// that started at `backend_start` (and, when `same_transaction`, that is still in the
+/// transaction that started at `xact_start`). There is no unguarded form.
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema, Deserialize)]
+pub struct SessionSignal {
+    pub kind: SignalKind,
+    pub pid: i32,
+    pub backend_start: DateTime<Utc>,
+    /// Whether the statement also rechecks `xact_start` (absent `xact_start`: no transaction).
+    pub same_transaction: bool,
+    pub xact_start: Option<DateTime<Utc>>,
+}
+
+impl SessionSignal {
+    /// The statement, as [`guarded_signal_sql`] writes it.
+    pub fn sql(&self) -> String {
+        guarded_signal_sql(
+            self.kind.function(),
+            self.pid,
+            self.backend_start,
+            self.same_transaction.then_some(self.xact_start),
+        )
+    }
+
+    /// An action that sends this signal.
+    fn action(self, summary: String, run_on: &str, cost: &str, safety: Safety) -> Action {
+        Action {
+            summary,
+            statements: vec![self.sql()],
+            run_on: run_on.to_string(),
+            cost: cost.to_string(),
+            safety,
+            signal: Some(self),
+        }
+    }
+}
+
+/// What a client session is doing, as far as pgvac can tell (its `application_name` and the
+/// start of its query; unknown when they are hidden).
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, schemars::JsonSchema, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Activity {
+    /// An ordinary transaction, or one pgvac cannot see.
+    #[default]
+    Transaction,
+    /// A backup: `pg_dump`/`pg_dumpall` (by `application_name`), or a `COPY ... TO STDOUT`, the
+    /// shape of pg_dump's data phase. `--terminate` ends it only when named with `--pid`.
+    Backup,
+    /// A maintenance command run in a client session: `VACUUM` (one not in
+    /// `pg_stat_progress_vacuum`: `VACUUM FULL`, or a lazy one waiting for its lock or in its
+    /// ANALYZE phase), `ANALYZE`, `CLUSTER`, `REINDEX`, `CREATE INDEX`. `--terminate` ends it
+    /// only when named with `--pid`.
+    Maintenance,
+}
+
+impl Activity {
+    /// Whether `--terminate` leaves it alone unless named with `--pid`.
+    pub fn only_by_pid(self) -> bool {
+        self != Activity::Transaction
+    }
 }
 
 /// One thing holding vacuum back.
@@ -249,7 +375,7 @@ pub struct Blocker {
 
 impl Blocker {
     /// The session to terminate to release this blocker, if one is known: a session blocker
-    /// itself, or the known owner of a temporary table.
+    /// itself, or the proven owner of a temporary table.
     pub fn session_pid(&self) -> Option<i32> {
         match &self.holder {
             Holder::Session { pid, .. } => Some(*pid),
@@ -257,14 +383,43 @@ impl Blocker {
             _ => None,
         }
     }
+
+    /// A session that may own this blocker's temporary tables without proof: never a target.
+    pub fn candidate_pid(&self) -> Option<i32> {
+        match &self.holder {
+            Holder::TempTable { candidate_pid, .. } => *candidate_pid,
+            _ => None,
+        }
+    }
+
+    /// What the session of a session blocker runs.
+    pub fn activity(&self) -> Activity {
+        match &self.holder {
+            Holder::Session { activity, .. } => *activity,
+            _ => Activity::Transaction,
+        }
+    }
+
+    /// The action that terminates the blocker's session, when pgvac can offer one.
+    pub fn terminate_signal(&self) -> Option<&SessionSignal> {
+        self.actions
+            .iter()
+            .filter_map(|a| a.signal.as_ref())
+            .find(|s| s.kind == SignalKind::Terminate)
+    }
 }
 
 /// Every blocker in the snapshot, the one holding the horizon furthest behind first.
 pub fn find_blockers(snapshot: &Snapshot, thresholds: &Thresholds) -> Vec<Blocker> {
     let now = snapshot.server.collected_at;
     let mut blockers = Vec::new();
+    // A lazy VACUUM's xmin is skipped by the server: every pid in pg_stat_progress_vacuum.
+    let vacuuming: Vec<i32> = snapshot.running_vacuums.iter().map(|v| v.pid).collect();
     for session in &snapshot.sessions {
-        if let Some(blocker) = session_blocker(session, now, thresholds) {
+        if vacuuming.contains(&session.pid) {
+            continue;
+        }
+        if let Some(blocker) = session_blocker(session, now, thresholds, &snapshot.role.name) {
             blockers.push(blocker);
         }
     }
@@ -272,7 +427,7 @@ pub fn find_blockers(snapshot: &Snapshot, thresholds: &Thresholds) -> Vec<Blocke
         blockers.push(prepared_blocker(prepared, now, thresholds));
     }
     for slot in &snapshot.replication_slots {
-        if let Some(blocker) = slot_blocker(slot, &snapshot.standbys, now, thresholds) {
+        if let Some(blocker) = slot_blocker(slot, snapshot, now, thresholds) {
             blockers.push(blocker);
         }
     }
@@ -391,16 +546,14 @@ pub fn timestamp_literal(at: DateTime<Utc>) -> String {
 
 /// `SELECT pg_terminate_backend(pid) ...` (or cancel) that only signals the session if it is
 /// still the same session (pid and backend_start) and, when given, still in the same
-/// transaction: a pid reused by a new session is never signalled.
+/// transaction: a pid reused by a new session is never signalled. There is no form without
+/// `backend_start`: a session whose start time is unknown is not offered a signal at all.
 pub fn guarded_signal_sql(
     function: &str,
     pid: i32,
-    backend_start: Option<DateTime<Utc>>,
+    backend_start: DateTime<Utc>,
     xact_start: Option<Option<DateTime<Utc>>>,
 ) -> String {
-    let Some(backend_start) = backend_start else {
-        return format!("SELECT {function}({pid});");
-    };
     let mut sql = format!(
         "SELECT {function}(pid) FROM pg_stat_activity WHERE pid = {pid} AND backend_start = {}",
         timestamp_literal(backend_start)
@@ -416,8 +569,10 @@ pub fn guarded_signal_sql(
     sql
 }
 
-/// Whether the server ignores this session's xmin: a lazy `VACUUM` (autovacuum's included)
-/// runs with PROC_IN_VACUUM, which every horizon computation skips.
+/// Whether an autovacuum worker's query says it runs a lazy VACUUM without ANALYZE: the server
+/// then ignores its xmin (PROC_IN_VACUUM) even before it shows in `pg_stat_progress_vacuum`
+/// (while it opens and locks the table). `VACUUM ANALYZE` holds the horizon in its ANALYZE
+/// phase, and is only exempt while in that view.
 fn is_lazy_vacuum(session: &Session) -> bool {
     let query = session.query.as_deref().unwrap_or("").trim_start();
     let upper = query
@@ -426,9 +581,105 @@ fn is_lazy_vacuum(session: &Session) -> bool {
         .to_uppercase();
     session.backend_type.as_deref() == Some("autovacuum worker")
         && upper.starts_with("AUTOVACUUM: VACUUM")
+        && !upper.starts_with("AUTOVACUUM: VACUUM ANALYZE")
 }
 
-fn session_blocker(session: &Session, now: DateTime<Utc>, t: &Thresholds) -> Option<Blocker> {
+/// The first words of a query, upper-cased, after whitespace and comments.
+fn leading_words(query: &str) -> String {
+    let mut rest = query;
+    loop {
+        rest = rest.trim_start();
+        if let Some(after) = rest.strip_prefix("--") {
+            rest = after.split_once('\n').map_or("", |(_, tail)| tail);
+        } else if let Some(after) = rest.strip_prefix("/*") {
+            rest = after.split_once("*/").map_or("", |(_, tail)| tail);
+        } else {
+            break;
+        }
+    }
+    rest.split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_uppercase()
+}
+
+/// The maintenance command a query runs, for a person: `VACUUM FULL`, `CREATE INDEX`, ...
+fn maintenance_command(query: &str) -> String {
+    let words = leading_words(query);
+    for two in ["CREATE UNIQUE INDEX", "CREATE INDEX"] {
+        if words.starts_with(two) {
+            return two.to_string();
+        }
+    }
+    if words.starts_with("VACUUM") {
+        return if vacuum_is_full(query) {
+            "VACUUM FULL".to_string()
+        } else {
+            "VACUUM".to_string()
+        };
+    }
+    words.split_whitespace().next().unwrap_or("").to_string()
+}
+
+/// Whether a `VACUUM` statement asks for `FULL` (`VACUUM FULL t` or `VACUUM (FULL, ...) t`).
+fn vacuum_is_full(query: &str) -> bool {
+    let upper = query.to_uppercase();
+    let Some(at) = upper.find("VACUUM") else {
+        return false;
+    };
+    let rest = upper[at + "VACUUM".len()..].trim_start();
+    if let Some(options) = rest.strip_prefix('(') {
+        let options = options.split(')').next().unwrap_or("");
+        return options.split(',').any(|option| {
+            let mut words = option.split_whitespace();
+            words.next() == Some("FULL") && !matches!(words.next(), Some("FALSE" | "OFF" | "0"))
+        });
+    }
+    rest.split_whitespace().next() == Some("FULL")
+}
+
+/// What a client session runs, from its application name and the start of its query.
+pub fn activity_of(session: &Session) -> Activity {
+    let application = session.application_name.as_deref().unwrap_or("");
+    if application.starts_with("pg_dump") {
+        return Activity::Backup;
+    }
+    if session.redacted {
+        return Activity::Transaction;
+    }
+    let words = leading_words(session.query.as_deref().unwrap_or(""));
+    let query_upper = session.query.as_deref().unwrap_or("").to_uppercase();
+    if words.starts_with("COPY ") && query_upper.contains(" TO STDOUT") {
+        return Activity::Backup;
+    }
+    const MAINTENANCE: &[&str] = &[
+        "VACUUM",
+        "ANALYZE",
+        "ANALYSE",
+        "CLUSTER",
+        "REINDEX",
+        "CREATE INDEX",
+        "CREATE UNIQUE INDEX",
+    ];
+    let first = |word: &str| {
+        words == word
+            || words.starts_with(&format!("{word} "))
+            || words.starts_with(&format!("{word}("))
+            || words.starts_with(&format!("{word};"))
+    };
+    if MAINTENANCE.iter().any(|w| first(w)) {
+        return Activity::Maintenance;
+    }
+    Activity::Transaction
+}
+
+fn session_blocker(
+    session: &Session,
+    now: DateTime<Utc>,
+    t: &Thresholds,
+    role: &str,
+) -> Option<Blocker> {
     if session.is_pgvac || is_lazy_vacuum(session) {
         return None;
     }
@@ -465,8 +716,8 @@ fn session_blocker(session: &Session, now: DateTime<Utc>, t: &Thresholds) -> Opt
     };
     let held_secs = seconds_since(now, session.xact_start);
     // An autovacuum worker running ANALYZE holds a snapshot for that one table and lets go by
-    // itself; it is routine, never a session to end, and before 14 the server ignores it too.
-    // Only one that has held its transaction past the threshold is worth a look.
+    // itself: routine, and never a session to end. The server does not ignore it (on no
+    // version), so one that has held its transaction past the threshold is worth a look.
     if backend_type == Some("autovacuum worker")
         && held_secs.is_none_or(|held| held <= t.transaction_secs)
     {
@@ -504,55 +755,109 @@ fn session_blocker(session: &Session, now: DateTime<Utc>, t: &Thresholds) -> Opt
             "its state and times are hidden from pgvac's role (GRANT pg_monitor)".to_string(),
         );
     }
+    let client = backend_type == Some("client backend");
+    let activity = if client {
+        activity_of(session)
+    } else {
+        Activity::Transaction
+    };
+    match activity {
+        Activity::Backup => reasons.push(
+            "a backup (pg_dump, or a COPY ... TO STDOUT): ending it fails the backup, so \
+             --terminate leaves it alone unless it is named with --pid"
+                .to_string(),
+        ),
+        Activity::Maintenance => {
+            reasons.push(
+                "a maintenance command: --terminate leaves it alone unless it is named with --pid"
+                    .to_string(),
+            );
+            match maintenance_command(session.query.as_deref().unwrap_or("")).as_str() {
+                "VACUUM FULL" => reasons.push(
+                    "VACUUM FULL holds the horizon while it rewrites the table, unlike a lazy \
+                     VACUUM"
+                        .to_string(),
+                ),
+                "VACUUM" => reasons.push(
+                    "a lazy VACUUM not (yet) in pg_stat_progress_vacuum: while it waits for its \
+                     lock the server already ignores it (PROC_IN_VACUUM), in its ANALYZE phase \
+                     it holds the horizon, so this one may hold nothing back"
+                        .to_string(),
+                ),
+                _ => {}
+            }
+        }
+        Activity::Transaction => {}
+    }
     let who = format!(
         "{}@{}",
         session.user.as_deref().unwrap_or("?"),
         session.database.as_deref().unwrap_or("?")
     );
-    let client = backend_type == Some("client backend");
     let mut identity = format!("pid {} ({who})", session.pid);
     if let Some(kind) = backend_type.filter(|_| !client) {
         identity.push_str(&format!(", {kind}"));
     }
-    let terminate = Action {
-        summary: format!("terminate pid {}", session.pid),
-        statements: vec![guarded_signal_sql(
-            "pg_terminate_backend",
-            session.pid,
-            session.backend_start,
-            Some(session.xact_start),
-        )],
-        run_on: "this server".to_string(),
-        cost: "ends the session: its open transaction is rolled back and its client loses \
-               the connection"
-            .to_string(),
-        safety: Safety::NeedsCare,
-    };
-    let mut actions = Vec::new();
-    if !idle_in_transaction && state == Some("active") {
-        actions.push(Action {
-            summary: format!("cancel the running statement of pid {}", session.pid),
-            statements: vec![guarded_signal_sql(
-                "pg_cancel_backend",
-                session.pid,
-                session.backend_start,
-                Some(session.xact_start),
-            )],
-            run_on: "this server".to_string(),
-            cost: "the statement fails and its transaction is rolled back; the session stays \
-                   connected (if its client then starts a new transaction, the horizon moves on)"
-                .to_string(),
-            safety: Safety::NeedsCare,
-        });
+    match activity {
+        Activity::Backup => identity.push_str(", a backup"),
+        Activity::Maintenance => identity.push_str(&format!(
+            ", maintenance ({})",
+            maintenance_command(session.query.as_deref().unwrap_or(""))
+        )),
+        Activity::Transaction => {}
     }
-    actions.push(terminate);
-    if !client {
+    let mut actions = Vec::new();
+    match session.backend_start {
+        Some(backend_start) => {
+            let signal = |kind| SessionSignal {
+                kind,
+                pid: session.pid,
+                backend_start,
+                same_transaction: true,
+                xact_start: session.xact_start,
+            };
+            if !idle_in_transaction && state == Some("active") {
+                actions.push(signal(SignalKind::Cancel).action(
+                    format!("cancel the running statement of pid {}", session.pid),
+                    "this server",
+                    "the statement fails and its transaction is rolled back; the session stays \
+                     connected (if its client then starts a new transaction, the horizon moves on)",
+                    Safety::NeedsCare,
+                ));
+            }
+            actions.push(signal(SignalKind::Terminate).action(
+                format!("terminate pid {}", session.pid),
+                "this server",
+                "ends the session: its open transaction is rolled back and its client loses \
+                 the connection",
+                Safety::NeedsCare,
+            ));
+        }
+        None => actions.push(Action {
+            summary: format!(
+                "pid {} cannot be identified safely, so pgvac offers no statement to end it",
+                session.pid
+            ),
+            statements: Vec::new(),
+            run_on: "this server".to_string(),
+            cost: format!(
+                "its start time is hidden from role {}, and without it a statement could signal \
+                 another session that reused the pid: GRANT pg_read_all_stats TO {} (or \
+                 pg_monitor), then run pgvac again",
+                quote_ident(role),
+                quote_ident(role)
+            ),
+            safety: Safety::DisplayOnly,
+            signal: None,
+        }),
+    }
+    if let Some(other) = backend_type.filter(|_| !client) {
         for action in &mut actions {
             action.safety = Safety::DisplayOnly;
             action.cost.push_str(&format!(
                 "; this is a {} process, not a client session: find out why it holds a \
                  transaction first",
-                backend_type.unwrap_or("background")
+                other
             ));
         }
     }
@@ -586,6 +891,7 @@ fn session_blocker(session: &Session, now: DateTime<Utc>, t: &Thresholds) -> Opt
             snapshot_only: session.backend_xid.is_none(),
             redacted: session.redacted,
             query: session.query.clone(),
+            activity,
         },
     })
 }
@@ -633,6 +939,7 @@ fn prepared_blocker(p: &PreparedTransaction, now: DateTime<Utc>, t: &Thresholds)
                        must learn of it (its owner decides between rollback and commit)"
                     .to_string(),
                 safety: Safety::NeedsCare,
+                signal: None,
             },
             Action {
                 summary: format!("commit prepared transaction {gid}"),
@@ -640,6 +947,7 @@ fn prepared_blocker(p: &PreparedTransaction, now: DateTime<Utc>, t: &Thresholds)
                 run_on,
                 cost: "its changes become visible; only if its owner decided to commit".to_string(),
                 safety: Safety::NeedsCare,
+                signal: None,
             },
         ],
         holder: Holder::PreparedTransaction {
@@ -678,28 +986,35 @@ fn standby_actions(standby: &str) -> Vec<Action> {
                    (max_standby_streaming_delay decides when)"
                 .to_string(),
             safety: Safety::NeedsCare,
+            signal: None,
         },
         Action {
-            summary: "end the standby session holding the oldest snapshot".to_string(),
+            summary: "find the standby session holding the oldest snapshot, and end it with \
+                      `pgvac sessions --terminate --pid PID` run against the standby"
+                .to_string(),
             statements: vec![
                 "SELECT pid, usename, state, xact_start, backend_xmin FROM pg_stat_activity \
                  WHERE backend_xmin IS NOT NULL ORDER BY age(backend_xmin) DESC;"
                     .to_string(),
-                "SELECT pg_terminate_backend(<pid from the first row>);".to_string(),
             ],
             run_on: format!("the {standby}"),
-            cost: "ends that standby session: its client loses the connection".to_string(),
+            cost: "ending that standby session rolls back its transaction and its client loses \
+                   the connection; pgvac on the standby ends it with a statement that rechecks \
+                   its identity"
+                .to_string(),
             safety: Safety::DisplayOnly,
+            signal: None,
         },
     ]
 }
 
 fn slot_blocker(
     slot: &ReplicationSlot,
-    standbys: &[Standby],
+    snapshot: &Snapshot,
     now: DateTime<Utc>,
     t: &Thresholds,
 ) -> Option<Blocker> {
+    let standbys = &snapshot.standbys;
     let xmin = slot.xmin.zip(slot.xmin_age);
     let catalog = slot.catalog_xmin.zip(slot.catalog_xmin_age);
     let (source, (held_xid, age)) = match (xmin, catalog) {
@@ -760,29 +1075,49 @@ fn slot_blocker(
             "its standby loses its reserved WAL and may need to be rebuilt".to_string()
         },
         safety: Safety::NeedsCare,
+        signal: None,
     };
     let actions = match (slot.active, standby) {
         (false, _) => vec![drop],
         (true, Some(standby)) => standby_actions(&standby_name(standby)),
-        (true, None) => vec![Action {
-            summary: format!(
+        (true, None) => {
+            let consumer = slot
+                .active_pid
+                .and_then(|pid| snapshot.sessions.iter().find(|s| s.pid == pid));
+            let drop_slot = format!("SELECT pg_drop_replication_slot({name});");
+            let summary = format!(
                 "the consumer (pid {}) is connected but behind: fix or stop it, then drop the slot",
                 slot.active_pid.map_or("?".to_string(), |p| p.to_string())
-            ),
-            statements: vec![
-                format!(
-                    "SELECT pg_terminate_backend({});",
-                    slot.active_pid
-                        .map_or("<active_pid>".to_string(), |p| p.to_string())
-                ),
-                format!("SELECT pg_drop_replication_slot({name});"),
-            ],
-            run_on: "this server".to_string(),
-            cost: "an active slot cannot be dropped; its consumer reconnects unless it is \
-                   stopped first, and loses its position once the slot is dropped"
-                .to_string(),
-            safety: Safety::DisplayOnly,
-        }],
+            );
+            let cost = "an active slot cannot be dropped; its consumer reconnects unless it is \
+                        stopped first, and loses its position once the slot is dropped";
+            match consumer.and_then(|c| c.backend_start.map(|start| (c.pid, start))) {
+                Some((pid, backend_start)) => {
+                    let signal = SessionSignal {
+                        kind: SignalKind::Terminate,
+                        pid,
+                        backend_start,
+                        same_transaction: false,
+                        xact_start: None,
+                    };
+                    let mut action =
+                        signal.action(summary, "this server", cost, Safety::DisplayOnly);
+                    action.statements.push(drop_slot);
+                    vec![action]
+                }
+                None => vec![Action {
+                    summary,
+                    statements: vec![drop_slot],
+                    run_on: "this server".to_string(),
+                    cost: format!(
+                        "{cost}; the consumer's start time is not in the snapshot, so pgvac \
+                         offers no statement to end it"
+                    ),
+                    safety: Safety::DisplayOnly,
+                    signal: None,
+                }],
+            }
+        }
     };
     let mut identity = format!("{} slot \"{}\"", slot.slot_type, slot.slot_name);
     if !slot.active {
@@ -846,8 +1181,21 @@ fn standby_blocker(standby: &Standby, t: &Thresholds) -> Option<Blocker> {
     })
 }
 
+/// When the server last restarted after a crash, if it did: the checkpointer restarts with
+/// every other process then, while the postmaster keeps its start time.
+pub fn crash_restart(snapshot: &Snapshot) -> Option<DateTime<Utc>> {
+    let checkpointer = snapshot
+        .sessions
+        .iter()
+        .find(|s| s.backend_type.as_deref() == Some("checkpointer"))?
+        .backend_start?;
+    let started = snapshot.server.postmaster_start_time;
+    (checkpointer - started > chrono::Duration::seconds(10)).then_some(checkpointer)
+}
+
 /// A temp schema is a blocker when its oldest table is at least as old as every other
-/// relation of the database: once the rest is vacuumed, `datfrozenxid` stops there.
+/// relation of the database: once the rest is vacuumed, `datfrozenxid` stops there. An
+/// orphaned one is a blocker whatever its age.
 fn temp_blocker(
     database: &Database,
     schema: &TempSchema,
@@ -887,7 +1235,7 @@ fn temp_blocker(
         })
         .flatten()
         .max();
-    let orphaned = schema.owner == TempOwner::Orphaned;
+    let orphaned = matches!(schema.owner, TempOwner::Orphaned { .. });
     if !orphaned && oldest_other_age.is_some_and(|other| other > age) {
         return None;
     }
@@ -897,19 +1245,25 @@ fn temp_blocker(
         summary: format!("drop the temporary tables of {}", schema.schema),
         statements: vec![format!("DROP TABLE {};", names.join(", "))],
         run_on: run_on.clone(),
-        cost: if orphaned {
-            "none: their owner is gone (autovacuum also drops them once it visits this database)"
-                .to_string()
-        } else {
-            "the owning session loses these tables (its application may fail); DROP waits for \
-             the owner's lock if it is using them"
-                .to_string()
+        cost: match &schema.owner {
+            TempOwner::Orphaned { .. } => "none: their owner is gone (autovacuum also drops them \
+                                          once it visits this database)"
+                .to_string(),
+            TempOwner::Known { .. } => "the owning session loses these tables (its application \
+                                        may fail); DROP waits for the owner's lock if it is using \
+                                        them"
+                .to_string(),
+            TempOwner::Unknown { .. } => "if a session does own these tables it loses them (its \
+                                          application may fail); if none does, nothing is lost. \
+                                          DROP waits for any session using them"
+                .to_string(),
         },
         safety: if orphaned {
             Safety::Safe
         } else {
             Safety::NeedsCare
         },
+        signal: None,
     };
     let mut extra = Vec::new();
     if let Some(max) = freeze_max_age.filter(|&max| age > max) {
@@ -927,72 +1281,123 @@ fn temp_blocker(
         xid: None,
         age,
     };
-    if orphaned {
-        reasons.push("no live session owns these tables".to_string());
-        return Some(Blocker {
-            kind: BlockerKind::OrphanedTempSchema,
-            identity: format!(
-                "orphaned temp schema {} in {}",
-                schema.schema, database.name
-            ),
-            database: Some(database.name.clone()),
-            horizon,
-            since: None,
-            held_secs: None,
-            idle_secs: None,
-            severity,
-            reasons,
-            actions: vec![drop],
-            holder: Holder::OrphanedTempSchema {
-                schema: schema.schema.clone(),
-                tables: names,
-            },
-        });
-    }
-    reasons.push(
-        "autovacuum never vacuums temporary tables: only their owner can, by vacuuming, \
-         dropping them or ending"
-            .to_string(),
-    );
-    let (owner_pid, owner_source) = match &schema.owner {
-        TempOwner::Known { pid, source } => (Some(*pid), Some(source.clone())),
-        _ => (None, None),
-    };
-    let owner = owner_pid.and_then(|pid| snapshot.sessions.iter().find(|s| s.pid == pid));
+    let crash_note = crash_restart(snapshot).map(|at| {
+        format!(
+            "the server restarted after a crash at {}: temporary tables left from before it have \
+             no owner, and a session that got their backend id since is not their owner",
+            at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        )
+    });
+    let never_vacuumed = "autovacuum never vacuums temporary tables: only their owner can, by \
+                          vacuuming, dropping them or ending";
     let mut actions = Vec::new();
-    let identity = match owner_pid {
-        Some(pid) => {
-            actions.push(Action {
-                summary: format!("end the owner, pid {pid}"),
-                statements: vec![guarded_signal_sql(
-                    "pg_terminate_backend",
+    let (identity, since, holder) = match &schema.owner {
+        TempOwner::Known {
+            pid,
+            source,
+            backend_start,
+            proof,
+        } => {
+            let pid = *pid;
+            let owner = snapshot
+                .sessions
+                .iter()
+                .find(|s| s.pid == pid && s.backend_start == *backend_start);
+            if let Some(backend_start) = *backend_start {
+                let signal = SessionSignal {
+                    kind: SignalKind::Terminate,
                     pid,
-                    owner.and_then(|s| s.backend_start),
-                    None,
-                )],
-                run_on: "this server".to_string(),
-                cost: "ends the session: its temporary tables are dropped, its open transaction \
-                       is rolled back and its client loses the connection"
-                    .to_string(),
-                safety: Safety::NeedsCare,
-            });
-            format!(
-                "{} in {}, owner pid {pid}{}",
-                schema.schema,
-                database.name,
-                owner
-                    .and_then(|s| s.user.as_deref())
-                    .map(|u| format!(" ({u})"))
-                    .unwrap_or_default()
+                    backend_start,
+                    same_transaction: false,
+                    xact_start: None,
+                };
+                actions.push(signal.action(
+                    format!("end the owner, pid {pid}"),
+                    "this server",
+                    "ends the session: its temporary tables are dropped, its open transaction \
+                     is rolled back and its client loses the connection",
+                    Safety::NeedsCare,
+                ));
+            }
+            reasons.push(never_vacuumed.to_string());
+            reasons.push(format!("owner proven: {proof}"));
+            let user = owner.and_then(|s| s.user.clone());
+            (
+                format!(
+                    "{} in {}, owner pid {pid}{}",
+                    schema.schema,
+                    database.name,
+                    user.as_deref()
+                        .map(|u| format!(" ({u})"))
+                        .unwrap_or_default()
+                ),
+                *backend_start,
+                Holder::TempTable {
+                    schema: schema.schema.clone(),
+                    tables: names,
+                    owner_pid: Some(pid),
+                    owner_source: Some(source.clone()),
+                    owner_backend_start: *backend_start,
+                    owner_user: user,
+                    owner_status: OwnerStatus::Known,
+                    candidate_pid: None,
+                    ownership: proof.clone(),
+                    oldest_other_age,
+                },
             )
         }
-        None => {
-            reasons.push(format!(
-                "owner unknown: on PostgreSQL 12-15 the owner of {} can only be named while it \
-                 is inside a transaction",
-                schema.schema
-            ));
-            format!("{} in {}, owner unknown", schema.schema, database.name)
+        TempOwner::Unknown { candidate, reason } => {
+            reasons.push(never_vacuumed.to_string());
+            reasons.push(format!("owner unknown: {reason}"));
+            reasons.extend(crash_note);
+            let candidate_pid = candidate.as_ref().map(|c| c.pid);
+            (
+                format!(
+                    "{} in {}, owner unknown{}",
+                    schema.schema,
+                    database.name,
+                    candidate_pid
+                        .map(|pid| format!(" (candidate pid {pid}, not proven)"))
+                        .unwrap_or_default()
+                ),
+                None,
+                Holder::TempTable {
+                    schema: schema.schema.clone(),
+                    tables: names,
+                    owner_pid: None,
+                    owner_source: None,
+                    owner_backend_start: None,
+                    owner_user: None,
+                    owner_status: OwnerStatus::Unknown,
+                    candidate_pid,
+                    ownership: reason.clone(),
+                    oldest_other_age,
+                },
+            )
+        }
+        TempOwner::Orphaned { reason } => {
+            reasons.push(format!("no live session owns these tables: {reason}"));
+            reasons.extend(crash_note);
+            return Some(Blocker {
+                kind: BlockerKind::OrphanedTempSchema,
+                identity: format!(
+                    "orphaned temp schema {} in {}",
+                    schema.schema, database.name
+                ),
+                database: Some(database.name.clone()),
+                horizon,
+                since: None,
+                held_secs: None,
+                idle_secs: None,
+                severity,
+                reasons,
+                actions: vec![drop],
+                holder: Holder::OrphanedTempSchema {
+                    schema: schema.schema.clone(),
+                    tables: names,
+                    ownership: reason.clone(),
+                },
+            });
         }
     };
     actions.push(drop);
@@ -1001,21 +1406,13 @@ fn temp_blocker(
         identity,
         database: Some(database.name.clone()),
         horizon,
-        since: owner.and_then(|s| s.backend_start),
+        since,
         held_secs: None,
         idle_secs: None,
         severity,
         reasons,
         actions,
-        holder: Holder::TempTable {
-            schema: schema.schema.clone(),
-            tables: names,
-            owner_pid,
-            owner_source,
-            owner_backend_start: owner.and_then(|s| s.backend_start),
-            owner_user: owner.and_then(|s| s.user.clone()),
-            oldest_other_age,
-        },
+        holder,
     })
 }
 
@@ -1178,6 +1575,187 @@ pub(crate) mod tests {
         assert!(blockers.is_empty(), "{blockers:#?}");
     }
 
+    fn running_vacuum(pid: i32) -> crate::snapshot::RunningVacuum {
+        crate::snapshot::RunningVacuum {
+            pid,
+            database: Some("shop".into()),
+            relid: Some(1),
+            relation: None,
+            phase: None,
+            is_autovacuum: None,
+            is_wraparound: None,
+            backend_type: None,
+            query: None,
+            started_at: None,
+            heap_blks_total: None,
+            heap_blks_scanned: None,
+            heap_blks_vacuumed: None,
+            index_vacuum_count: None,
+            max_dead_tuples: None,
+            num_dead_tuples: None,
+            max_dead_tuple_bytes: None,
+            dead_tuple_bytes: None,
+            num_dead_item_ids: None,
+            indexes_total: None,
+            indexes_processed: None,
+            delay_time: None,
+        }
+    }
+
+    /// Another role's session as a role without pg_read_all_stats sees it.
+    pub fn hidden(pid: i32, xmin_age: i64) -> Session {
+        Session {
+            user: Some("batch".into()),
+            backend_type: None,
+            state: None,
+            backend_start: None,
+            xact_start: None,
+            query_start: None,
+            state_change: None,
+            backend_xmin: Some(100),
+            backend_xmin_age: Some(xmin_age),
+            query: Some("<insufficient privilege>".into()),
+            redacted: true,
+            ..session(pid)
+        }
+    }
+
+    #[test]
+    fn every_pid_in_pg_stat_progress_vacuum_is_skipped_as_the_server_skips_it() {
+        let manual = Session {
+            state: Some("active".into()),
+            xact_start: Some(at(7200)),
+            backend_xmin: Some(100),
+            backend_xmin_age: Some(900_000_000),
+            query: Some("VACUUM big".into()),
+            ..session(1)
+        };
+        let mut snap = snapshot(vec![manual.clone(), hidden(2, 900_000_000)]);
+        snap.running_vacuums = vec![running_vacuum(1), running_vacuum(2)];
+        assert!(find_blockers(&snap, &Thresholds::default()).is_empty());
+        // Out of that view (waiting for its lock, or VACUUM FULL) it may hold the horizon: a
+        // blocker, named as maintenance.
+        snap.running_vacuums.clear();
+        let blockers = find_blockers(&snap, &Thresholds::default());
+        let manual = blockers
+            .iter()
+            .find(|b| b.session_pid() == Some(1))
+            .unwrap();
+        assert_eq!(manual.activity(), Activity::Maintenance);
+        assert!(
+            manual.identity.ends_with("maintenance (VACUUM)"),
+            "{}",
+            manual.identity
+        );
+        // An autovacuum VACUUM ANALYZE holds the horizon in its ANALYZE phase (not in the view).
+        let analyze_phase = Session {
+            backend_type: Some("autovacuum worker".into()),
+            query: Some("autovacuum: VACUUM ANALYZE public.t".into()),
+            state: Some("active".into()),
+            xact_start: Some(at(7200)),
+            backend_xmin: Some(800),
+            backend_xmin_age: Some(200),
+            ..session(3)
+        };
+        let blockers = find_blockers(&snapshot(vec![analyze_phase]), &Thresholds::default());
+        assert_eq!(blockers.len(), 1);
+    }
+
+    #[test]
+    fn maintenance_commands_are_named() {
+        for (query, name) in [
+            ("VACUUM big", "VACUUM"),
+            ("vacuum (verbose, analyze) big", "VACUUM"),
+            ("VACUUM FULL big", "VACUUM FULL"),
+            ("/* x */ vacuum (verbose, full) big", "VACUUM FULL"),
+            ("VACUUM (FULL false) big", "VACUUM"),
+            (
+                "create unique index concurrently i on t (a)",
+                "CREATE UNIQUE INDEX",
+            ),
+            ("REINDEX TABLE t", "REINDEX"),
+        ] {
+            assert_eq!(maintenance_command(query), name, "{query}");
+        }
+    }
+
+    #[test]
+    fn backups_and_maintenance_are_named_as_such() {
+        let with = |application: &str, query: &str| Session {
+            application_name: Some(application.into()),
+            query: Some(query.into()),
+            ..session(1)
+        };
+        for (session, activity) in [
+            (with("pg_dump", "SELECT 1"), Activity::Backup),
+            (with("pg_dumpall", "SELECT 1"), Activity::Backup),
+            (
+                with("psql", "COPY public.t (a) TO stdout;"),
+                Activity::Backup,
+            ),
+            (
+                with("psql", "/* nightly */ vacuum (full) big"),
+                Activity::Maintenance,
+            ),
+            (with("psql", "-- stats\nANALYZE big"), Activity::Maintenance),
+            (
+                with("psql", "CREATE INDEX CONCURRENTLY i ON t (a)"),
+                Activity::Maintenance,
+            ),
+            (with("psql", "COPY t FROM stdin"), Activity::Transaction),
+            (
+                with("web", "SELECT * FROM vacuum_log"),
+                Activity::Transaction,
+            ),
+            (with("web", "ANALYZED_ROWS"), Activity::Transaction),
+        ] {
+            assert_eq!(activity_of(&session), activity, "{session:?}");
+        }
+    }
+
+    #[test]
+    fn a_session_whose_identity_is_hidden_is_offered_no_signal() {
+        let blockers = find_blockers(
+            &snapshot(vec![hidden(7, 600_000_000)]),
+            &Thresholds::default(),
+        );
+        let blocker = &blockers[0];
+        assert_eq!(blocker.severity, Severity::Warning);
+        assert!(blocker.terminate_signal().is_none());
+        assert_eq!(blocker.actions.len(), 1);
+        assert!(blocker.actions[0].statements.is_empty());
+        assert_eq!(blocker.actions[0].safety, Safety::DisplayOnly);
+        assert!(
+            blocker.actions[0]
+                .cost
+                .contains("GRANT pg_read_all_stats TO postgres"),
+            "{:?}",
+            blocker.actions[0]
+        );
+    }
+
+    #[test]
+    fn a_standby_and_an_active_slot_get_no_bare_signal() {
+        let mut snap = snapshot(vec![Session {
+            backend_type: Some("walsender".into()),
+            ..session(77)
+        }]);
+        snap.replication_slots = vec![slot("cdc", "logical", true)];
+        snap.standbys = vec![standby(78, "replica78", Some(400))];
+        for blocker in find_blockers(&snap, &Thresholds::default()) {
+            for statement in blocker.actions.iter().flat_map(|a| &a.statements) {
+                assert!(
+                    !statement.contains("_backend(")
+                        || statement.contains("_backend(pid) FROM pg_stat_activity WHERE pid = "),
+                    "{statement}"
+                );
+            }
+            if blocker.kind == BlockerKind::ReplicationSlot {
+                assert_eq!(blocker.terminate_signal().map(|s| s.pid), Some(77));
+            }
+        }
+    }
+
     #[test]
     fn a_routine_autoanalyze_is_not_a_blocker_but_one_running_for_hours_is() {
         let autoanalyze = |pid: i32, running_secs: i64| Session {
@@ -1324,7 +1902,7 @@ pub(crate) mod tests {
         assert_eq!(quote_literal("a'b"), "'a''b'");
         assert_eq!(quote_literal("a\\b'"), "E'a\\\\b'''");
         assert_eq!(
-            guarded_signal_sql("pg_terminate_backend", 42, Some(at(0)), Some(None)),
+            guarded_signal_sql("pg_terminate_backend", 42, at(0), Some(None)),
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid = 42 AND \
              backend_start = '2025-06-01T12:00:00.000000Z' AND xact_start IS NULL;"
         );
@@ -1383,33 +1961,83 @@ pub(crate) mod tests {
         }
     }
 
+    pub fn proven(pid: i32) -> TempOwner {
+        TempOwner::Known {
+            pid,
+            source: "index_lock".into(),
+            backend_start: Some(at(7200)),
+            proof: "holds AccessShareLock on btree index pg_temp_3.scratch_pkey".into(),
+        }
+    }
+
+    pub fn candidate(pid: i32) -> TempOwner {
+        TempOwner::Unknown {
+            candidate: Some(TempCandidate {
+                pid,
+                backend_start: Some(at(7200)),
+            }),
+            reason: format!("pid {pid} has backend id 3 in this database, but it is idle"),
+        }
+    }
+
+    pub fn orphaned() -> TempOwner {
+        TempOwner::Orphaned {
+            reason: "no session connected to this database has backend id 3".into(),
+        }
+    }
+
     #[test]
     fn a_temp_table_older_than_everything_else_pins_datfrozenxid() {
-        let owner = TempOwner::Known {
-            pid: 4242,
-            source: "backend_status".into(),
-        };
         let mut snap = snapshot(vec![session(4242)]);
-        snap.databases = vec![temp_database(owner.clone(), 900, 100)];
+        snap.databases = vec![temp_database(proven(4242), 900, 100)];
         let blockers = find_blockers(&snap, &Thresholds::default());
         assert_eq!(blockers.len(), 1);
         assert_eq!(blockers[0].kind, BlockerKind::TempTable);
         assert_eq!(blockers[0].session_pid(), Some(4242));
         assert!(blockers[0].identity.contains("owner pid 4242"));
+        // The terminate statement rechecks the owner's identity as read with the proof.
+        let signal = blockers[0].terminate_signal().unwrap();
+        assert_eq!((signal.pid, signal.backend_start), (4242, at(7200)));
         assert_eq!(
             blockers[0].actions[1].statements,
             ["DROP TABLE pg_temp_3.scratch;"]
         );
         // Younger than a permanent table: not what pins datfrozenxid.
-        snap.databases = vec![temp_database(owner, 50, 100)];
+        snap.databases = vec![temp_database(proven(4242), 50, 100)];
         assert!(find_blockers(&snap, &Thresholds::default()).is_empty());
-        // Owner unknown (12-15 outside a transaction): said, never guessed.
-        snap.databases = vec![temp_database(TempOwner::Unknown, 900, 100)];
+        // A session with the backend id is only a candidate: named, never a target.
+        snap.databases = vec![temp_database(candidate(4242), 900, 100)];
+        let blockers = find_blockers(&snap, &Thresholds::default());
+        assert!(
+            blockers[0]
+                .identity
+                .ends_with("owner unknown (candidate pid 4242, not proven)"),
+            "{}",
+            blockers[0].identity
+        );
+        assert_eq!(blockers[0].session_pid(), None);
+        assert_eq!(blockers[0].candidate_pid(), Some(4242));
+        assert!(blockers[0].terminate_signal().is_none());
+        assert!(
+            blockers[0]
+                .actions
+                .iter()
+                .all(|a| a.statements.iter().all(|s| !s.contains("pg_terminate")))
+        );
+        // Owner unknown with no candidate (12-15 outside a transaction): said, never guessed.
+        snap.databases = vec![temp_database(
+            TempOwner::Unknown {
+                candidate: None,
+                reason: "1 session(s) are outside a transaction".into(),
+            },
+            900,
+            100,
+        )];
         let blockers = find_blockers(&snap, &Thresholds::default());
         assert!(blockers[0].identity.ends_with("owner unknown"));
         assert_eq!(blockers[0].session_pid(), None);
         // Orphaned: reported whatever its age, dropping is safe.
-        snap.databases = vec![temp_database(TempOwner::Orphaned, 50, 100)];
+        snap.databases = vec![temp_database(orphaned(), 50, 100)];
         let blockers = find_blockers(&snap, &Thresholds::default());
         assert_eq!(blockers[0].kind, BlockerKind::OrphanedTempSchema);
         assert_eq!(blockers[0].actions[0].safety, Safety::Safe);

@@ -30,8 +30,9 @@ pub const EXIT_INCOMPLETE: u8 = 3;
     long_about = "pgvac reads the catalog and statistics of every database of a PostgreSQL 12-18 \
                   cluster, read-only, and tells what autovacuum needs: per-table thresholds, global \
                   settings, wraparound distance and what holds vacuum back.\n\n\
-                  Connection: a URL or key=value string, -h/-p/-U/-d, the PG* environment \
-                  variables and ~/.pgpass, as with psql.\n\n\
+                  Connection: as psql connects, through the same libpq rules: a URL or key=value \
+                  string, -h/-p/-U/-d, service files, the PG* environment variables and the \
+                  password file; `pgvac ping` shows where that leads.\n\n\
                   Exit status (Nagios convention, for cron and monitoring): 0 nothing at warning \
                   or above, 1 a warning, 2 something critical, 3 pgvac could not complete \
                   (connection, bad snapshot, bad flags, or an incomplete run: a database or \
@@ -61,6 +62,9 @@ pub enum Command {
     Rules(RulesArgs),
     /// Print the documentation of one rule: what it checks, why, how, the fix, sources.
     Explain(ExplainArgs),
+    /// Connect as the other commands would, and say where: server, port, database, role, TLS,
+    /// primary or standby. Exit 0 when connected, 3 when not (with the reason on one line).
+    Ping(PingArgs),
     /// Start a throwaway PostgreSQL with the problems pgvac finds, show the report, remove it.
     Demo(crate::demo::DemoArgs),
     /// Print the completion script of a shell (bash, zsh, fish, elvish, powershell).
@@ -69,31 +73,49 @@ pub enum Command {
     Man(crate::help::ManArgs),
 }
 
+#[derive(Debug, Args)]
+pub struct PingArgs {
+    #[command(flatten)]
+    pub connection: ConnectionFlags,
+}
+
 const SESSIONS_ABOUT: &str = "\
 Lists everything that holds back the xmin horizon (so dead rows cannot be removed) or a \
 database's datfrozenxid (so it cannot be frozen), ranked by how many XIDs behind it holds it, \
 the oldest first: sessions with an old backend_xid or backend_xmin (idle in transaction, long \
 transactions, snapshot-only sessions), prepared transactions, replication slots (xmin, \
 catalog_xmin), standbys with hot_standby_feedback, temporary tables that pin their database's \
-datfrozenxid (named with their owner's pid where it is known exactly: always on 16+, on 12-15 \
-only while the owner is inside a transaction) and orphaned temporary schemas. Each comes with \
-the SQL that releases it and what that costs.
+datfrozenxid and orphaned temporary schemas. Each comes with the SQL that releases it and what \
+that costs. A lazy VACUUM (manual or autovacuum: every pid in pg_stat_progress_vacuum) is never \
+a blocker, as the server ignores it; VACUUM FULL, CLUSTER and ANALYZE are. Backups (pg_dump) \
+and maintenance commands are named as such.
+
+Temporary tables: a session owns pg_temp_N only once it has used temporary tables itself, so \
+having backend id N proves nothing (after a crash restart, or a session that died before its \
+cleanup, a new session with that id is not the owner). The owner is named only with proof, on \
+12-18 alike: it holds AccessShareLock or RowShareLock on a btree index of one of the tables and \
+has been idle in transaction since before pgvac read the locks. Otherwise the owner is unknown \
+(with the session that has the id as a candidate, where known: 16+ always, 12-15 while it is \
+in a transaction) or orphaned (provably no session can own it).
 
 Severity: the XID age ladder (--xid-age-warning, --xid-age-critical); idle in transaction \
 longer than --idle-threshold and transactions, prepared transactions and inactive slots older \
 than --transaction-threshold are warnings.
 
---terminate ends the client sessions among the blockers (and the known owners of pinning \
+--terminate ends the client sessions among the blockers (and the proven owners of pinning \
 temporary tables). Without --pid, --min-xact-age, --min-idle or --min-xid-age, only those at \
-warning or above. It is a dry run that prints the exact SQL unless --execute is given; \
---execute asks for confirmation on a terminal, and refuses without one unless --yes is given. \
-It never touches its own session, autovacuum workers, walsenders, parallel workers or other \
-background processes. Right before acting it re-reads each session and signals it only if its \
-pid, backend_start and xact_start still match, in the same statement: a pid reused by a new \
-session is never killed. It first checks that the role may signal every target (superuser; or \
-pg_signal_backend or the target's own role, for non-superuser sessions) and stops with one \
-line naming the missing privilege, terminating nobody. Each outcome is reported: terminated, \
-already gone, changed (skipped), refused.
+warning or above. Backups and maintenance commands only when named with --pid. It is a dry run \
+that prints the exact SQL unless --execute is given; --execute asks for confirmation on a \
+terminal, and refuses without one unless --yes is given. It never touches its own session, \
+autovacuum workers, walsenders, parallel workers or other background processes, a session \
+whose start time is hidden from pgvac's role (GRANT pg_read_all_stats), or a session that only \
+has a temporary schema's backend id; naming one of the last two with --pid refuses the whole \
+run with one line saying why. Right before acting it re-reads each session and signals it only \
+if its pid, backend_start and xact_start still match, in the same statement: a pid reused by a \
+new session is never killed. It first checks that the role may signal every target \
+(superuser; or pg_signal_backend or the target's own role, for non-superuser sessions) and \
+stops with one line naming the missing privilege, terminating nobody. Each outcome is reported: \
+terminated, already gone, changed (skipped), refused.
 
 Exit status: 0 nothing at warning or above, 1 warning, 2 critical (the worst blocker); with \
 --execute, 0 once every target was handled; 3 could not complete, or an incomplete run (a \
@@ -102,23 +124,27 @@ database or source not read: --execute then terminates nobody unless --allow-par
 /// How to connect, as psql takes it.
 #[derive(Debug, Args, Clone)]
 pub struct ConnectionFlags {
-    /// Connection string: a postgres:// URL or 'host=... dbname=...' pairs.
+    /// Connection string: a postgres:// URL or 'host=... dbname=...' pairs (libpq's keywords;
+    /// its values win over -h/-p/-U, as in psql), or a database name.
     #[arg(value_name = "CONNINFO")]
     pub conninfo: Option<String>,
     /// Connection string, as a flag.
     #[arg(long, value_name = "CONNINFO", conflicts_with = "conninfo")]
     pub dsn: Option<String>,
-    /// Database server host or socket directory [env: PGHOST].
+    /// Database server host or socket directory; a comma-separated list tries each in turn
+    /// [env: PGHOST; default: the Unix-domain socket in /var/run/postgresql, or /tmp where that
+    /// directory does not exist].
     #[arg(short = 'h', long)]
     pub host: Option<String>,
-    /// Database server port [env: PGPORT].
+    /// Database server port [env: PGPORT; default: 5432].
     #[arg(short = 'p', long)]
     pub port: Option<u16>,
-    /// Database user name [env: PGUSER].
+    /// Database user name [env: PGUSER; default: the operating-system user].
     #[arg(short = 'U', long = "username")]
     pub user: Option<String>,
     /// Visit only this database (repeatable); the first is where pgvac connects first.
-    /// Default: every database that accepts connections, starting from PGDATABASE or postgres.
+    /// Default: every database that accepts connections, starting from the one psql would
+    /// connect to (the connection string's, the service's, PGDATABASE, else the role's name).
     #[arg(short = 'd', long = "dbname", value_name = "DBNAME")]
     pub dbname: Vec<String>,
     /// Do not visit this database (repeatable).
@@ -127,14 +153,17 @@ pub struct ConnectionFlags {
     /// Databases read at the same time.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub jobs: u16,
-    /// Give up connecting after this long [env: PGCONNECT_TIMEOUT; default 10s].
-    #[arg(long, value_parser = parse_duration)]
+    /// Give up on a host after this long (seconds, fractions allowed, or 2min...; 0 waits without
+    /// limit; as in libpq, less than 2 s counts as 2 s) [env: PGCONNECT_TIMEOUT or
+    /// connect_timeout=, whole seconds; default 10s].
+    #[arg(long, value_parser = parse_connect_timeout)]
     pub connect_timeout: Option<Duration>,
-    /// statement_timeout of pgvac's sessions.
-    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    /// statement_timeout of pgvac's sessions (rounded up to whole milliseconds; 0 is refused,
+    /// since the server reads it as no timeout).
+    #[arg(long, default_value = "30s", value_parser = parse_session_timeout)]
     pub statement_timeout: Duration,
-    /// lock_timeout of pgvac's sessions.
-    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    /// lock_timeout of pgvac's sessions (rounded up to whole milliseconds; not 0).
+    #[arg(long, default_value = "1s", value_parser = parse_session_timeout)]
     pub lock_timeout: Duration,
 }
 
@@ -424,6 +453,25 @@ pub fn read_snapshot(path: &Path) -> Result<Snapshot> {
         .map_err(|e| anyhow::anyhow!("{} is not a valid pgvac snapshot: {e}", path.display()))
 }
 
+/// `--connect-timeout`: a number of seconds (fractions allowed) or a duration; 0 is no limit.
+fn parse_connect_timeout(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    if let Ok(seconds) = text.parse::<f64>() {
+        return Duration::try_from_secs_f64(seconds)
+            .map_err(|_| format!("{text} is not a number of seconds of 0 or more"));
+    }
+    parse_duration(text)
+}
+
+/// `--statement-timeout`, `--lock-timeout`: more than zero, which the server reads as "none".
+fn parse_session_timeout(text: &str) -> Result<Duration, String> {
+    let duration = parse_duration(text)?;
+    if duration.is_zero() {
+        return Err("must be more than 0 (0 would mean no timeout at all)".to_string());
+    }
+    Ok(duration)
+}
+
 /// `30s`, `500ms`, `2min`, or a plain number of seconds.
 fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
@@ -435,6 +483,8 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 
 /// Parse the command line, run, and turn the outcome into an exit status.
 pub fn run() -> ExitCode {
+    // Before anything else (and any thread): the environment libpq would read, once.
+    crate::conn::Environment::capture_process();
     let cli = match crate::help::parse() {
         Ok(cli) => cli,
         Err(error) => {
@@ -599,6 +649,12 @@ fn execute(cli: Cli) -> Result<u8> {
             })?;
             Ok(0)
         }
+        Command::Ping(args) => {
+            let settings = args.connection.settings()?;
+            let line = runtime()?.block_on(crate::conn::ping(&settings))?;
+            write_output(None, |out| Ok(writeln!(out, "{line}")?))?;
+            Ok(0)
+        }
         Command::Explain(args) => {
             let rule = rules::find(&args.code).ok_or_else(|| {
                 anyhow::anyhow!("no rule {:?}: `pgvac rules` lists the codes", args.code)
@@ -704,16 +760,18 @@ fn sessions(args: SessionsArgs) -> Result<u8> {
         outcomes: dry_run(&plan),
         excluded: plan.excluded.clone(),
     };
+    // Naming a session pgvac cannot prove is the one to end refuses the whole run: nothing else
+    // is signalled either.
     if args.execute
-        && let Some(hidden) = plan
+        && let Some(refused) = plan
             .excluded
             .iter()
-            .find(|e| filters.pids.contains(&e.pid) && e.reason.contains("pg_read_all_stats"))
+            .find(|e| e.refused && filters.pids.contains(&e.pid))
     {
         anyhow::bail!(
             "cannot terminate pid {} safely: {}",
-            hidden.pid,
-            hidden.reason
+            refused.pid,
+            refused.reason
         );
     }
     if !args.execute || plan.targets.is_empty() {

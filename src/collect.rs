@@ -807,14 +807,6 @@ impl TableRow {
 }
 
 #[derive(Deserialize)]
-struct TempSchemaRow {
-    schema: String,
-    backend_id: i32,
-    owner_pid: Option<i32>,
-    table_oids: Vec<u32>,
-}
-
-#[derive(Deserialize)]
 struct NowRow {
     now: DateTime<Utc>,
 }
@@ -885,40 +877,12 @@ async fn read_database(
                 None
             }
         };
-    let temp_sql = if version_num >= 160000 {
-        include_str!("../sql/temp_schemas_16.sql")
-    } else {
-        include_str!("../sql/temp_schemas_12.sql")
-    };
-    let temp_rows: Vec<TempSchemaRow> = reader.rows("temp schemas", temp_sql).await;
+    let temp_schemas = read_temp_schemas(&mut reader, tables.as_deref(), version_num).await;
     let _ = reader.execute("COMMIT").await;
     contents.warnings = reader.warnings;
     contents.missing = reader.missing;
     let _ = conn.close().await;
 
-    let temp_schemas = temp_rows
-        .into_iter()
-        .map(|row| {
-            let owner = match (row.owner_pid, version_num >= 160000) {
-                (Some(pid), true) => TempOwner::Known {
-                    pid,
-                    source: "backend_status".to_string(),
-                },
-                (Some(pid), false) => TempOwner::Known {
-                    pid,
-                    source: "virtualxid_lock".to_string(),
-                },
-                (None, true) => TempOwner::Orphaned,
-                (None, false) => TempOwner::Unknown,
-            };
-            TempSchema {
-                schema: row.schema,
-                backend_id: row.backend_id,
-                owner,
-                table_oids: row.table_oids,
-            }
-        })
-        .collect();
     contents.tables_read = tables.is_some();
     contents.tables = tables
         .unwrap_or_default()
@@ -927,6 +891,47 @@ async fn read_database(
         .collect();
     contents.temp_schemas = temp_schemas;
     contents
+}
+
+/// The temp schemas of a database and who owns each, as far as it is proven
+/// ([`crate::temp_owner`]). The locks are read before the sessions: the proof depends on it.
+async fn read_temp_schemas(
+    reader: &mut Reader<'_>,
+    tables: Option<&[TableRow]>,
+    version_num: i32,
+) -> Vec<TempSchema> {
+    use crate::temp_owner::{LockRead, SchemaRead, decide};
+    // Nothing to prove without temporary tables (None: the tables could not be read).
+    if tables.is_some_and(|tables| !tables.iter().any(|t| t.relpersistence == "t")) {
+        return Vec::new();
+    }
+    let locks: Option<LockRead> = reader
+        .rows("pg_locks", include_str!("../sql/temp_locks.sql"))
+        .await
+        .into_iter()
+        .next();
+    let temp_sql = if version_num >= 160000 {
+        include_str!("../sql/temp_schemas_16.sql")
+    } else {
+        include_str!("../sql/temp_schemas_12.sql")
+    };
+    let Some(read) = reader
+        .rows::<SchemaRead>("temp schemas", temp_sql)
+        .await
+        .into_iter()
+        .next()
+    else {
+        return Vec::new();
+    };
+    read.schemas
+        .iter()
+        .map(|row| TempSchema {
+            schema: row.schema.clone(),
+            backend_id: row.backend_id,
+            owner: decide(version_num / 10000, row, locks.as_ref(), &read),
+            table_oids: row.table_oids.clone(),
+        })
+        .collect()
 }
 
 /// Give running vacuums their table names, from the databases that were visited.

@@ -46,6 +46,13 @@ pub const EXAMPLES: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "ping",
+        &[
+            "pgvac ping 'host=db1.internal user=pgvac'",
+            "pgvac ping -h /var/run/postgresql -U postgres",
+        ],
+    ),
+    (
         "rules",
         &["pgvac rules", "pgvac rules --markdown > rules.md"],
     ),

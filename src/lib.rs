@@ -23,4 +23,5 @@ pub mod rules;
 pub mod sessions;
 pub mod snapshot;
 pub mod sql;
+pub mod temp_owner;
 pub mod terminate;

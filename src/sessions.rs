@@ -248,11 +248,11 @@ fn write_terminate(out: &mut dyn Write, report: &TerminateReport, width: usize) 
 #[cfg(test)]
 mod tests {
     use crate::blockers::tests::{
-        at, idle_in_transaction, session, slot, snapshot, standby, temp_database,
+        at, idle_in_transaction, orphaned, proven, session, slot, snapshot, standby, temp_database,
     };
     use crate::blockers::{BlockerKind, Thresholds, find_blockers};
     use crate::render::generated;
-    use crate::snapshot::{PreparedTransaction, TempOwner};
+    use crate::snapshot::PreparedTransaction;
     use crate::terminate::{Excluded, Outcome, OutcomeKind};
 
     use super::*;
@@ -287,12 +287,8 @@ mod tests {
             standby(77, "replica77", None),
             standby(78, "replica78", Some(400)),
         ];
-        let known = TempOwner::Known {
-            pid: 4242,
-            source: "backend_status".into(),
-        };
-        let mut pinned = temp_database(known, 900, 100);
-        let orphaned = temp_database(TempOwner::Orphaned, 50, 100);
+        let mut pinned = temp_database(proven(4242), 900, 100);
+        let orphaned = temp_database(orphaned(), 50, 100);
         pinned.temp_schemas.extend(orphaned.temp_schemas);
         snap.databases = vec![pinned];
         snap.warnings.push(CollectionWarning {
@@ -325,6 +321,7 @@ mod tests {
             excluded: vec![Excluded {
                 pid: 11,
                 reason: "outside the filters".into(),
+                refused: false,
             }],
         };
         let report = SessionsReport::new(&snap, &thresholds, &blockers, Some(&terminate));

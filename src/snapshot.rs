@@ -471,17 +471,135 @@ pub struct TempSchema {
     pub table_oids: Vec<u32>,
 }
 
-/// Who owns a temp schema, only as far as it can be known exactly.
+/// Who owns a temp schema, only as far as it is proven (docs/snapshot.md says how, per version).
+///
+/// Holding backend id N does not make a session the owner of `pg_temp_N`: a backend owns it only
+/// once it has used temporary tables itself (which clears what an earlier holder of the id left).
+/// So `Known` needs proof that the session itself owns the schema now; a session that merely has
+/// the id is a `candidate` of an `Unknown` owner.
+///
+/// Snapshots of earlier pgvac versions said `known` for that candidate (`source`
+/// `backend_status` or `virtualxid_lock`, no `proof`): they are read as `Unknown` with that
+/// candidate, never as proven.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(tag = "status", rename_all = "snake_case")]
+#[serde(tag = "status", rename_all = "snake_case", from = "TempOwnerWire")]
 pub enum TempOwner {
-    /// The owning backend, and how it was found (`backend_status` on 16+,
-    /// `virtualxid_lock` on 12-15 while the owner is inside a transaction).
-    Known { pid: i32, source: String },
-    /// 16+: no live backend of this database holds that backend id, so the tables are orphaned.
-    Orphaned,
-    /// 12-15 with the owner outside a transaction: it cannot be known exactly.
-    Unknown,
+    /// The session that owns the schema now, proven.
+    Known {
+        pid: i32,
+        /// How it was proven: `index_lock` (see docs/snapshot.md).
+        source: String,
+        /// The owner's `backend_start`, read with the proof: what a terminate statement
+        /// rechecks.
+        backend_start: Option<DateTime<Utc>>,
+        /// The evidence, in words.
+        proof: String,
+    },
+    /// Provably no live session owns the schema.
+    Orphaned {
+        /// Why, in words.
+        reason: String,
+    },
+    /// Not proven either way.
+    Unknown {
+        /// A session that has the schema's backend id, when one is known: it may or may not
+        /// own the schema.
+        candidate: Option<TempCandidate>,
+        /// Why ownership is not proven, in words.
+        reason: String,
+    },
+}
+
+impl TempOwner {
+    /// The proven owner's pid.
+    pub fn known_pid(&self) -> Option<i32> {
+        match self {
+            TempOwner::Known { pid, .. } => Some(*pid),
+            _ => None,
+        }
+    }
+
+    /// The session that may own the schema without proof.
+    pub fn candidate(&self) -> Option<&TempCandidate> {
+        match self {
+            TempOwner::Unknown { candidate, .. } => candidate.as_ref(),
+            _ => None,
+        }
+    }
+}
+
+/// A session that has a temp schema's backend id, its ownership not proven.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct TempCandidate {
+    pub pid: i32,
+    pub backend_start: Option<DateTime<Utc>>,
+}
+
+/// [`TempOwner`] as every snapshot of format 1 has written it.
+#[derive(Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+enum TempOwnerWire {
+    Known {
+        pid: i32,
+        source: String,
+        #[serde(default)]
+        backend_start: Option<DateTime<Utc>>,
+        #[serde(default)]
+        proof: Option<String>,
+    },
+    Orphaned {
+        #[serde(default)]
+        reason: Option<String>,
+    },
+    Unknown {
+        #[serde(default)]
+        candidate: Option<TempCandidate>,
+        #[serde(default)]
+        reason: Option<String>,
+    },
+}
+
+impl From<TempOwnerWire> for TempOwner {
+    fn from(wire: TempOwnerWire) -> TempOwner {
+        match wire {
+            TempOwnerWire::Known {
+                pid,
+                source,
+                backend_start,
+                proof: Some(proof),
+            } => TempOwner::Known {
+                pid,
+                source,
+                backend_start,
+                proof,
+            },
+            // Written by a pgvac that took the backend id as proof of ownership: it is not.
+            TempOwnerWire::Known {
+                pid,
+                source,
+                backend_start,
+                proof: None,
+            } => TempOwner::Unknown {
+                candidate: Some(TempCandidate { pid, backend_start }),
+                reason: format!(
+                    "collected by an older pgvac, which named pid {pid} from its backend id \
+                     ({source}) without proof that it owns the schema"
+                ),
+            },
+            TempOwnerWire::Orphaned { reason } => TempOwner::Orphaned {
+                reason: reason.unwrap_or_else(|| {
+                    "no session connected to this database had its backend id".to_string()
+                }),
+            },
+            TempOwnerWire::Unknown { candidate, reason } => TempOwner::Unknown {
+                candidate,
+                reason: reason.unwrap_or_else(|| {
+                    "the owner could not be identified (PostgreSQL 12-15, outside a transaction)"
+                        .to_string()
+                }),
+            },
+        }
+    }
 }
 
 /// One row of `pg_stat_activity`.
@@ -570,7 +688,8 @@ pub struct Standby {
 pub struct RunningVacuum {
     pub pid: i32,
     pub database: Option<String>,
-    /// The table's oid; null for another role's vacuum seen without `pg_read_all_stats`.
+    /// The table's oid; hidden (absent) for other roles' vacuums without `pg_read_all_stats`,
+    /// whose pid and database every role sees.
     pub relid: Option<u32>,
     /// `schema.name`, where the database was visited.
     pub relation: Option<String>,
@@ -689,5 +808,51 @@ impl Snapshot {
 
     pub fn database(&self, name: &str) -> Option<&Database> {
         self.databases.iter().find(|d| d.name == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_older_pgvacs_known_owner_is_read_as_an_unproven_candidate() {
+        for source in ["backend_status", "virtualxid_lock"] {
+            let old = format!(r#"{{"status": "known", "pid": 4242, "source": "{source}"}}"#);
+            let owner: TempOwner = serde_json::from_str(&old).unwrap();
+            assert_eq!(owner.known_pid(), None);
+            assert_eq!(owner.candidate().map(|c| c.pid), Some(4242));
+        }
+        let orphaned: TempOwner = serde_json::from_str(r#"{"status": "orphaned"}"#).unwrap();
+        assert!(matches!(orphaned, TempOwner::Orphaned { .. }));
+        let unknown: TempOwner = serde_json::from_str(r#"{"status": "unknown"}"#).unwrap();
+        assert!(matches!(
+            unknown,
+            TempOwner::Unknown {
+                candidate: None,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn a_proven_owner_reads_back_as_written() {
+        let owner = TempOwner::Known {
+            pid: 7,
+            source: "index_lock".into(),
+            backend_start: Some(Utc::now()),
+            proof: "holds AccessShareLock on btree index pg_temp_3.i".into(),
+        };
+        let text = serde_json::to_string(&owner).unwrap();
+        assert_eq!(serde_json::from_str::<TempOwner>(&text).unwrap(), owner);
+        let unknown = TempOwner::Unknown {
+            candidate: Some(TempCandidate {
+                pid: 8,
+                backend_start: None,
+            }),
+            reason: "idle".into(),
+        };
+        let text = serde_json::to_string(&unknown).unwrap();
+        assert_eq!(serde_json::from_str::<TempOwner>(&text).unwrap(), unknown);
     }
 }

@@ -1,9 +1,13 @@
 //! `pgvac sessions --terminate`: which sessions to end, and ending them safely.
 //!
-//! Planning is pure ([`plan`]): the candidates are the client sessions that hold vacuum back
-//! (session blockers, and the known owners of pinning temporary tables), narrowed by the user's
-//! filters. Never a candidate: pgvac's own session, autovacuum workers, walsenders, parallel
-//! workers and any other background process, sessions whose type is hidden from pgvac's role.
+//! Planning is pure ([`plan`]): the targets are the client sessions that hold vacuum back
+//! (session blockers, and the proven owners of pinning temporary tables), narrowed by the user's
+//! filters. Never a target: pgvac's own session, autovacuum workers, walsenders, parallel
+//! workers and any other background process, sessions whose type or start time is hidden from
+//! pgvac's role, and a session that only has a temporary schema's backend id without proof that
+//! it owns the schema ([`crate::temp_owner`]). Backups (`pg_dump`) and maintenance commands are
+//! targets only when named with `--pid`. Naming a session pgvac cannot prove is the one to end
+//! (hidden identity, unproven ownership) refuses `--execute` outright ([`Excluded::refused`]).
 //!
 //! Acting ([`execute`]) is the only other place besides `collect` that talks to PostgreSQL. On
 //! a fresh session it
@@ -25,7 +29,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::Connection;
 use sqlx::postgres::PgConnection;
 
-use crate::blockers::{Blocker, BlockerKind, guarded_signal_sql};
+use crate::blockers::Blocker;
 use crate::conn::{ConnectError, ConnectionSettings, describe_sqlx_error};
 use crate::snapshot::{Session, Snapshot};
 
@@ -78,6 +82,11 @@ pub struct Target {
 pub struct Excluded {
     pub pid: i32,
     pub reason: String,
+    /// Named with `--pid`, it makes `--execute` refuse to run at all: pgvac cannot prove it is
+    /// the session to end (its identity is hidden, or it only has a temporary schema's backend
+    /// id).
+    #[serde(default)]
+    pub refused: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -125,23 +134,35 @@ pub fn plan(snapshot: &Snapshot, blockers: &[Blocker], filters: &Filters) -> Pla
             continue;
         }
         let named = filters.pids.contains(&pid);
-        let exclude = |plan: &mut Plan, reason: String| {
+        let exclude = |plan: &mut Plan, reason: String, refused: bool| {
             if named || filters.pids.is_empty() {
-                plan.excluded.push(Excluded { pid, reason });
+                plan.excluded.push(Excluded {
+                    pid,
+                    reason,
+                    refused,
+                });
             }
         };
         let Some(session) = snapshot.sessions.iter().find(|s| s.pid == pid) else {
-            exclude(&mut plan, "no longer in pg_stat_activity".to_string());
+            exclude(
+                &mut plan,
+                "no longer in pg_stat_activity".to_string(),
+                false,
+            );
             continue;
         };
         if let Some(reason) = never_terminated(session) {
-            exclude(&mut plan, reason);
+            let hidden = session.backend_type.is_none();
+            exclude(&mut plan, reason, hidden);
             continue;
         }
-        let Some(backend_start) = session.backend_start else {
+        let Some(signal) = blocker.terminate_signal() else {
             exclude(
                 &mut plan,
-                "its start time is hidden from pgvac's role (GRANT pg_read_all_stats)".to_string(),
+                "its start time is hidden from pgvac's role (GRANT pg_read_all_stats), so it \
+                 cannot be identified safely"
+                    .to_string(),
+                true,
             );
             continue;
         };
@@ -150,32 +171,72 @@ pub fn plan(snapshot: &Snapshot, blockers: &[Blocker], filters: &Filters) -> Pla
                 plan.excluded.push(Excluded {
                     pid,
                     reason: "outside the filters".to_string(),
+                    refused: false,
                 });
             }
             continue;
         }
-        let xact_start = match blocker.kind {
-            BlockerKind::TempTable => None,
-            _ => Some(session.xact_start),
-        };
+        if blocker.activity().only_by_pid() && !named {
+            exclude(
+                &mut plan,
+                format!(
+                    "{}: left alone unless named with --pid",
+                    match blocker.activity() {
+                        crate::blockers::Activity::Backup => "a backup (pg_dump)",
+                        _ => "a maintenance command",
+                    }
+                ),
+                false,
+            );
+            continue;
+        }
         plan.targets.push(Target {
             pid,
             user: session.user.clone(),
             database: session.database.clone(),
-            backend_start,
-            xact_start,
+            backend_start: signal.backend_start,
+            xact_start: signal.same_transaction.then_some(signal.xact_start),
             reason: format!("{}: {}", blocker.kind.as_str(), blocker.identity),
-            sql: guarded_signal_sql("pg_terminate_backend", pid, Some(backend_start), xact_start),
+            sql: signal.sql(),
         });
+    }
+    // Sessions that only have a temporary schema's backend id: never targets, and naming one
+    // refuses --execute.
+    for blocker in blockers {
+        let Some(pid) = blocker.candidate_pid() else {
+            continue;
+        };
+        if filters.pids.contains(&pid) && seen.insert(pid) {
+            let schema = match &blocker.holder {
+                crate::blockers::Holder::TempTable { schema, .. } => schema.as_str(),
+                _ => "a temporary schema",
+            };
+            plan.excluded.push(Excluded {
+                pid,
+                reason: format!(
+                    "it has the backend id of {schema} in {}, which does not prove it owns \
+                     those temporary tables (`pgvac sessions` says why): ending it could kill an \
+                     innocent session and free nothing",
+                    blocker.database.as_deref().unwrap_or("?")
+                ),
+                refused: true,
+            });
+        }
     }
     for &pid in &filters.pids {
         if !seen.contains(&pid) {
-            let reason = match snapshot.sessions.iter().find(|s| s.pid == pid) {
-                None => "no such session".to_string(),
-                Some(session) => never_terminated(session)
-                    .unwrap_or_else(|| "does not hold vacuum back: left alone".to_string()),
+            let (reason, refused) = match snapshot.sessions.iter().find(|s| s.pid == pid) {
+                None => ("no such session".to_string(), false),
+                Some(session) => match never_terminated(session) {
+                    Some(reason) => (reason, session.backend_type.is_none()),
+                    None => ("does not hold vacuum back: left alone".to_string(), false),
+                },
             };
-            plan.excluded.push(Excluded { pid, reason });
+            plan.excluded.push(Excluded {
+                pid,
+                reason,
+                refused,
+            });
         }
     }
     plan
@@ -703,6 +764,58 @@ mod tests {
             reasons.iter().any(|r| r.contains("own session")),
             "{reasons:?}"
         );
+    }
+
+    #[test]
+    fn backups_maintenance_and_unproven_owners_are_ended_only_by_name_or_never() {
+        use crate::blockers::tests::{candidate, hidden, temp_database};
+        let backup = Session {
+            application_name: Some("pg_dump".into()),
+            ..idle_in_transaction(1, 900, 600_000_000, 600)
+        };
+        let vacuum_full = Session {
+            state: Some("active".into()),
+            query: Some("VACUUM FULL big".into()),
+            ..idle_in_transaction(2, 900, 600_000_000, 600)
+        };
+        let innocent = session(3);
+        let mut snap = snapshot(vec![backup, vacuum_full, innocent, hidden(4, 700_000_000)]);
+        snap.databases = vec![temp_database(candidate(3), 900_000_000, 100)];
+        let blockers = find_blockers(&snap, &Thresholds::default());
+        let planned = |filters: &Filters| plan(&snap, &blockers, filters);
+        // Without --pid: none of them, whatever the filters.
+        for filters in [
+            Filters::default(),
+            Filters {
+                min_xid_age: Some(0),
+                ..Filters::default()
+            },
+            Filters {
+                min_xact_age_secs: Some(0),
+                ..Filters::default()
+            },
+        ] {
+            let plan = planned(&filters);
+            assert!(plan.targets.is_empty(), "{filters:?}: {plan:#?}");
+        }
+        // Named: the backup and the maintenance command are ended.
+        let plan = planned(&Filters {
+            pids: vec![1, 2],
+            ..Filters::default()
+        });
+        assert_eq!(pids(&plan), [1, 2]);
+        // Named: the candidate owner and the hidden session are refused, never targets.
+        for pid in [3, 4] {
+            let plan = planned(&Filters {
+                pids: vec![pid],
+                ..Filters::default()
+            });
+            assert!(plan.targets.is_empty());
+            assert!(
+                plan.excluded.iter().any(|e| e.pid == pid && e.refused),
+                "{plan:#?}"
+            );
+        }
     }
 
     fn target() -> Target {

@@ -29,6 +29,7 @@ complete -c pgvac -n "__fish_pgvac_needs_command" -s V -l version -d 'Print vers
 complete -c pgvac -n "__fish_pgvac_needs_command" -f -a "collect" -d 'Read the cluster into a JSON snapshot (to stdout, or atomically to --output)'
 complete -c pgvac -n "__fish_pgvac_needs_command" -f -a "sessions" -d 'What holds vacuum back (sessions, prepared transactions, slots, standbys, temp tables), ranked, with the SQL that releases each; --terminate ends the sessions among them'
 complete -c pgvac -n "__fish_pgvac_needs_command" -f -a "report" -d 'Analyse a cluster (or a snapshot file) and print the findings, most severe first'
+complete -c pgvac -n "__fish_pgvac_needs_command" -f -a "ping" -d 'Connect as the other commands would, and say where: server, port, database, role, TLS, primary or standby. Exit 0 when connected, 3 when not (with the reason on one line)'
 complete -c pgvac -n "__fish_pgvac_needs_command" -f -a "rules" -d 'List the rules pgvac checks'
 complete -c pgvac -n "__fish_pgvac_needs_command" -f -a "explain" -d 'Print the documentation of one rule: what it checks, why, how, the fix, sources'
 complete -c pgvac -n "__fish_pgvac_needs_command" -f -a "demo" -d 'Start a throwaway PostgreSQL with the problems pgvac finds, show the report, remove it'
@@ -36,28 +37,28 @@ complete -c pgvac -n "__fish_pgvac_needs_command" -f -a "completions" -d 'Print 
 complete -c pgvac -n "__fish_pgvac_needs_command" -f -a "man" -d 'Print pgvac\'s man page, or one command\'s, in roff'
 complete -c pgvac -n "__fish_pgvac_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c pgvac -n "__fish_pgvac_using_subcommand collect" -l dsn -d 'Connection string, as a flag' -r
-complete -c pgvac -n "__fish_pgvac_using_subcommand collect" -s h -l host -d 'Database server host or socket directory [env: PGHOST]' -r
-complete -c pgvac -n "__fish_pgvac_using_subcommand collect" -s p -l port -d 'Database server port [env: PGPORT]' -r
-complete -c pgvac -n "__fish_pgvac_using_subcommand collect" -s U -l username -d 'Database user name [env: PGUSER]' -r
-complete -c pgvac -n "__fish_pgvac_using_subcommand collect" -s d -l dbname -d 'Visit only this database (repeatable); the first is where pgvac connects first. Default: every database that accepts connections, starting from PGDATABASE or postgres' -r
+complete -c pgvac -n "__fish_pgvac_using_subcommand collect" -s h -l host -d 'Database server host or socket directory; a comma-separated list tries each in turn [env: PGHOST; default: the Unix-domain socket in /var/run/postgresql, or /tmp where that directory does not exist]' -r
+complete -c pgvac -n "__fish_pgvac_using_subcommand collect" -s p -l port -d 'Database server port [env: PGPORT; default: 5432]' -r
+complete -c pgvac -n "__fish_pgvac_using_subcommand collect" -s U -l username -d 'Database user name [env: PGUSER; default: the operating-system user]' -r
+complete -c pgvac -n "__fish_pgvac_using_subcommand collect" -s d -l dbname -d 'Visit only this database (repeatable); the first is where pgvac connects first. Default: every database that accepts connections, starting from the one psql would connect to (the connection string\'s, the service\'s, PGDATABASE, else the role\'s name)' -r
 complete -c pgvac -n "__fish_pgvac_using_subcommand collect" -l exclude-db -d 'Do not visit this database (repeatable)' -r
 complete -c pgvac -n "__fish_pgvac_using_subcommand collect" -l jobs -d 'Databases read at the same time' -r
-complete -c pgvac -n "__fish_pgvac_using_subcommand collect" -l connect-timeout -d 'Give up connecting after this long [env: PGCONNECT_TIMEOUT; default 10s]' -r
-complete -c pgvac -n "__fish_pgvac_using_subcommand collect" -l statement-timeout -d 'statement_timeout of pgvac\'s sessions' -r
-complete -c pgvac -n "__fish_pgvac_using_subcommand collect" -l lock-timeout -d 'lock_timeout of pgvac\'s sessions' -r
+complete -c pgvac -n "__fish_pgvac_using_subcommand collect" -l connect-timeout -d 'Give up on a host after this long (seconds, fractions allowed, or 2min...; 0 waits without limit; as in libpq, less than 2 s counts as 2 s) [env: PGCONNECT_TIMEOUT or connect_timeout=, whole seconds; default 10s]' -r
+complete -c pgvac -n "__fish_pgvac_using_subcommand collect" -l statement-timeout -d 'statement_timeout of pgvac\'s sessions (rounded up to whole milliseconds; 0 is refused, since the server reads it as no timeout)' -r
+complete -c pgvac -n "__fish_pgvac_using_subcommand collect" -l lock-timeout -d 'lock_timeout of pgvac\'s sessions (rounded up to whole milliseconds; not 0)' -r
 complete -c pgvac -n "__fish_pgvac_using_subcommand collect" -s o -l output -d 'Write the snapshot to FILE (atomically: all or nothing) instead of stdout' -r -F
 complete -c pgvac -n "__fish_pgvac_using_subcommand collect" -l allow-partial -d 'Accept an incomplete run (a database or source that could not be read): exit 0 and write --output anyway. The snapshot still records what is missing'
 complete -c pgvac -n "__fish_pgvac_using_subcommand collect" -s ? -l help -d 'Print help (-h is the host, as in psql)'
 complete -c pgvac -n "__fish_pgvac_using_subcommand sessions" -l dsn -d 'Connection string, as a flag' -r
-complete -c pgvac -n "__fish_pgvac_using_subcommand sessions" -s h -l host -d 'Database server host or socket directory [env: PGHOST]' -r
-complete -c pgvac -n "__fish_pgvac_using_subcommand sessions" -s p -l port -d 'Database server port [env: PGPORT]' -r
-complete -c pgvac -n "__fish_pgvac_using_subcommand sessions" -s U -l username -d 'Database user name [env: PGUSER]' -r
-complete -c pgvac -n "__fish_pgvac_using_subcommand sessions" -s d -l dbname -d 'Visit only this database (repeatable); the first is where pgvac connects first. Default: every database that accepts connections, starting from PGDATABASE or postgres' -r
+complete -c pgvac -n "__fish_pgvac_using_subcommand sessions" -s h -l host -d 'Database server host or socket directory; a comma-separated list tries each in turn [env: PGHOST; default: the Unix-domain socket in /var/run/postgresql, or /tmp where that directory does not exist]' -r
+complete -c pgvac -n "__fish_pgvac_using_subcommand sessions" -s p -l port -d 'Database server port [env: PGPORT; default: 5432]' -r
+complete -c pgvac -n "__fish_pgvac_using_subcommand sessions" -s U -l username -d 'Database user name [env: PGUSER; default: the operating-system user]' -r
+complete -c pgvac -n "__fish_pgvac_using_subcommand sessions" -s d -l dbname -d 'Visit only this database (repeatable); the first is where pgvac connects first. Default: every database that accepts connections, starting from the one psql would connect to (the connection string\'s, the service\'s, PGDATABASE, else the role\'s name)' -r
 complete -c pgvac -n "__fish_pgvac_using_subcommand sessions" -l exclude-db -d 'Do not visit this database (repeatable)' -r
 complete -c pgvac -n "__fish_pgvac_using_subcommand sessions" -l jobs -d 'Databases read at the same time' -r
-complete -c pgvac -n "__fish_pgvac_using_subcommand sessions" -l connect-timeout -d 'Give up connecting after this long [env: PGCONNECT_TIMEOUT; default 10s]' -r
-complete -c pgvac -n "__fish_pgvac_using_subcommand sessions" -l statement-timeout -d 'statement_timeout of pgvac\'s sessions' -r
-complete -c pgvac -n "__fish_pgvac_using_subcommand sessions" -l lock-timeout -d 'lock_timeout of pgvac\'s sessions' -r
+complete -c pgvac -n "__fish_pgvac_using_subcommand sessions" -l connect-timeout -d 'Give up on a host after this long (seconds, fractions allowed, or 2min...; 0 waits without limit; as in libpq, less than 2 s counts as 2 s) [env: PGCONNECT_TIMEOUT or connect_timeout=, whole seconds; default 10s]' -r
+complete -c pgvac -n "__fish_pgvac_using_subcommand sessions" -l statement-timeout -d 'statement_timeout of pgvac\'s sessions (rounded up to whole milliseconds; 0 is refused, since the server reads it as no timeout)' -r
+complete -c pgvac -n "__fish_pgvac_using_subcommand sessions" -l lock-timeout -d 'lock_timeout of pgvac\'s sessions (rounded up to whole milliseconds; not 0)' -r
 complete -c pgvac -n "__fish_pgvac_using_subcommand sessions" -l format -d 'Output format' -r -f -a "table\t'A table for people'
 json\t'One JSON object'"
 complete -c pgvac -n "__fish_pgvac_using_subcommand sessions" -l width -d 'Columns the table fits in [default: the terminal\'s width, or 100]' -r
@@ -77,15 +78,15 @@ complete -c pgvac -n "__fish_pgvac_using_subcommand sessions" -l yes -d 'Do not 
 complete -c pgvac -n "__fish_pgvac_using_subcommand sessions" -l allow-partial -d 'Accept an incomplete run (a database or source that could not be read): the worst blocker decides the exit status, and --execute may act on what was read'
 complete -c pgvac -n "__fish_pgvac_using_subcommand sessions" -s ? -l help -d 'Print help (-h is the host, as in psql)'
 complete -c pgvac -n "__fish_pgvac_using_subcommand report" -l dsn -d 'Connection string, as a flag' -r
-complete -c pgvac -n "__fish_pgvac_using_subcommand report" -s h -l host -d 'Database server host or socket directory [env: PGHOST]' -r
-complete -c pgvac -n "__fish_pgvac_using_subcommand report" -s p -l port -d 'Database server port [env: PGPORT]' -r
-complete -c pgvac -n "__fish_pgvac_using_subcommand report" -s U -l username -d 'Database user name [env: PGUSER]' -r
-complete -c pgvac -n "__fish_pgvac_using_subcommand report" -s d -l dbname -d 'Visit only this database (repeatable); the first is where pgvac connects first. Default: every database that accepts connections, starting from PGDATABASE or postgres' -r
+complete -c pgvac -n "__fish_pgvac_using_subcommand report" -s h -l host -d 'Database server host or socket directory; a comma-separated list tries each in turn [env: PGHOST; default: the Unix-domain socket in /var/run/postgresql, or /tmp where that directory does not exist]' -r
+complete -c pgvac -n "__fish_pgvac_using_subcommand report" -s p -l port -d 'Database server port [env: PGPORT; default: 5432]' -r
+complete -c pgvac -n "__fish_pgvac_using_subcommand report" -s U -l username -d 'Database user name [env: PGUSER; default: the operating-system user]' -r
+complete -c pgvac -n "__fish_pgvac_using_subcommand report" -s d -l dbname -d 'Visit only this database (repeatable); the first is where pgvac connects first. Default: every database that accepts connections, starting from the one psql would connect to (the connection string\'s, the service\'s, PGDATABASE, else the role\'s name)' -r
 complete -c pgvac -n "__fish_pgvac_using_subcommand report" -l exclude-db -d 'Do not visit this database (repeatable)' -r
 complete -c pgvac -n "__fish_pgvac_using_subcommand report" -l jobs -d 'Databases read at the same time' -r
-complete -c pgvac -n "__fish_pgvac_using_subcommand report" -l connect-timeout -d 'Give up connecting after this long [env: PGCONNECT_TIMEOUT; default 10s]' -r
-complete -c pgvac -n "__fish_pgvac_using_subcommand report" -l statement-timeout -d 'statement_timeout of pgvac\'s sessions' -r
-complete -c pgvac -n "__fish_pgvac_using_subcommand report" -l lock-timeout -d 'lock_timeout of pgvac\'s sessions' -r
+complete -c pgvac -n "__fish_pgvac_using_subcommand report" -l connect-timeout -d 'Give up on a host after this long (seconds, fractions allowed, or 2min...; 0 waits without limit; as in libpq, less than 2 s counts as 2 s) [env: PGCONNECT_TIMEOUT or connect_timeout=, whole seconds; default 10s]' -r
+complete -c pgvac -n "__fish_pgvac_using_subcommand report" -l statement-timeout -d 'statement_timeout of pgvac\'s sessions (rounded up to whole milliseconds; 0 is refused, since the server reads it as no timeout)' -r
+complete -c pgvac -n "__fish_pgvac_using_subcommand report" -l lock-timeout -d 'lock_timeout of pgvac\'s sessions (rounded up to whole milliseconds; not 0)' -r
 complete -c pgvac -n "__fish_pgvac_using_subcommand report" -l snapshot -d 'Analyse this snapshot file (from `pgvac collect`) instead of connecting; the report is the one the live run would have given. No connection options with it' -r -F
 complete -c pgvac -n "__fish_pgvac_using_subcommand report" -l format -d 'Output format: table (the terminal report), json (schema in docs/report.schema.json), sql (a script of the fixes for psql), markdown, prometheus (textfile collector)' -r -f -a "table\t'The terminal report: sections of tables, for people'
 json\t'One JSON document (schema in docs/report.schema.json), for programs'
@@ -107,6 +108,17 @@ complete -c pgvac -n "__fish_pgvac_using_subcommand report" -s v -l verbose -d '
 complete -c pgvac -n "__fish_pgvac_using_subcommand report" -l include-destructive -d 'SQL script: leave statements that end sessions or drop objects uncommented'
 complete -c pgvac -n "__fish_pgvac_using_subcommand report" -l allow-partial -d 'Accept an incomplete run (a database or source that could not be read): the findings decide the exit status, and --output and --history are written anyway. The report still says what was not read'
 complete -c pgvac -n "__fish_pgvac_using_subcommand report" -s ? -l help -d 'Print help (-h is the host, as in psql)'
+complete -c pgvac -n "__fish_pgvac_using_subcommand ping" -l dsn -d 'Connection string, as a flag' -r
+complete -c pgvac -n "__fish_pgvac_using_subcommand ping" -s h -l host -d 'Database server host or socket directory; a comma-separated list tries each in turn [env: PGHOST; default: the Unix-domain socket in /var/run/postgresql, or /tmp where that directory does not exist]' -r
+complete -c pgvac -n "__fish_pgvac_using_subcommand ping" -s p -l port -d 'Database server port [env: PGPORT; default: 5432]' -r
+complete -c pgvac -n "__fish_pgvac_using_subcommand ping" -s U -l username -d 'Database user name [env: PGUSER; default: the operating-system user]' -r
+complete -c pgvac -n "__fish_pgvac_using_subcommand ping" -s d -l dbname -d 'Visit only this database (repeatable); the first is where pgvac connects first. Default: every database that accepts connections, starting from the one psql would connect to (the connection string\'s, the service\'s, PGDATABASE, else the role\'s name)' -r
+complete -c pgvac -n "__fish_pgvac_using_subcommand ping" -l exclude-db -d 'Do not visit this database (repeatable)' -r
+complete -c pgvac -n "__fish_pgvac_using_subcommand ping" -l jobs -d 'Databases read at the same time' -r
+complete -c pgvac -n "__fish_pgvac_using_subcommand ping" -l connect-timeout -d 'Give up on a host after this long (seconds, fractions allowed, or 2min...; 0 waits without limit; as in libpq, less than 2 s counts as 2 s) [env: PGCONNECT_TIMEOUT or connect_timeout=, whole seconds; default 10s]' -r
+complete -c pgvac -n "__fish_pgvac_using_subcommand ping" -l statement-timeout -d 'statement_timeout of pgvac\'s sessions (rounded up to whole milliseconds; 0 is refused, since the server reads it as no timeout)' -r
+complete -c pgvac -n "__fish_pgvac_using_subcommand ping" -l lock-timeout -d 'lock_timeout of pgvac\'s sessions (rounded up to whole milliseconds; not 0)' -r
+complete -c pgvac -n "__fish_pgvac_using_subcommand ping" -s ? -l help -d 'Print help (-h is the host, as in psql)'
 complete -c pgvac -n "__fish_pgvac_using_subcommand rules" -l markdown -d 'Print every rule\'s full documentation as Markdown (the source of docs/rules.md)'
 complete -c pgvac -n "__fish_pgvac_using_subcommand rules" -s ? -l help -d 'Print help (-h is the host, as in psql)'
 complete -c pgvac -n "__fish_pgvac_using_subcommand explain" -s ? -l help -d 'Print help (-h is the host, as in psql)'
@@ -117,12 +129,13 @@ complete -c pgvac -n "__fish_pgvac_using_subcommand demo" -l keep -d 'After the 
 complete -c pgvac -n "__fish_pgvac_using_subcommand demo" -s ? -l help -d 'Print help (-h is the host, as in psql)'
 complete -c pgvac -n "__fish_pgvac_using_subcommand completions" -s ? -l help -d 'Print help (-h is the host, as in psql)'
 complete -c pgvac -n "__fish_pgvac_using_subcommand man" -s ? -l help -d 'Print help (-h is the host, as in psql)'
-complete -c pgvac -n "__fish_pgvac_using_subcommand help; and not __fish_seen_subcommand_from collect sessions report rules explain demo completions man help" -f -a "collect" -d 'Read the cluster into a JSON snapshot (to stdout, or atomically to --output)'
-complete -c pgvac -n "__fish_pgvac_using_subcommand help; and not __fish_seen_subcommand_from collect sessions report rules explain demo completions man help" -f -a "sessions" -d 'What holds vacuum back (sessions, prepared transactions, slots, standbys, temp tables), ranked, with the SQL that releases each; --terminate ends the sessions among them'
-complete -c pgvac -n "__fish_pgvac_using_subcommand help; and not __fish_seen_subcommand_from collect sessions report rules explain demo completions man help" -f -a "report" -d 'Analyse a cluster (or a snapshot file) and print the findings, most severe first'
-complete -c pgvac -n "__fish_pgvac_using_subcommand help; and not __fish_seen_subcommand_from collect sessions report rules explain demo completions man help" -f -a "rules" -d 'List the rules pgvac checks'
-complete -c pgvac -n "__fish_pgvac_using_subcommand help; and not __fish_seen_subcommand_from collect sessions report rules explain demo completions man help" -f -a "explain" -d 'Print the documentation of one rule: what it checks, why, how, the fix, sources'
-complete -c pgvac -n "__fish_pgvac_using_subcommand help; and not __fish_seen_subcommand_from collect sessions report rules explain demo completions man help" -f -a "demo" -d 'Start a throwaway PostgreSQL with the problems pgvac finds, show the report, remove it'
-complete -c pgvac -n "__fish_pgvac_using_subcommand help; and not __fish_seen_subcommand_from collect sessions report rules explain demo completions man help" -f -a "completions" -d 'Print the completion script of a shell (bash, zsh, fish, elvish, powershell)'
-complete -c pgvac -n "__fish_pgvac_using_subcommand help; and not __fish_seen_subcommand_from collect sessions report rules explain demo completions man help" -f -a "man" -d 'Print pgvac\'s man page, or one command\'s, in roff'
-complete -c pgvac -n "__fish_pgvac_using_subcommand help; and not __fish_seen_subcommand_from collect sessions report rules explain demo completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c pgvac -n "__fish_pgvac_using_subcommand help; and not __fish_seen_subcommand_from collect sessions report ping rules explain demo completions man help" -f -a "collect" -d 'Read the cluster into a JSON snapshot (to stdout, or atomically to --output)'
+complete -c pgvac -n "__fish_pgvac_using_subcommand help; and not __fish_seen_subcommand_from collect sessions report ping rules explain demo completions man help" -f -a "sessions" -d 'What holds vacuum back (sessions, prepared transactions, slots, standbys, temp tables), ranked, with the SQL that releases each; --terminate ends the sessions among them'
+complete -c pgvac -n "__fish_pgvac_using_subcommand help; and not __fish_seen_subcommand_from collect sessions report ping rules explain demo completions man help" -f -a "report" -d 'Analyse a cluster (or a snapshot file) and print the findings, most severe first'
+complete -c pgvac -n "__fish_pgvac_using_subcommand help; and not __fish_seen_subcommand_from collect sessions report ping rules explain demo completions man help" -f -a "ping" -d 'Connect as the other commands would, and say where: server, port, database, role, TLS, primary or standby. Exit 0 when connected, 3 when not (with the reason on one line)'
+complete -c pgvac -n "__fish_pgvac_using_subcommand help; and not __fish_seen_subcommand_from collect sessions report ping rules explain demo completions man help" -f -a "rules" -d 'List the rules pgvac checks'
+complete -c pgvac -n "__fish_pgvac_using_subcommand help; and not __fish_seen_subcommand_from collect sessions report ping rules explain demo completions man help" -f -a "explain" -d 'Print the documentation of one rule: what it checks, why, how, the fix, sources'
+complete -c pgvac -n "__fish_pgvac_using_subcommand help; and not __fish_seen_subcommand_from collect sessions report ping rules explain demo completions man help" -f -a "demo" -d 'Start a throwaway PostgreSQL with the problems pgvac finds, show the report, remove it'
+complete -c pgvac -n "__fish_pgvac_using_subcommand help; and not __fish_seen_subcommand_from collect sessions report ping rules explain demo completions man help" -f -a "completions" -d 'Print the completion script of a shell (bash, zsh, fish, elvish, powershell)'
+complete -c pgvac -n "__fish_pgvac_using_subcommand help; and not __fish_seen_subcommand_from collect sessions report ping rules explain demo completions man help" -f -a "man" -d 'Print pgvac\'s man page, or one command\'s, in roff'
+complete -c pgvac -n "__fish_pgvac_using_subcommand help; and not __fish_seen_subcommand_from collect sessions report ping rules explain demo completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

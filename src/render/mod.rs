@@ -542,52 +542,43 @@ pub fn incomplete_summary(snapshot: &Snapshot) -> Option<String> {
     Some(format!("not read: {}", parts.join(", ")))
 }
 
-/// The client sessions among the blockers at warning or above (the ones the BLOCK rules
-/// report), and the known owners of temporary tables that pin `datfrozenxid`, with the guarded
-/// `pg_terminate_backend` that ends each.
+/// The sessions `pgvac sessions --terminate` would end by default (client sessions among the
+/// blockers at warning or above, and the proven owners of temporary tables that pin
+/// `datfrozenxid`; never backups, maintenance commands or unproven owners), with the guarded
+/// statement that ends each: the same plan, so the report never offers what `--terminate` would
+/// refuse.
 fn sessions_to_terminate(snapshot: &Snapshot) -> Vec<SessionToTerminate> {
     let blockers = crate::blockers::find_blockers(snapshot, &Thresholds::default());
-    let mut out: Vec<SessionToTerminate> = Vec::new();
-    for blocker in blockers {
-        if blocker.severity < Severity::Warning {
-            continue;
-        }
-        let Some(pid) = blocker.session_pid() else {
-            continue;
-        };
-        let Some(sql) = blocker.actions.iter().find_map(|a| {
-            a.statements
+    let plan = crate::terminate::plan(snapshot, &blockers, &crate::terminate::Filters::default());
+    plan.targets
+        .into_iter()
+        .filter_map(|target| {
+            let blocker = blockers
                 .iter()
-                .find(|s| s.contains("pg_terminate_backend"))
-        }) else {
-            continue;
-        };
-        if out.iter().any(|s| s.pid == pid) {
-            continue;
-        }
-        let session = snapshot.sessions.iter().find(|s| s.pid == pid);
-        out.push(SessionToTerminate {
-            pid,
-            database: blocker
-                .database
-                .clone()
-                .or_else(|| session.and_then(|s| s.database.clone())),
-            user: session.and_then(|s| s.user.clone()),
-            application_name: session.and_then(|s| s.application_name.clone()),
-            state: session.and_then(|s| s.state.clone()),
-            severity: blocker.severity,
-            kind: blocker.kind.as_str(),
-            reason: blocker
-                .reasons
-                .first()
-                .cloned()
-                .unwrap_or_else(|| blocker.identity.clone()),
-            held_xid_age: Some(blocker.horizon.age),
-            held_seconds: blocker.held_secs,
-            sql: sql.clone(),
-        });
-    }
-    out
+                .find(|b| b.session_pid() == Some(target.pid))?;
+            let session = snapshot.sessions.iter().find(|s| s.pid == target.pid);
+            Some(SessionToTerminate {
+                pid: target.pid,
+                database: blocker
+                    .database
+                    .clone()
+                    .or_else(|| session.and_then(|s| s.database.clone())),
+                user: session.and_then(|s| s.user.clone()),
+                application_name: session.and_then(|s| s.application_name.clone()),
+                state: session.and_then(|s| s.state.clone()),
+                severity: blocker.severity,
+                kind: blocker.kind.as_str(),
+                reason: blocker
+                    .reasons
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| blocker.identity.clone()),
+                held_xid_age: Some(blocker.horizon.age),
+                held_seconds: blocker.held_secs,
+                sql: target.sql,
+            })
+        })
+        .collect()
 }
 
 /// A `pg_settings` value with its unit, as a person writes it: `64MB`, `2ms`, `1min`, `on`.
@@ -878,9 +869,368 @@ pub mod fixtures {
         }
     }
 
+    /// A cluster with a blocker of every kind, the ones pgvac must not offer to end included:
+    /// another role's session seen without pg_read_all_stats, a pg_dump, a manual VACUUM, a
+    /// temporary schema whose backend id a session has without proof, a proven owner, an
+    /// orphan, a slot with an active consumer and a standby.
+    pub fn blockers() -> Snapshot {
+        use crate::snapshot::{ReplicationSlot, Standby, TempCandidate, TempOwner, TempSchema};
+        let fx = Fx::new(16);
+        let now = fx.now();
+        let session = |pid: i32| Session {
+            backend_xid_age: Some(600_000_000),
+            ..idle_session(now, pid)
+        };
+        let redacted = Session {
+            user: Some("batch".to_string()),
+            application_name: None,
+            client_addr: None,
+            backend_type: None,
+            state: None,
+            backend_start: None,
+            xact_start: None,
+            query_start: None,
+            state_change: None,
+            wait_event_type: None,
+            wait_event: None,
+            query: Some("<insufficient privilege>".to_string()),
+            redacted: true,
+            ..session(4242)
+        };
+        let pg_dump = Session {
+            application_name: Some("pg_dump".to_string()),
+            state: Some("active".to_string()),
+            query: Some("COPY public.orders (id, total) TO stdout;".to_string()),
+            backend_xid: None,
+            backend_xid_age: None,
+            backend_xmin: Some(1_000_000),
+            backend_xmin_age: Some(700_000_000),
+            ..session(4343)
+        };
+        let vacuum_full = Session {
+            state: Some("active".to_string()),
+            query: Some("VACUUM (FULL, VERBOSE) orders".to_string()),
+            backend_xid: None,
+            backend_xid_age: None,
+            backend_xmin: Some(1_000_000),
+            backend_xmin_age: Some(650_000_000),
+            ..session(4444)
+        };
+        let lazy_vacuum = Session {
+            state: Some("active".to_string()),
+            query: Some("VACUUM orders".to_string()),
+            backend_xid: None,
+            backend_xid_age: None,
+            backend_xmin: Some(1_000_000),
+            backend_xmin_age: Some(800_000_000),
+            ..session(4545)
+        };
+        let candidate = Session {
+            state: Some("idle".to_string()),
+            xact_start: None,
+            backend_xid: None,
+            backend_xid_age: None,
+            ..session(4646)
+        };
+        let owner = Session {
+            state: Some("idle in transaction".to_string()),
+            backend_xid: None,
+            backend_xid_age: None,
+            ..session(4747)
+        };
+        let walsender = Session {
+            backend_type: Some("walsender".to_string()),
+            application_name: Some("cdc".to_string()),
+            state: Some("streaming".to_string()),
+            backend_xid: None,
+            backend_xid_age: None,
+            ..session(4848)
+        };
+        let temp = |oid: u32, schema: &str| {
+            let mut table = T::new("scratch")
+                .schema(schema)
+                .persistence(crate::snapshot::Persistence::Temporary)
+                .xid_age(900_000_000);
+            table.0.oid = oid;
+            table
+        };
+        fx.table(T::new("orders").rows(1_000).xid_age(100))
+            .table(temp(30001, "pg_temp_3"))
+            .table(temp(30002, "pg_temp_4"))
+            .table(temp(30003, "pg_temp_5"))
+            .with(|s| {
+                let owner_start = owner.backend_start;
+                s.sessions.extend([
+                    session(4141),
+                    redacted,
+                    pg_dump,
+                    vacuum_full,
+                    lazy_vacuum,
+                    candidate,
+                    owner,
+                    walsender,
+                ]);
+                s.running_vacuums.push(RunningVacuum {
+                    pid: 4545,
+                    database: Some("app".to_string()),
+                    relid: Some(20001),
+                    relation: Some("public.orders".to_string()),
+                    phase: Some("scanning heap".to_string()),
+                    is_autovacuum: Some(false),
+                    is_wraparound: Some(false),
+                    backend_type: Some("client backend".to_string()),
+                    query: Some("VACUUM orders".to_string()),
+                    started_at: Some(now - Duration::minutes(95)),
+                    heap_blks_total: None,
+                    heap_blks_scanned: None,
+                    heap_blks_vacuumed: None,
+                    index_vacuum_count: None,
+                    max_dead_tuples: None,
+                    num_dead_tuples: None,
+                    max_dead_tuple_bytes: None,
+                    dead_tuple_bytes: None,
+                    num_dead_item_ids: None,
+                    indexes_total: None,
+                    indexes_processed: None,
+                    delay_time: None,
+                });
+                let app = s.databases.iter_mut().find(|d| d.name == "app").unwrap();
+                app.temp_schemas = vec![
+                    TempSchema {
+                        schema: "pg_temp_3".to_string(),
+                        backend_id: 3,
+                        owner: TempOwner::Unknown {
+                            candidate: Some(TempCandidate {
+                                pid: 4646,
+                                backend_start: Some(now - Duration::hours(3)),
+                            }),
+                            reason: "pid 4646 has backend id 3 in this database, but it is \
+                                     not inside a transaction"
+                                .to_string(),
+                        },
+                        table_oids: vec![30001],
+                    },
+                    TempSchema {
+                        schema: "pg_temp_4".to_string(),
+                        backend_id: 4,
+                        owner: TempOwner::Known {
+                            pid: 4747,
+                            source: "index_lock".to_string(),
+                            backend_start: owner_start,
+                            proof: "pid 4747 holds AccessShareLock on btree index \
+                                    pg_temp_4.scratch_pkey"
+                                .to_string(),
+                        },
+                        table_oids: vec![30002],
+                    },
+                    TempSchema {
+                        schema: "pg_temp_5".to_string(),
+                        backend_id: 5,
+                        owner: TempOwner::Orphaned {
+                            reason: "no session connected to this database has backend id 5"
+                                .to_string(),
+                        },
+                        table_oids: vec![30003],
+                    },
+                ];
+                s.replication_slots.push(ReplicationSlot {
+                    slot_name: "cdc".to_string(),
+                    slot_type: "logical".to_string(),
+                    plugin: Some("pgoutput".to_string()),
+                    database: Some("app".to_string()),
+                    temporary: false,
+                    active: true,
+                    active_pid: Some(4848),
+                    xmin: None,
+                    xmin_age: None,
+                    catalog_xmin: Some(1_000_000),
+                    catalog_xmin_age: Some(550_000_000),
+                    restart_lsn: None,
+                    confirmed_flush_lsn: None,
+                    wal_status: None,
+                    safe_wal_size: None,
+                    inactive_since: None,
+                    invalidation_reason: None,
+                });
+                s.standbys.push(Standby {
+                    pid: 4949,
+                    user: Some("repl".to_string()),
+                    application_name: Some("replica1".to_string()),
+                    client_addr: Some("10.0.0.9".to_string()),
+                    state: Some("streaming".to_string()),
+                    sync_state: Some("async".to_string()),
+                    backend_xmin: Some(1_000_000),
+                    backend_xmin_age: Some(520_000_000),
+                    reply_time: None,
+                });
+                s.role.superuser = false;
+                s.role.pg_monitor = false;
+                s.role.pg_read_all_stats = false;
+                s.role.name = "watcher".to_string();
+            })
+            .done()
+    }
+
     /// The findings of a snapshot, as `pgvac report` makes them.
     pub fn findings(snapshot: &Snapshot) -> Vec<crate::findings::Finding> {
         crate::rules::analyse(snapshot)
+    }
+}
+
+#[cfg(test)]
+mod signals {
+    //! Every statement that signals a session, in every output pgvac writes, rechecks the
+    //! session's identity: `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid = N
+    //! AND backend_start = '...'` (or `pg_cancel_backend`), never a bare `pg_terminate_backend(N)`.
+
+    use super::{Format, Options, Report, fixtures, write};
+    use crate::blockers::{Thresholds, find_blockers};
+    use crate::sessions::{SessionsReport, TerminateReport, write_json, write_table};
+    use crate::snapshot::Snapshot;
+    use crate::terminate::{Filters, dry_run, plan};
+
+    /// Every signal statement in `text` that is not the guarded form. Runs of whitespace count
+    /// as one space: the terminal report wraps long statements.
+    fn unguarded(text: &str) -> Vec<String> {
+        let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        let text = text.as_str();
+        let mut bad = Vec::new();
+        for function in ["pg_terminate_backend(", "pg_cancel_backend("] {
+            for (at, _) in text.match_indices(function) {
+                let rest = &text[at + function.len()..];
+                let guarded = rest
+                    .strip_prefix("pid) FROM pg_stat_activity WHERE pid = ")
+                    .map(|r| r.trim_start_matches(|c: char| c.is_ascii_digit()))
+                    .is_some_and(|r| r.starts_with(" AND backend_start = '"));
+                if !guarded {
+                    let end = text[at..].find(';').map_or(text.len(), |e| at + e + 1);
+                    bad.push(text[at..end].to_string());
+                }
+            }
+        }
+        bad
+    }
+
+    fn outputs(snapshot: &Snapshot) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        let found = fixtures::findings(snapshot);
+        let report = Report::new(snapshot, &found, fixtures::generated_at());
+        for format in [
+            Format::Table,
+            Format::Json,
+            Format::Sql,
+            Format::Markdown,
+            Format::Prometheus,
+        ] {
+            for include_destructive in [false, true] {
+                let options = Options {
+                    verbose: true,
+                    include_destructive,
+                    ..Options::default()
+                };
+                let mut text = Vec::new();
+                write(&mut text, format, &report, &options).unwrap();
+                out.push((format!("{format:?}"), String::from_utf8(text).unwrap()));
+            }
+        }
+        let thresholds = Thresholds::default();
+        let blockers = find_blockers(snapshot, &thresholds);
+        let pids: Vec<i32> = snapshot.sessions.iter().map(|s| s.pid).collect();
+        for filters in [
+            Filters::default(),
+            Filters {
+                min_xid_age: Some(0),
+                ..Filters::default()
+            },
+            Filters {
+                pids,
+                ..Filters::default()
+            },
+        ] {
+            let plan = plan(snapshot, &blockers, &filters);
+            let terminate = TerminateReport {
+                mode: "dry_run",
+                outcomes: dry_run(&plan),
+                excluded: plan.excluded.clone(),
+            };
+            let report = SessionsReport::new(snapshot, &thresholds, &blockers, Some(&terminate));
+            let mut table = Vec::new();
+            write_table(&mut table, &report, 100).unwrap();
+            out.push((
+                "sessions table".to_string(),
+                String::from_utf8(table).unwrap(),
+            ));
+            let mut json = Vec::new();
+            write_json(&mut json, &report).unwrap();
+            out.push((
+                "sessions json".to_string(),
+                String::from_utf8(json).unwrap(),
+            ));
+        }
+        out
+    }
+
+    #[test]
+    fn the_checker_catches_a_bare_statement() {
+        assert_eq!(
+            unguarded("x SELECT pg_terminate_backend(4242);\n"),
+            ["pg_terminate_backend(4242);"]
+        );
+        assert!(
+            unguarded(
+                "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE pid = 7 AND \
+                 backend_start = '2025-01-01T00:00:00.000000Z';"
+            )
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn every_signal_statement_in_every_format_is_guarded() {
+        let mut snapshots: Vec<(String, Snapshot)> = vec![
+            ("warning".to_string(), fixtures::warning()),
+            ("critical".to_string(), fixtures::critical()),
+            ("blockers".to_string(), fixtures::blockers()),
+        ];
+        for rule in crate::rules::all() {
+            let examples = (rule.examples)();
+            for (label, snapshot) in examples.fires.into_iter().chain(examples.quiet) {
+                snapshots.push((format!("{} {label}", rule.code), snapshot));
+            }
+        }
+        let mut signals = 0;
+        for (name, snapshot) in &snapshots {
+            for (format, text) in outputs(snapshot) {
+                signals += text.matches("_backend(pid) FROM pg_stat_activity").count();
+                let bad = unguarded(&text);
+                assert!(
+                    bad.is_empty(),
+                    "{name}, {format}: unguarded {bad:?}\n{text}"
+                );
+            }
+        }
+        // The scan saw guarded statements, so it would have seen bare ones.
+        assert!(signals > 0);
+    }
+
+    #[test]
+    fn what_cannot_be_identified_is_never_offered() {
+        let snapshot = fixtures::blockers();
+        let found = fixtures::findings(&snapshot);
+        let report = Report::new(&snapshot, &found, fixtures::generated_at());
+        let pids: Vec<i32> = report.sessions_to_terminate.iter().map(|s| s.pid).collect();
+        // The proven temp owner and the idle transaction; never the hidden session (4242), the
+        // pg_dump (4343), VACUUM FULL (4444), the lazy VACUUM (4545, holds nothing), the
+        // candidate (4646) or the walsender (4848). In the findings' order, so `--top` shows the
+        // same sessions in both sections.
+        assert_eq!(pids, [4141, 4747]);
+        let mut table = Vec::new();
+        write(&mut table, Format::Table, &report, &Options::default()).unwrap();
+        let table = String::from_utf8(table).unwrap();
+        assert!(
+            table.contains("GRANT pg_read_all_stats TO watcher"),
+            "{table}"
+        );
     }
 }
 

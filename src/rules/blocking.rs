@@ -82,7 +82,7 @@ fn finding(rule: &Rule, blocker: &Blocker) -> Finding {
                 action.run_on,
                 action.cost
             ),
-            sql: Some(action.statements.join("\n")),
+            sql: (!action.statements.is_empty()).then(|| action.statements.join("\n")),
             safety: action.safety,
             lock: action
                 .statements
@@ -111,6 +111,34 @@ pub mod fixture {
 
     use crate::rules::fixture::Fx;
     use crate::snapshot::{PreparedTransaction, ReplicationSlot, Session, Snapshot};
+
+    /// A proven owner, pid `pid` (started at the fixture's epoch).
+    pub fn owned(pid: i32) -> crate::snapshot::TempOwner {
+        crate::snapshot::TempOwner::Known {
+            pid,
+            source: "index_lock".into(),
+            backend_start: Some(Fx::new(16).now() - Duration::seconds(3600)),
+            proof: format!("pid {pid} holds AccessShareLock on btree index pg_temp_3.scratch_pkey"),
+        }
+    }
+
+    /// An owner not proven: pid `pid` only has the backend id.
+    pub fn unproven(pid: i32) -> crate::snapshot::TempOwner {
+        crate::snapshot::TempOwner::Unknown {
+            candidate: Some(crate::snapshot::TempCandidate {
+                pid,
+                backend_start: None,
+            }),
+            reason: format!("pid {pid} has backend id 3 in this database, but it is idle"),
+        }
+    }
+
+    /// No owner.
+    pub fn orphaned() -> crate::snapshot::TempOwner {
+        crate::snapshot::TempOwner::Orphaned {
+            reason: "no session connected to this database has backend id 3".into(),
+        }
+    }
 
     /// Database `app` with an old table and a temp table `scratch` (in `pg_temp_3`) that is
     /// `age` XIDs old, owned as `owner` says.

@@ -4,6 +4,8 @@
 //!
 //! Sessions whose `pg_stat_activity.state` is `idle in transaction` (or `(aborted)`) and that hold
 //! a `backend_xid` (they wrote) or a `backend_xmin` (a REPEATABLE READ or SERIALIZABLE snapshot).
+//! A `pg_dump` (idle in transaction between its catalog queries) is named as a backup, and
+//! `pgvac sessions --terminate` ends it only when named with `--pid`.
 //!
 //! ## Why it matters
 //!
@@ -53,7 +55,12 @@ pub const RULE: Rule = Rule {
 };
 
 fn check(context: &Context) -> Vec<Finding> {
-    crate::rules::blocking::findings(context, &RULE, BlockerKind::IdleInTransaction, Severity::Warning)
+    crate::rules::blocking::findings(
+        context,
+        &RULE,
+        BlockerKind::IdleInTransaction,
+        Severity::Warning,
+    )
 }
 
 #[cfg(test)]
@@ -61,7 +68,13 @@ fn examples() -> crate::rules::fixture::Examples {
     #[allow(unused_imports)]
     use crate::rules::blocking::fixture;
     crate::rules::fixture::Examples {
-        fires: vec![("an idle transaction of 10 minutes", fixture::with_session("idle in transaction", 600, 1_000))],
-        quiet: vec![("an idle transaction of 10 seconds", fixture::with_session("idle in transaction", 10, 1_000))],
+        fires: vec![(
+            "an idle transaction of 10 minutes",
+            fixture::with_session("idle in transaction", 600, 1_000),
+        )],
+        quiet: vec![(
+            "an idle transaction of 10 seconds",
+            fixture::with_session("idle in transaction", 10, 1_000),
+        )],
     }
 }

@@ -5,7 +5,13 @@
 //! Sessions that are not idle in transaction (running a statement, or in a state hidden from
 //! pgvac's role) and hold a `backend_xid` or a `backend_xmin`, including snapshot-only sessions
 //! (a long `SELECT`, `pg_dump`) and transactions made of many short statements. Never pgvac's own
-//! session, a lazy `VACUUM` (the server ignores its xmin), walsenders or parallel workers.
+//! session, walsenders, parallel workers, or a lazy `VACUUM` (manual or autovacuum): every pid in
+//! `pg_stat_progress_vacuum` is skipped, as the server skips `PROC_IN_VACUUM` when it computes
+//! the horizon. `VACUUM FULL`, `CLUSTER` and `ANALYZE` do hold it, and are reported.
+//!
+//! Backups (`application_name` `pg_dump`/`pg_dumpall`, or a `COPY ... TO STDOUT`) and
+//! maintenance commands (`VACUUM`, `ANALYZE`, `CLUSTER`, `REINDEX`, `CREATE INDEX`) are named as
+//! such; `pgvac sessions --terminate` ends them only when named with `--pid`.
 //!
 //! ## Why it matters
 //!
@@ -21,11 +27,14 @@
 //!
 //! Cancel the statement (`pg_cancel_backend`, the transaction rolls back and the session stays)
 //! or terminate the session, with the guarded statements shown; `statement_timeout` and
-//! `transaction_timeout` (17+) prevent it.
+//! `transaction_timeout` (17+) prevent it. For another role's session seen without
+//! `pg_read_all_stats` no statement is offered: its start time is hidden, so nothing could check
+//! that the pid is still that session (`GRANT pg_read_all_stats` to pgvac's role).
 //!
 //! ## Version notes
 //!
-//! Same on 12-18. `transaction_timeout` exists from 17.
+//! Same on 12-18. `transaction_timeout` exists from 17. 12-13 have a `PROC_IN_ANALYZE` flag,
+//! but the horizon computation never skipped it: `ANALYZE` holds the horizon on every version.
 //!
 //! ## Source
 //!
@@ -50,7 +59,12 @@ pub const RULE: Rule = Rule {
 };
 
 fn check(context: &Context) -> Vec<Finding> {
-    crate::rules::blocking::findings(context, &RULE, BlockerKind::LongTransaction, Severity::Warning)
+    crate::rules::blocking::findings(
+        context,
+        &RULE,
+        BlockerKind::LongTransaction,
+        Severity::Warning,
+    )
 }
 
 #[cfg(test)]
@@ -58,7 +72,13 @@ fn examples() -> crate::rules::fixture::Examples {
     #[allow(unused_imports)]
     use crate::rules::blocking::fixture;
     crate::rules::fixture::Examples {
-        fires: vec![("a transaction open for 2 hours", fixture::with_session("active", 7200, 1_000))],
-        quiet: vec![("a statement of 1 minute", fixture::with_session("active", 60, 1_000))],
+        fires: vec![(
+            "a transaction open for 2 hours",
+            fixture::with_session("active", 7200, 1_000),
+        )],
+        quiet: vec![(
+            "a statement of 1 minute",
+            fixture::with_session("active", 60, 1_000),
+        )],
     }
 }

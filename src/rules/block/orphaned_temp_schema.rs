@@ -2,7 +2,7 @@
 //!
 //! ## What it checks
 //!
-//! Temporary schemas holding tables whose backend id no live session of the database has (16+).
+//! Temporary schemas holding tables that provably no live session owns.
 //!
 //! ## Why it matters
 //!
@@ -11,8 +11,11 @@
 //!
 //! ## How it is computed
 //!
-//! 16+: `pg_stat_get_backend_dbid(N)` is not the database. Info; warning past 500M XIDs, critical
-//! from 1B.
+//! The owner of `pg_temp_N` must be a session connected to the database with backend id N.
+//! Orphaned when none can be: 16+, `pg_stat_get_backend_pid(N)` names no session of this database
+//! (pgvac's own session, which never uses temporary tables, does not count); 12-15, no other
+//! session is connected to the database, or every one is inside a transaction (so its virtualxid
+//! shows its id) and none has N. Info; warning past 500M XIDs, critical from 1B.
 //!
 //! ## Fix
 //!
@@ -20,7 +23,9 @@
 //!
 //! ## Version notes
 //!
-//! 12-15 cannot tell an orphaned schema from an idle owner's: those are "owner unknown" in BLOCK006.
+//! On 12-15 a session outside a transaction could have any id, so while one is connected the
+//! owner is "unknown" (BLOCK006), not orphaned. After a crash restart the report says when it
+//! happened (the checkpointer's `backend_start`): tables from before it have no owner.
 //!
 //! ## Source
 //!
@@ -44,14 +49,25 @@ pub const RULE: Rule = Rule {
 };
 
 fn check(context: &Context) -> Vec<Finding> {
-    crate::rules::blocking::findings(context, &RULE, BlockerKind::OrphanedTempSchema, Severity::Info)
+    crate::rules::blocking::findings(
+        context,
+        &RULE,
+        BlockerKind::OrphanedTempSchema,
+        Severity::Info,
+    )
 }
 
 #[cfg(test)]
 fn examples() -> crate::rules::fixture::Examples {
     use crate::rules::blocking::fixture;
     crate::rules::fixture::Examples {
-        fires: vec![("an orphaned temp schema", fixture::temp_schema(crate::snapshot::TempOwner::Orphaned, 100))],
-        quiet: vec![("an owned young temp table", fixture::temp_schema(crate::snapshot::TempOwner::Known { pid: 4242, source: "backend_status".into() }, 100))],
+        fires: vec![(
+            "an orphaned temp schema",
+            fixture::temp_schema(fixture::orphaned(), 100),
+        )],
+        quiet: vec![(
+            "an owned young temp table",
+            fixture::temp_schema(fixture::owned(4242), 100),
+        )],
     }
 }

@@ -92,8 +92,8 @@ pub fn describe(context: &Context, vacuum: &RunningVacuum) -> String {
         .relation
         .clone()
         .unwrap_or_else(|| match vacuum.relid {
-            Some(relid) => format!("relation {relid}"),
-            None => "a relation hidden from this role".to_string(),
+            Some(oid) => format!("relation {oid}"),
+            None => "a relation hidden from pgvac's role".to_string(),
         });
     let mut text = format!(
         "{}: {relation} (pid {})",
