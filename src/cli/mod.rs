@@ -4,6 +4,9 @@
 //! 0 nothing at warning or above, 1 warning, 2 critical, 3 could not complete. Usage errors
 //! therefore exit 3, not clap's 2, so a typo in a cron line never reads as "critical".
 
+pub mod help;
+pub mod progress;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -12,7 +15,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 
-use crate::collect::{CollectOptions, collect};
+use crate::collect::CollectOptions;
 use crate::conn::{ConnectionArgs, ConnectionSettings};
 use crate::store::history::{self, HistoryDir};
 use crate::render::{self, Format, Report};
@@ -65,6 +68,12 @@ pub enum Command {
     /// Connect as the other commands would, and say where: server, port, database, role, TLS,
     /// primary or standby. Exit 0 when connected, 3 when not (with the reason on one line).
     Ping(PingArgs),
+    /// Start a throwaway PostgreSQL with the problems pgvac finds, show the report, remove it.
+    Demo(crate::demo::DemoArgs),
+    /// Print the completion script of a shell (bash, zsh, fish, elvish, powershell).
+    Completions(crate::cli::help::CompletionsArgs),
+    /// Print pgvac's man page, or one command's, in roff.
+    Man(crate::cli::help::ManArgs),
 }
 
 #[derive(Debug, Args)]
@@ -205,6 +214,9 @@ pub struct SessionsArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: SessionsFormat,
+    /// Columns the table fits in [default: the terminal's width, or 100].
+    #[arg(long, value_name = "COLUMNS", value_parser = clap::value_parser!(u16).range(60..=1000))]
+    pub width: Option<u16>,
     /// Analyse this snapshot (from `pgvac collect`) instead of reading the server. With
     /// --terminate --execute pgvac still connects, checks the snapshot is from that server since
     /// its last restart, and re-checks every session before acting.
@@ -381,12 +393,7 @@ impl ReportArgs {
                 to_terminal && !no_color && std::env::var("TERM").map_or(true, |t| t != "dumb")
             }
         } && self.format == Format::Table;
-        let width = match self.width {
-            Some(width) => usize::from(width),
-            None if to_terminal => terminal_size::terminal_size()
-                .map_or(render::DEFAULT_WIDTH, |(w, _)| usize::from(w.0)),
-            None => render::DEFAULT_WIDTH,
-        };
+        let width = render::fit_width(self.width, to_terminal);
         render::Options {
             top: self.top.map(|n| n as usize),
             verbose: self.verbose,
@@ -481,7 +488,7 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 pub fn run() -> ExitCode {
     // Before anything else (and any thread): the environment libpq would read, once.
     crate::conn::Environment::capture_process();
-    let cli = match Cli::try_parse() {
+    let cli = match crate::cli::help::parse() {
         Ok(cli) => cli,
         Err(error) => {
             return match error.kind() {
@@ -593,7 +600,7 @@ fn execute(cli: Cli) -> Result<u8> {
         Command::Collect(args) => {
             let settings = args.connection.settings()?;
             let options = args.connection.collect_options();
-            let snapshot = runtime()?.block_on(collect(&settings, &options))?;
+            let snapshot = runtime()?.block_on(crate::cli::progress::collect(&settings, &options))?;
             let status = incomplete(&snapshot, args.allow_partial, args.output.as_deref());
             let output = args.output.as_deref().filter(|_| status.is_none());
             if args.output.is_none() || output.is_some() {
@@ -614,7 +621,7 @@ fn execute(cli: Cli) -> Result<u8> {
                 None => {
                     let settings = args.connection.settings()?;
                     let options = args.connection.collect_options();
-                    runtime()?.block_on(collect(&settings, &options))?
+                    runtime()?.block_on(crate::cli::progress::collect(&settings, &options))?
                 }
             };
             let trends = history
@@ -658,6 +665,9 @@ fn execute(cli: Cli) -> Result<u8> {
             write_output(None, |out| Ok(render::rules::write_explain(out, rule)?))?;
             Ok(0)
         }
+        Command::Demo(args) => crate::demo::run(args),
+        Command::Completions(args) => crate::cli::help::print_completions(&args),
+        Command::Man(args) => crate::cli::help::print_man(&args),
     }
 }
 
@@ -699,7 +709,10 @@ fn sessions(args: SessionsArgs) -> Result<u8> {
         Some(path) => read_snapshot(path)?,
         None => {
             let settings = args.connection.settings()?;
-            runtime.block_on(collect(&settings, &args.connection.collect_options()))?
+            runtime.block_on(crate::cli::progress::collect(
+                &settings,
+                &args.connection.collect_options(),
+            ))?
         }
     };
     let thresholds = Thresholds {
@@ -715,7 +728,11 @@ fn sessions(args: SessionsArgs) -> Result<u8> {
         let report = SessionsReport::new(&analysis, terminate);
         write_output(None, |out| {
             match args.format {
-                SessionsFormat::Table => write_table(out, &report),
+                SessionsFormat::Table => write_table(
+                    out,
+                    &report,
+                    render::fit_width(args.width, std::io::stdout().is_terminal()),
+                ),
                 SessionsFormat::Json => write_json(out, &report),
             }
             .context("could not render the report")

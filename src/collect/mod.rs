@@ -78,10 +78,29 @@ impl Default for CollectOptions {
 
 const BEGIN: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
 
+/// Told as a collection goes, for a progress line ([`crate::cli::progress`]).
+pub trait Progress: Sync {
+    /// The cluster-wide views are read; `databases` are to be visited.
+    fn visiting(&self, _databases: usize) {}
+    /// One more database was read, with `tables` tables.
+    fn database_read(&self, _tables: usize) {}
+}
+
+impl Progress for () {}
+
 /// Read the whole snapshot.
 pub async fn collect(
     settings: &ConnectionSettings,
     options: &CollectOptions,
+) -> Result<Snapshot, CollectError> {
+    collect_with_progress(settings, options, &()).await
+}
+
+/// [`collect`], telling `progress` how far it got.
+pub async fn collect_with_progress(
+    settings: &ConnectionSettings,
+    options: &CollectOptions,
+    progress: &dyn Progress,
 ) -> Result<Snapshot, CollectError> {
     let first_database = options
         .databases
@@ -128,9 +147,11 @@ pub async fn collect(
     }
 
     let jobs = options.jobs.max(1);
+    progress.visiting(to_visit.len());
     let visits: Vec<(String, DatabaseContents)> = futures::stream::iter(to_visit)
         .map(|name| async move {
             let contents = read_database(settings, &name, cluster.server.version_num).await;
+            progress.database_read(contents.tables.len());
             (name, contents)
         })
         .buffer_unordered(jobs)

@@ -59,6 +59,17 @@ impl Default for Options {
 /// Width of the terminal report when stdout is not a terminal (files, pipes, cron mail).
 pub const DEFAULT_WIDTH: usize = 100;
 
+/// The columns a terminal view fits in: `--width`, else the terminal's, else [`DEFAULT_WIDTH`].
+pub fn fit_width(flag: Option<u16>, to_terminal: bool) -> usize {
+    match flag {
+        Some(width) => usize::from(width),
+        None if to_terminal => {
+            terminal_size::terminal_size().map_or(DEFAULT_WIDTH, |(w, _)| usize::from(w.0))
+        }
+        None => DEFAULT_WIDTH,
+    }
+}
+
 /// Which section of a report a finding belongs to: one per rule category.
 pub fn section_of(finding: &Finding) -> Category {
     let code = finding.code;
@@ -532,7 +543,6 @@ pub fn incomplete_summary(snapshot: &Snapshot) -> Option<String> {
     }
     Some(format!("not read: {}", parts.join(", ")))
 }
-
 
 /// The sessions `pgvac sessions --terminate` would end by default (client sessions among the
 /// blockers at warning or above, and the proven owners of temporary tables that pin
@@ -1144,7 +1154,7 @@ mod signals {
             };
             let report = SessionsReport::new(&analysis, Some(&terminate));
             let mut table = Vec::new();
-            write_table(&mut table, &report).unwrap();
+            write_table(&mut table, &report, 100).unwrap();
             out.push((
                 "sessions table".to_string(),
                 String::from_utf8(table).unwrap(),
@@ -1266,7 +1276,7 @@ mod computed_once {
             for terminate in [None, Some(&terminate)] {
                 let sessions = SessionsReport::new(&analysis, terminate);
                 let mut out = Vec::new();
-                write_table(&mut out, &sessions).unwrap();
+                write_table(&mut out, &sessions, 100).unwrap();
                 write_json(&mut out, &sessions).unwrap();
                 written += out.len();
             }
