@@ -60,6 +60,9 @@ pub enum Command {
     Rules(RulesArgs),
     /// Print the documentation of one rule: what it checks, why, how, the fix, sources.
     Explain(ExplainArgs),
+    /// What autovacuum did, from the server log: per table, database and hour.
+    #[command(long_about = crate::logs::cli::LOGS_ABOUT)]
+    Logs(crate::logs::cli::LogsArgs),
 }
 
 const SESSIONS_ABOUT: &str = "\
@@ -477,6 +480,7 @@ fn execute(cli: Cli) -> Result<u8> {
             })?;
             Ok(0)
         }
+        Command::Logs(args) => crate::logs::cli::run(&args),
         Command::Explain(args) => {
             let rule = rules::find(&args.code).ok_or_else(|| {
                 anyhow::anyhow!("no rule {:?}: `pgvac rules` lists the codes", args.code)

@@ -11,6 +11,7 @@ pub mod collect;
 pub mod conn;
 pub mod findings;
 pub mod history;
+pub mod logs;
 pub mod render;
 pub mod rules;
 pub mod sessions;
