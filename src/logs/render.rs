@@ -297,7 +297,14 @@ pub fn table(out: &mut dyn Write, summary: &LogSummary, options: &Options) -> io
                 t.skipped_analyzes
             )?;
             for c in &t.conflicts {
-                writeln!(out, "  {}x {}", c.count, printable(&c.request))?;
+                writeln!(
+                    out,
+                    "  {}x {}{} requested by: {}",
+                    c.count,
+                    if c.named_by_holder { "" } else { "likely " },
+                    c.mode,
+                    printable(c.statement.as_deref().unwrap_or("(statement not logged)"))
+                )?;
             }
             if t.cancelled_without_known_conflict > 0 {
                 writeln!(

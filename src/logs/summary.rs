@@ -42,6 +42,9 @@ const SAMPLES: usize = 20;
 const LISTED: usize = 100;
 /// A cancellation and the lock wait that caused it are logged within this many ms.
 const CONFLICT_WINDOW_MS: i64 = 10_000;
+/// A lock wait logged this close to a cancellation, whose detail no longer names the worker
+/// (it was cancelled before the wait was logged), is taken as its cause.
+const RACE_WINDOW_MS: i64 = 1_000;
 /// Conflicting requests remembered per table.
 const CONFLICTS_PER_TABLE: usize = 10;
 
@@ -167,7 +170,7 @@ struct TableAcc {
     skipped_vacuum: u64,
     skipped_analyze: u64,
     gone: u64,
-    conflicts: BTreeMap<String, u64>,
+    conflicts: BTreeMap<(String, Option<String>, bool), u64>,
     first: Option<LogTime>,
     last: Option<LogTime>,
     last_vacuum: Option<LogTime>,
@@ -211,8 +214,23 @@ struct HourAcc {
 #[derive(Debug, Clone)]
 struct RecentWait {
     at: i64,
+    waiter: i32,
     holders: Vec<i32>,
-    description: String,
+    description: (String, Option<String>, bool),
+}
+
+impl RecentWait {
+    /// Whether this wait explains the cancellation of worker `pid` at `at`: `Some(true)` when
+    /// its detail names the worker as the holder, `Some(false)` when it names no other process
+    /// and was logged within [`RACE_WINDOW_MS`] of it.
+    fn names(&self, pid: i32, at: i64) -> Option<bool> {
+        let gap = (at - self.at).abs();
+        if self.holders.contains(&pid) && gap <= CONFLICT_WINDOW_MS {
+            return Some(true);
+        }
+        let no_other = self.holders.iter().all(|&h| h == self.waiter);
+        (no_other && gap <= RACE_WINDOW_MS).then_some(false)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -458,12 +476,43 @@ impl TableSummary {
     }
 }
 
-/// A lock request that cancelled autovacuum on a table.
+/// A lock request that cancelled autovacuum on a table (from `log_lock_waits`).
 #[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Conflict {
-    /// `AccessExclusiveLock by pid 42: LOCK TABLE t`.
-    pub request: String,
+    /// The lock mode requested: `AccessExclusiveLock`, `ShareLock`, ...
+    pub mode: String,
+    /// The statement that asked for it, when the log has it (whitespace folded, 200 characters).
+    pub statement: Option<String>,
+    /// True when the wait's detail names the cancelled worker as the lock holder; false when
+    /// the worker was already gone when the wait was logged and only the times (within 1 s)
+    /// and a wait naming no other holder tie them: the likely cause, not a certain one.
+    pub named_by_holder: bool,
     pub count: u64,
+}
+
+impl Conflict {
+    /// What usually asks for this lock mode, in the terms of the SQL a DBA would look for.
+    pub fn usual_sources(&self) -> &'static str {
+        lock_sources(&self.mode)
+    }
+}
+
+/// What takes a lock mode that conflicts with autovacuum's SHARE UPDATE EXCLUSIVE.
+pub fn lock_sources(mode: &str) -> &'static str {
+    match mode {
+        "AccessExclusiveLock" => {
+            "DDL (ALTER TABLE, DROP, TRUNCATE), LOCK TABLE, VACUUM FULL, CLUSTER, REINDEX"
+        }
+        "ExclusiveLock" => {
+            "REFRESH MATERIALIZED VIEW CONCURRENTLY or LOCK TABLE ... IN EXCLUSIVE MODE"
+        }
+        "ShareRowExclusiveLock" => "CREATE TRIGGER, ALTER TABLE ... ADD FOREIGN KEY",
+        "ShareLock" => "CREATE INDEX (without CONCURRENTLY)",
+        "ShareUpdateExclusiveLock" => {
+            "a manual VACUUM or ANALYZE, CREATE INDEX CONCURRENTLY, ALTER TABLE ... SET (...)"
+        }
+        _ => "a lock request that conflicts with SHARE UPDATE EXCLUSIVE",
+    }
 }
 
 /// One database.
@@ -783,43 +832,45 @@ impl Summary {
             Event::LockWait {
                 waiter,
                 mode,
-                object,
                 holders,
                 statement,
                 ..
             } => {
                 self.lock_waits += 1;
                 self.counts.lock_waits = self.lock_waits;
-                let mut description = format!("{mode} on {object} by pid {waiter}");
-                if let Some(statement) = statement {
+                let statement = statement.map(|statement| {
                     let statement = statement.split_whitespace().collect::<Vec<_>>().join(" ");
-                    let mut end = statement.len().min(160);
+                    let mut end = statement.len().min(200);
                     while !statement.is_char_boundary(end) {
                         end -= 1;
                     }
-                    description.push_str(": ");
-                    description.push_str(&statement[..end]);
-                }
+                    statement[..end].to_string()
+                });
                 let at = time.map_or(0, |t| t.millis);
+                let wait = RecentWait {
+                    at,
+                    waiter,
+                    holders,
+                    description: (mode, statement, true),
+                };
                 // A cancellation logged just before the wait that caused it.
                 let mut explained = None;
                 self.cancels.retain(|cancel| {
-                    let matches = explained.is_none()
-                        && holders.contains(&cancel.pid)
-                        && (at - cancel.at).abs() <= CONFLICT_WINDOW_MS;
-                    if matches {
-                        explained = Some(cancel.key.clone());
+                    let by = explained
+                        .is_none()
+                        .then(|| wait.names(cancel.pid, cancel.at))
+                        .flatten();
+                    if let Some(by_holder) = by {
+                        explained = Some((cancel.key.clone(), by_holder));
                     }
-                    !matches
+                    by.is_none()
                 });
-                if let Some(key) = explained {
+                if let Some((key, by_holder)) = explained {
+                    let mut description = wait.description.clone();
+                    description.2 = by_holder;
                     self.conflict(&key, &description);
                 }
-                self.waits.push_back(RecentWait {
-                    at,
-                    holders,
-                    description,
-                });
+                self.waits.push_back(wait);
                 if self.waits.len() > 256 {
                     self.waits.pop_front();
                 }
@@ -828,12 +879,12 @@ impl Summary {
         }
     }
 
-    fn conflict(&mut self, key: &RowKey, description: &str) {
+    fn conflict(&mut self, key: &RowKey, description: &(String, Option<String>, bool)) {
         if let Some(row) = self.rows.get_mut(key) {
             row.cancel_unexplained = row.cancel_unexplained.saturating_sub(1);
             if row.conflicts.len() < CONFLICTS_PER_TABLE || row.conflicts.contains_key(description)
             {
-                *row.conflicts.entry(description.to_string()).or_default() += 1;
+                *row.conflicts.entry(description.clone()).or_default() += 1;
             }
         }
     }
@@ -846,12 +897,13 @@ impl Summary {
             return;
         };
         let at = time.millis;
-        let wait = self
-            .waits
-            .iter()
-            .rev()
-            .find(|w| w.holders.contains(&pid) && (at - w.at).abs() <= CONFLICT_WINDOW_MS)
-            .map(|w| w.description.clone());
+        let wait = self.waits.iter().rev().find_map(|w| {
+            w.names(pid, at).map(|by_holder| {
+                let mut description = w.description.clone();
+                description.2 = by_holder;
+                description
+            })
+        });
         match wait {
             Some(description) => self.conflict(&key, &description),
             None => {
@@ -1115,15 +1167,18 @@ fn table_summary(key: &RowKey, row: &TableAcc) -> TableSummary {
     let mut conflicts: Vec<Conflict> = row
         .conflicts
         .iter()
-        .map(|(request, &count)| Conflict {
-            request: request.clone(),
+        .map(|((mode, statement, named_by_holder), &count)| Conflict {
+            mode: mode.clone(),
+            statement: statement.clone(),
+            named_by_holder: *named_by_holder,
             count,
         })
         .collect();
     conflicts.sort_by(|a, b| {
         b.count
             .cmp(&a.count)
-            .then_with(|| a.request.cmp(&b.request))
+            .then_with(|| a.mode.cmp(&b.mode))
+            .then_with(|| a.statement.cmp(&b.statement))
     });
     TableSummary {
         database: key.database.clone(),
