@@ -16,6 +16,8 @@
 //! leaves that field empty and the rest of the file is read on.
 
 pub mod cli;
+#[cfg(test)]
+mod corpus;
 pub mod event;
 pub mod prefix;
 pub mod read;

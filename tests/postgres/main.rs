@@ -12,6 +12,7 @@ mod cluster;
 mod collect;
 mod formats;
 mod history;
+mod logs;
 mod oracle;
 mod report;
 mod runner;
@@ -36,6 +37,7 @@ fn tests() -> Vec<(&'static str, TestFn)> {
     all.extend(history::TESTS.iter().copied());
     all.extend(report::TESTS.iter().copied());
     all.extend(formats::TESTS.iter().copied());
+    all.extend(logs::TESTS.iter().copied());
     all
 }
 
