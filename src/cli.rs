@@ -268,6 +268,8 @@ pub struct ReportArgs {
     /// rows and autovacuums per table. Rates need two runs.
     #[arg(long, value_name = "DIR")]
     pub history: Option<PathBuf>,
+    #[command(flatten)]
+    pub log: crate::logs::cli::ReportLogArgs,
     /// With --history: how many snapshots to keep (the newest).
     #[arg(long, value_name = "N", default_value_t = history::DEFAULT_KEEP, requires = "history",
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
@@ -448,6 +450,7 @@ fn execute(cli: Cli) -> Result<u8> {
         Command::Report(args) => {
             // Open the history first, so an unusable directory fails before collecting.
             let history = args.history.as_deref().map(HistoryDir::open).transpose()?;
+            let log = args.log.read()?;
             let snapshot = match &args.snapshot {
                 Some(path) => read_snapshot(path)?,
                 None => {
@@ -459,7 +462,8 @@ fn execute(cli: Cli) -> Result<u8> {
             let trends = history
                 .map(|dir| dir.record(&snapshot, args.keep))
                 .transpose()?;
-            let found = rules::analyse(&snapshot);
+            let log = log.map(|log| log.finish(crate::logs::cli::max_workers(&snapshot)));
+            let found = rules::analyse_with_log(&snapshot, log.as_ref());
             let mut report = Report::new(&snapshot, &found, chrono::Utc::now());
             report.trends = trends.as_ref();
             let options = args.render_options();

@@ -103,6 +103,12 @@ impl ReportLogArgs {
     }
 }
 
+/// The snapshot's `autovacuum_max_workers`, for counting when every worker was busy.
+pub fn max_workers(snapshot: &crate::snapshot::Snapshot) -> u32 {
+    let workers = crate::autovacuum::GlobalSettings::from_snapshot(snapshot).max_workers;
+    u32::try_from(workers.max(1)).unwrap_or(u32::MAX)
+}
+
 /// Run `pgvac logs`.
 pub fn run(args: &LogsArgs) -> Result<u8> {
     let summary = read_files(&args.files, &options(&args.prefix, args.log_format)?)?;
