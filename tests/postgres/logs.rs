@@ -227,6 +227,45 @@ fn logs(shared: &Cluster) -> Result<(), String> {
         "analyze of held after the lock",
     )?;
 
+    // Dead rows a snapshot keeps: vacuum leaves them "dead but not yet removable", and
+    // `pgvac report --log` ties the run's horizon to the session that holds it.
+    let mut pinning = Client::connect(cluster, DATABASE)?;
+    pinning.execute("BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM plain")?;
+    let held_xmin = admin.number(&format!(
+        "SELECT backend_xmin::text::bigint::text FROM pg_stat_activity WHERE pid = {}",
+        pinning.pid
+    ))?;
+    client.execute(
+        "CREATE TABLE pinned (id int);
+         INSERT INTO pinned SELECT generate_series(1, 20000);",
+    )?;
+    client.execute("UPDATE pinned SET id = id + 1")?;
+    flush_statistics(&mut client)?;
+    wait_for_line(
+        cluster,
+        "20000 are dead but not yet removable",
+        "vacuum of pinned leaving its dead rows",
+    )?;
+    let (kind, prefix) = prefix_for(major);
+    let report = runner::on(
+        cluster,
+        "report",
+        &[
+            "-d",
+            DATABASE,
+            "--format",
+            "json",
+            "--fail-on",
+            "never",
+            "--log",
+            &log_files(cluster)[0].1.display().to_string(),
+            "--log-prefix",
+            prefix,
+        ],
+    )?;
+    pinning.execute("COMMIT")?;
+    let report_problems = check_report(&report, major, held_xmin)?;
+
     // XIDs past autovacuum_freeze_max_age = 100000: anti-wraparound vacuums everywhere, and the
     // failsafe (vacuum_failsafe_age = 0: 105% of the freeze max age) on 14+.
     // One transaction per XID (a DO block may COMMIT when it is the whole query string).
@@ -250,7 +289,6 @@ fn logs(shared: &Cluster) -> Result<(), String> {
                       || s.autovacuum_count || ',' || s.autoanalyze_count || ',' \
                       || c.relisshared, ' ' ORDER BY s.schemaname, s.relname) \
                       FROM pg_stat_all_tables s JOIN pg_class c ON c.oid = s.relid";
-    let (kind, prefix) = prefix_for(major);
     let files = log_files(cluster);
     let mut attempt = 0;
     let (counted, summaries) = loop {
@@ -298,7 +336,7 @@ fn logs(shared: &Cluster) -> Result<(), String> {
 
     let (_, summary) = &summaries[0];
     let stderr_text = read(&files[0].1);
-    let mut problems = Vec::new();
+    let mut problems = report_problems;
 
     // Every table: pgvac's counts are the server's.
     for pair in counted.split(' ').filter(|p| !p.is_empty()) {
@@ -489,6 +527,52 @@ fn logs(shared: &Cluster) -> Result<(), String> {
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// `pgvac report --log` on the test's log: the LOG findings a user would see, and `explain`.
+fn check_report(report: &runner::Run, major: u32, held_xmin: i64) -> Result<Vec<String>, String> {
+    if report.status != 0 {
+        return Err(format!("pgvac report --log: {}", report.describe()));
+    }
+    let document: Value =
+        serde_json::from_str(&report.stdout).map_err(|e| format!("{e}\n{}", report.describe()))?;
+    runner::validate(&document, "docs/report.schema.json")?;
+    let findings = document["findings"].as_array().cloned().unwrap_or_default();
+    let of =
+        |code: &str| -> Vec<&Value> { findings.iter().filter(|f| f["code"] == code).collect() };
+    let mut problems = Vec::new();
+    let pinned = of("LOG003")
+        .into_iter()
+        .find(|f| f["object"].to_string().contains("pinned"));
+    match pinned {
+        None => problems.push(format!(
+            "report --log: no LOG003 for pinned; LOG findings: {:?}",
+            findings
+                .iter()
+                .filter(|f| f["code"].as_str().is_some_and(|c| c.starts_with("LOG")))
+                .map(|f| format!("{} {}", f["code"], f["message"]))
+                .collect::<Vec<_>>()
+        )),
+        Some(finding) => {
+            let message = finding["message"].as_str().unwrap_or("");
+            if !message.contains(&format!("horizon was XID {held_xmin}"))
+                || !message.contains("holds that XID now")
+            {
+                problems.push(format!(
+                    "LOG003 does not tie pinned's horizon (XID {held_xmin}) to the session that \
+                     holds it: {message}"
+                ));
+            }
+        }
+    }
+    if major <= 16 && of("LOG004").is_empty() {
+        problems.push("report --log: no LOG004 for the vacuum with several index passes".into());
+    }
+    let explain = runner::run(runner::command().args(["explain", "LOG003"]))?;
+    if explain.status != 0 || !explain.stdout.contains("## How it is computed") {
+        problems.push(format!("pgvac explain LOG003: {}", explain.describe()));
+    }
+    Ok(problems)
 }
 
 /// A summary part without its timestamps, when the stderr prefix has none with milliseconds.
