@@ -11,7 +11,7 @@ use comfy_table::{Cell, CellAlignment, ColumnConstraint, ContentArrangement, Tab
 
 use super::summary::{DurationStats, LogSummary, TableSummary};
 use crate::findings::group_digits;
-use crate::render::text::{ellipsize, printable};
+use crate::render::text::{ellipsize, printable, wrap};
 
 /// How the summary is drawn.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -136,8 +136,16 @@ pub fn table(out: &mut dyn Write, summary: &LogSummary, options: &Options) -> io
         writeln!(out, "\n{label}{fill}")
     };
     let right = |text: String| Cell::new(text).set_alignment(CellAlignment::Right);
+    // Prose wrapped to the width, continuation lines after `indent` spaces.
+    let prose = |out: &mut dyn Write, indent: usize, text: &str| -> io::Result<()> {
+        for (i, line) in wrap(&printable(text), width - indent).iter().enumerate() {
+            let pad = if i == 0 { "" } else { "    " };
+            writeln!(out, "{}{pad}{line}", " ".repeat(indent))?;
+        }
+        Ok(())
+    };
     for line in overview(summary) {
-        writeln!(out, "{}", printable(&line))?;
+        prose(out, 0, &line)?;
     }
 
     let shown: Vec<&TableSummary> = summary
@@ -155,11 +163,11 @@ pub fn table(out: &mut dyn Write, summary: &LogSummary, options: &Options) -> io
             "Vacuums",
             "Analyzes",
             "Time",
-            "p95 / max",
-            "Index passes",
+            "p95/max",
+            "Passes",
             "Dead left",
             "WAL",
-            "Cancel / skip",
+            "Cancel/skip",
         ]);
         if width >= 100
             && let Some(column) = grid.column_mut(0)
@@ -286,31 +294,41 @@ pub fn table(out: &mut dyn Write, summary: &LogSummary, options: &Options) -> io
     if !cancelled.is_empty() {
         title(out, "Cancellations and lock skips")?;
         for t in cancelled {
-            writeln!(
+            prose(
                 out,
-                "{}: {} vacuum and {} analyze cancelled, {} vacuum and {} analyze skipped (lock \
-                 not available)",
-                printable(&t.display()),
-                t.cancelled_vacuums,
-                t.cancelled_analyzes,
-                t.skipped_vacuums,
-                t.skipped_analyzes
+                0,
+                &format!(
+                    "{}: {} vacuum and {} analyze cancelled, {} vacuum and {} analyze skipped \
+                     (lock not available)",
+                    t.display(),
+                    t.cancelled_vacuums,
+                    t.cancelled_analyzes,
+                    t.skipped_vacuums,
+                    t.skipped_analyzes
+                ),
             )?;
             for c in &t.conflicts {
-                writeln!(
+                prose(
                     out,
-                    "  {}x {}{} requested by: {}",
-                    c.count,
-                    if c.named_by_holder { "" } else { "likely " },
-                    c.mode,
-                    printable(c.statement.as_deref().unwrap_or("(statement not logged)"))
+                    2,
+                    &format!(
+                        "{}x {}{} requested by: {}",
+                        c.count,
+                        if c.named_by_holder { "" } else { "likely " },
+                        c.mode,
+                        c.statement.as_deref().unwrap_or("(statement not logged)")
+                    ),
                 )?;
             }
             if t.cancelled_without_known_conflict > 0 {
-                writeln!(
+                prose(
                     out,
-                    "  {}x the log does not name the lock request (log_lock_waits = on names it)",
-                    t.cancelled_without_known_conflict
+                    2,
+                    &format!(
+                        "{}x the log does not name the lock request (log_lock_waits = on names \
+                         it)",
+                        t.cancelled_without_known_conflict
+                    ),
                 )?;
             }
         }
@@ -323,56 +341,70 @@ pub fn table(out: &mut dyn Write, summary: &LogSummary, options: &Options) -> io
         || summary.horizon_far_in_past.xid + summary.horizon_far_in_past.multixact > 0;
     if events {
         title(out, "Failsafe, wraparound and worker events")?;
+        let table_name = |t: &Option<super::event::TableName>| {
+            t.as_ref().map_or("?".to_string(), |t| t.to_string())
+        };
         for f in &summary.failsafe {
-            writeln!(
+            prose(
                 out,
-                "{}: failsafe on {} after {} index scans",
-                f.at.as_deref().unwrap_or("?"),
-                f.table
-                    .as_ref()
-                    .map_or("?".to_string(), |t| printable(&t.to_string())),
-                f.index_scans.map_or("?".to_string(), |s| s.to_string())
+                0,
+                &format!(
+                    "{}: failsafe on {} after {} index scans",
+                    f.at.as_deref().unwrap_or("?"),
+                    table_name(&f.table),
+                    f.index_scans.map_or("?".to_string(), |s| s.to_string())
+                ),
             )?;
         }
         for w in &summary.wraparound {
-            writeln!(
+            prose(
                 out,
-                "{} {:?} wraparound {} for database {} (first {}, last {}{})",
-                w.count,
-                w.id,
-                if w.stopped { "stops" } else { "warnings" },
-                printable(w.database.as_deref().unwrap_or("?")),
-                w.first.as_deref().unwrap_or("?"),
-                w.last.as_deref().unwrap_or("?"),
-                w.min_remaining
-                    .map(|r| format!(", fewest left {}", n(r)))
-                    .unwrap_or_default()
+                0,
+                &format!(
+                    "{} {:?} wraparound {} for database {} (first {}, last {}{})",
+                    w.count,
+                    w.id,
+                    if w.stopped { "stops" } else { "warnings" },
+                    w.database.as_deref().unwrap_or("?"),
+                    w.first.as_deref().unwrap_or("?"),
+                    w.last.as_deref().unwrap_or("?"),
+                    w.min_remaining
+                        .map(|r| format!(", fewest left {}", n(r)))
+                        .unwrap_or_default()
+                ),
             )?;
         }
         let far = &summary.horizon_far_in_past;
         if far.xid + far.multixact > 0 {
-            writeln!(
+            prose(
                 out,
-                "horizon far in the past: {} (XID), {} (multixact)",
-                far.xid, far.multixact
+                0,
+                &format!(
+                    "horizon far in the past: {} (XID), {} (multixact)",
+                    far.xid, far.multixact
+                ),
             )?;
         }
         if !summary.worker_start_timeouts.is_empty() {
-            writeln!(
+            prose(
                 out,
-                "workers that took too long to start: {} ({})",
-                summary.totals.worker_start_timeouts,
-                summary.worker_start_timeouts.join(", ")
+                0,
+                &format!(
+                    "workers that took too long to start: {} ({})",
+                    summary.totals.worker_start_timeouts,
+                    summary.worker_start_timeouts.join(", ")
+                ),
             )?;
         }
         for o in &summary.orphan_temp_tables {
-            writeln!(
+            prose(
                 out,
-                "{}: dropped orphaned temp table {}",
-                o.at.as_deref().unwrap_or("?"),
-                o.table
-                    .as_ref()
-                    .map_or("?".to_string(), |t| printable(&t.to_string()))
+                0,
+                &format!(
+                    "{}: dropped orphaned temp table {}",
+                    o.at.as_deref().unwrap_or("?"),
+                    table_name(&o.table)
+                ),
             )?;
         }
     }
