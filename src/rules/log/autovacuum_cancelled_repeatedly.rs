@@ -35,7 +35,7 @@
 //! ## Version notes
 //!
 //! The context of the cancellation names the phase (`while scanning block ...`) from 13 on.
-//! `log_lock_waits` is on by default from 18.
+//! `log_lock_waits` is off by default in 12-18.
 //!
 //! ## Source
 //!

@@ -24,8 +24,10 @@
 //! ## Fix
 //!
 //! `VACUUM` the database's oldest tables now (the WRAP findings name them; `VACUUM (FREEZE,
-//! VERBOSE)` on each) after ending what holds the horizon (`pgvac sessions`). On a stopped
-//! server, from 14 a plain `VACUUM` in the database is enough (no single-user mode).
+//! VERBOSE)` on each) after ending what holds the horizon (`pgvac sessions`). Once the server has
+//! stopped assigning IDs, follow the hint of its message: 17 and later say to run a
+//! database-wide `VACUUM` in that database; 12-16 say to stop the postmaster and vacuum that
+//! database in single-user mode.
 //!
 //! ## Version notes
 //!
@@ -58,8 +60,8 @@ pub const RULE: Rule = Rule {
 fn fix() -> Recommendation {
     Recommendation::text(
         "VACUUM (FREEZE, VERBOSE) the database's oldest tables now, after ending what holds the \
-         horizon (pgvac sessions); from 14 a stopped database takes a plain VACUUM, no \
-         single-user mode.",
+         horizon (pgvac sessions); once the server has stopped, follow its message's hint (17+: a \
+         database-wide VACUUM; 12-16: single-user mode).",
     )
 }
 
