@@ -471,7 +471,9 @@ pub fn markdown(out: &mut dyn Write, summary: &LogSummary, options: &Options) ->
             "Index passes",
             "Dead removed",
             "Dead left",
+            "Pages scanned / total",
             "WAL",
+            "Read MB/s",
             "Cancelled",
             "Skipped",
         ];
@@ -498,7 +500,15 @@ pub fn markdown(out: &mut dyn Write, summary: &LogSummary, options: &Options) ->
                     n(t.index_scans),
                     n(t.tuples_removed),
                     n(t.tuples_not_removable),
+                    if t.pages_of_scanned_runs > 0 {
+                        format!("{} / {}", n(t.pages_scanned), n(t.pages_of_scanned_runs))
+                    } else {
+                        String::new()
+                    },
                     bytes(t.wal_bytes),
+                    t.read_rate_mbs
+                        .map(|r| format!("{r:.1}"))
+                        .unwrap_or_default(),
                     n(t.cancelled()),
                     n(t.skipped()),
                 ],

@@ -142,3 +142,94 @@ pub fn count_severity(count: u64, warning_at: u64) -> Severity {
         Severity::Info
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::rules::analyse_with_log;
+    use crate::rules::fixture::entries::{self, Dead};
+    use crate::rules::fixture::{Fx, T, example_log};
+
+    fn message_of(snapshot: &crate::snapshot::Snapshot, code: &str) -> Option<String> {
+        let log = example_log(snapshot);
+        analyse_with_log(snapshot, log.as_ref())
+            .into_iter()
+            .find(|f| f.code == code)
+            .map(|f| f.message)
+    }
+
+    fn big() -> T {
+        T::new("measurements")
+            .rows(2_000_000_000)
+            .heap_bytes(300 * 1024 * 1024 * 1024)
+            .updated(200_000_000)
+    }
+
+    #[test]
+    fn a_throttled_table_whose_logged_vacuums_were_short_is_contradicted() {
+        let short = entries::vacuum(
+            "08:00:00",
+            100,
+            "vacuum ",
+            "app.public.measurements",
+            1,
+            entries::clean(1000, 42.0),
+        );
+        let with = Fx::new(13).table(big()).log_text(&short).done();
+        let message = message_of(&with, "TABLE004").expect("TABLE004 fires");
+        assert!(
+            message.contains("the log contradicts this: its 1 logged vacuums took 42.0 s at most"),
+            "{message}"
+        );
+        let long = entries::vacuum(
+            "08:00:00",
+            100,
+            "vacuum ",
+            "app.public.measurements",
+            1,
+            entries::clean(1000, 7200.0),
+        );
+        let with_long = Fx::new(13).table(big()).log_text(&long).done();
+        let message = message_of(&with_long, "TABLE004").expect("TABLE004 fires");
+        assert!(!message.contains("contradicts"), "{message}");
+        let without = Fx::new(13).table(big()).done();
+        assert!(
+            !message_of(&without, "TABLE004")
+                .unwrap()
+                .contains("contradicts")
+        );
+    }
+
+    #[test]
+    fn small_memory_is_contradicted_by_vacuums_that_needed_one_pass() {
+        let bloated = || {
+            T::new("orders")
+                .rows(200_000_000)
+                .updated(50_000_000)
+                .dead(30_000_000)
+        };
+        let one_pass = entries::vacuum(
+            "08:00:00",
+            100,
+            "vacuum ",
+            "app.public.orders",
+            1,
+            Dead {
+                removed: 5_000_000,
+                left: 0,
+                cutoff: 1,
+                cutoff_age: 0,
+                elapsed: 60.0,
+            },
+        );
+        let with = Fx::new(16).table(bloated()).log_text(&one_pass).done();
+        let message = message_of(&with, "CONFIG005").expect("CONFIG005 fires");
+        assert!(
+            message.contains("needed more than one index pass"),
+            "{message}"
+        );
+        let two_passes = one_pass.replace("index scans: 1", "index scans: 2");
+        let with = Fx::new(16).table(bloated()).log_text(&two_passes).done();
+        let message = message_of(&with, "CONFIG005").expect("CONFIG005 fires");
+        assert!(!message.contains("contradicts"), "{message}");
+    }
+}
