@@ -138,7 +138,14 @@ pub fn stderr(
         while raw.last().is_some_and(|&b| b == b'\n' || b == b'\r') {
             raw.pop();
         }
-        let text = String::from_utf8_lossy(&raw);
+        // Continuation lines of entries that are not kept need no decoding.
+        if raw.first() == Some(&b'\t') && current.is_none() && in_entry {
+            continue;
+        }
+        let text = match std::str::from_utf8(&raw) {
+            Ok(text) => std::borrow::Cow::Borrowed(text),
+            Err(_) => String::from_utf8_lossy(&raw),
+        };
         let line: &str = &text;
         if let Some(continued) = line.strip_prefix('\t') {
             match &mut current {
@@ -154,7 +161,7 @@ pub fn stderr(
         if line.is_empty() {
             continue;
         }
-        let Some(start) = prefix.message_start(line, &mut locations) else {
+        let Some((start, severity)) = prefix.find(line) else {
             if let Some((entry, _)) = current.take() {
                 each(Item::Entry(entry));
             } else if in_entry {
@@ -167,7 +174,6 @@ pub fn stderr(
             });
             continue;
         };
-        let severity = prefix.severity(line, &locations);
         let part = match severity {
             "DETAIL" => Some(Part::Detail),
             "HINT" => Some(Part::Hint),

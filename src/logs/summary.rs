@@ -296,8 +296,8 @@ pub struct Summary {
     rows: BTreeMap<RowKey, TableAcc>,
     databases: BTreeMap<String, DatabaseAcc>,
     hours: BTreeMap<i64, HourAcc>,
-    /// Concurrency: +1 where a run starts, -1 where it ends (ms on the log's clock).
-    deltas: BTreeMap<i64, i32>,
+    /// Concurrency of the logged runs.
+    sweep: Sweep,
     failsafe: Vec<Failsafe>,
     failsafe_count: u64,
     start_timeouts: Vec<String>,
@@ -924,8 +924,7 @@ impl Summary {
         if millis <= 0 {
             return;
         }
-        *self.deltas.entry(time.millis - millis).or_default() += 1;
-        *self.deltas.entry(time.millis).or_default() -= 1;
+        self.sweep.add(time.millis - millis, time.millis);
         if let Some(hour) = self.hour(Some(time)) {
             hour.busy_s += elapsed;
         }
@@ -1083,53 +1082,38 @@ impl Summary {
         }
     }
 
-    /// Sweep the run starts and ends: seconds at each level, overall and per hour (max level,
-    /// seconds at `max_workers` or more).
+    /// Seconds at each level of concurrency, overall and per hour (max level, seconds at
+    /// `max_workers` or more).
     fn concurrency(&self, max_workers: u32) -> (Concurrency, BTreeMap<i64, (u32, f64)>) {
-        let mut by_level: BTreeMap<u32, f64> = BTreeMap::new();
-        let mut per_hour: BTreeMap<i64, (u32, f64)> = BTreeMap::new();
-        let mut level: i64 = 0;
-        let mut max = 0u32;
-        let mut previous: Option<i64> = None;
-        let full = i64::from(max_workers.max(1));
-        for (&at, &delta) in &self.deltas {
-            if let Some(from) = previous
-                && level > 0
-            {
-                let seconds = (at - from) as f64 / 1000.0;
-                *by_level.entry(level as u32).or_default() += seconds;
-                // Split the interval at hour boundaries.
-                let mut start = from;
-                while start < at {
-                    let hour = start.div_euclid(3_600_000) * 3_600_000;
-                    let end = at.min(hour + 3_600_000);
-                    let slot = per_hour.entry(hour).or_default();
-                    slot.0 = slot.0.max(level as u32);
-                    if level >= full {
-                        slot.1 += (end - start) as f64 / 1000.0;
-                    }
-                    start = end;
-                }
-            }
-            level += i64::from(delta);
-            max = max.max(level.max(0) as u32);
-            previous = Some(at);
-        }
-        let all_busy: f64 = by_level
+        let sweep = self.sweep.finished();
+        let full = max_workers.max(1);
+        let busy = |levels: &BTreeMap<u32, f64>| {
+            levels
+                .iter()
+                .filter(|(l, _)| **l >= full)
+                .fold(0.0, |sum, (_, s)| sum + s)
+        };
+        let per_hour = sweep
+            .per_hour
             .iter()
-            .filter(|(l, _)| i64::from(**l) >= full)
-            .fold(0.0, |sum, (_, s)| sum + s);
-        let span = match (self.deltas.keys().next(), self.deltas.keys().next_back()) {
+            .map(|(&hour, levels)| {
+                let max = levels.keys().next_back().copied().unwrap_or(0);
+                (hour, (max, busy(levels)))
+            })
+            .collect();
+        let all_busy = busy(&sweep.by_level);
+        let span = match (sweep.first, sweep.last) {
             (Some(first), Some(last)) if last > first => Some((last - first) as f64 / 1000.0),
             _ => None,
         };
         (
             Concurrency {
                 max_workers,
-                max_concurrent: max,
-                seconds_by_runs: by_level
-                    .into_iter()
-                    .map(|(runs, seconds)| LevelSeconds {
+                max_concurrent: sweep.max,
+                seconds_by_runs: sweep
+                    .by_level
+                    .iter()
+                    .map(|(&runs, &seconds)| LevelSeconds {
                         runs,
                         seconds: round3(seconds),
                     })
@@ -1139,6 +1123,82 @@ impl Summary {
             },
             per_hour,
         )
+    }
+}
+
+/// How long a run's start stays open to runs logged later: the log is in time order, so once a
+/// run ends at `t`, every later run ends after `t` and only one longer than this can start
+/// before `t - SWEEP_HORIZON_MS`. Points older than that are swept into the totals and
+/// dropped, so memory holds a day of runs, not the log.
+const SWEEP_HORIZON_MS: i64 = 24 * 3_600_000;
+
+/// Worker concurrency from the logged runs: +1 where a run starts, -1 where it ends, swept in
+/// time order into seconds at each level, overall and per hour. A run that starts before the
+/// swept point (one longer than a day, or a file given out of order) counts from that point.
+#[derive(Debug, Clone, Default)]
+struct Sweep {
+    /// Points not swept yet (ms on the log's clock).
+    deltas: BTreeMap<i64, i32>,
+    swept_to: Option<i64>,
+    /// Runs in progress at `swept_to`.
+    level: i64,
+    max: u32,
+    by_level: BTreeMap<u32, f64>,
+    /// Hour start -> level -> seconds.
+    per_hour: BTreeMap<i64, BTreeMap<u32, f64>>,
+    first: Option<i64>,
+    last: Option<i64>,
+}
+
+impl Sweep {
+    fn add(&mut self, start: i64, end: i64) {
+        let start = self.swept_to.map_or(start, |swept| start.max(swept));
+        if end <= start {
+            return;
+        }
+        *self.deltas.entry(start).or_default() += 1;
+        *self.deltas.entry(end).or_default() -= 1;
+        self.first = Some(self.first.map_or(start, |f| f.min(start)));
+        self.last = Some(self.last.map_or(end, |l| l.max(end)));
+        self.sweep_until(end - SWEEP_HORIZON_MS);
+    }
+
+    fn sweep_until(&mut self, cutoff: i64) {
+        while let Some((&at, _)) = self.deltas.first_key_value() {
+            if at >= cutoff {
+                break;
+            }
+            let delta = self.deltas.pop_first().map_or(0, |(_, d)| d);
+            if let Some(from) = self.swept_to
+                && self.level > 0
+            {
+                let level = self.level as u32;
+                *self.by_level.entry(level).or_default() += (at - from) as f64 / 1000.0;
+                // Split the interval at hour boundaries.
+                let mut start = from;
+                while start < at {
+                    let hour = start.div_euclid(3_600_000) * 3_600_000;
+                    let end = at.min(hour + 3_600_000);
+                    *self
+                        .per_hour
+                        .entry(hour)
+                        .or_default()
+                        .entry(level)
+                        .or_default() += (end - start) as f64 / 1000.0;
+                    start = end;
+                }
+            }
+            self.swept_to = Some(at);
+            self.level += i64::from(delta);
+            self.max = self.max.max(self.level.max(0) as u32);
+        }
+    }
+
+    /// Everything swept, without changing this one (more runs may follow).
+    fn finished(&self) -> Sweep {
+        let mut done = self.clone();
+        done.sweep_until(i64::MAX);
+        done
     }
 }
 
@@ -1237,6 +1297,29 @@ mod tests {
     #[test]
     fn logs_schema_file_is_current() {
         crate::render::generated::assert_current(SCHEMA_PATH, &schema());
+    }
+
+    #[test]
+    fn concurrency_is_swept_as_the_log_is_read() {
+        let mut sweep = Sweep::default();
+        // Two overlapping runs for 10 s, then three for 5 s, days later.
+        sweep.add(0, 20_000);
+        sweep.add(10_000, 30_000);
+        let day = 2 * SWEEP_HORIZON_MS;
+        for _ in 0..3 {
+            sweep.add(day, day + 5_000);
+        }
+        assert!(
+            sweep.deltas.len() <= 2,
+            "old points are swept: {:?}",
+            sweep.deltas
+        );
+        let done = sweep.finished();
+        assert_eq!(done.max, 3);
+        assert_eq!(
+            done.by_level.into_iter().collect::<Vec<_>>(),
+            vec![(1, 20.0), (2, 10.0), (3, 5.0)]
+        );
     }
 
     #[test]
