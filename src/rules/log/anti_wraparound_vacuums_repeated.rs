@@ -8,8 +8,8 @@
 //!
 //! ## Why it matters
 //!
-//! A forced vacuum reads every page not yet all-frozen, is not cancelled by lock requests (it
-//! blocks DDL instead) and runs even with autovacuum disabled for the table. Forced vacuums that
+//! A forced vacuum is not cancelled by lock requests (it blocks DDL instead) and runs even with
+//! autovacuum disabled for the table; an aggressive one reads every page not yet all-frozen. Forced vacuums that
 //! come back often mean the table's XIDs age faster than routine vacuums freeze them. The
 //! non-aggressive kind cannot advance `relfrozenxid` much: the age at which a vacuum becomes
 //! aggressive is capped at 95% of the *server's* `autovacuum_freeze_max_age`, so a lower
@@ -32,8 +32,9 @@
 //!
 //! ## Version notes
 //!
-//! 14+ say so in the source: "is_wraparound implies aggressive" except in this corner case, which
-//! every version logs with its own wording.
+//! 12-18 all log the corner case as `automatic vacuum to prevent wraparound` (without
+//! `aggressive`); the 14+ source calls it the case where "is_wraparound" does not imply
+//! aggressive.
 //!
 //! ## Source
 //!
