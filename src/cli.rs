@@ -62,6 +62,9 @@ pub enum Command {
     Rules(RulesArgs),
     /// Print the documentation of one rule: what it checks, why, how, the fix, sources.
     Explain(ExplainArgs),
+    /// What autovacuum did, from the server log: per table, database and hour.
+    #[command(long_about = crate::logs::cli::LOGS_ABOUT)]
+    Logs(crate::logs::cli::LogsArgs),
     /// Connect as the other commands would, and say where: server, port, database, role, TLS,
     /// primary or standby. Exit 0 when connected, 3 when not (with the reason on one line).
     Ping(PingArgs),
@@ -315,6 +318,8 @@ pub struct ReportArgs {
     /// rows and autovacuums per table. Rates need two runs.
     #[arg(long, value_name = "DIR")]
     pub history: Option<PathBuf>,
+    #[command(flatten)]
+    pub log: crate::logs::cli::ReportLogArgs,
     /// With --history: how many snapshots to keep (the newest).
     #[arg(long, value_name = "N", default_value_t = history::DEFAULT_KEEP, requires = "history",
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
@@ -613,6 +618,7 @@ fn execute(cli: Cli) -> Result<u8> {
         Command::Report(args) => {
             // Open the history first, so an unusable directory fails before collecting.
             let history = args.history.as_deref().map(HistoryDir::open).transpose()?;
+            let log = args.log.read()?;
             let snapshot = match &args.snapshot {
                 Some(path) => read_snapshot(path)?,
                 None => {
@@ -624,7 +630,8 @@ fn execute(cli: Cli) -> Result<u8> {
             let trends = history
                 .map(|dir| dir.record(&snapshot, args.keep, args.allow_partial))
                 .transpose()?;
-            let found = rules::analyse(&snapshot);
+            let log = log.map(|log| log.finish(crate::logs::cli::max_workers(&snapshot)));
+            let found = rules::analyse_with_log(&snapshot, log.as_ref());
             let mut report = Report::new(&snapshot, &found, chrono::Utc::now());
             report.trends = trends.as_ref();
             let options = args.render_options();
@@ -655,6 +662,7 @@ fn execute(cli: Cli) -> Result<u8> {
             write_output(None, |out| Ok(writeln!(out, "{line}")?))?;
             Ok(0)
         }
+        Command::Logs(args) => crate::logs::cli::run(&args),
         Command::Explain(args) => {
             let rule = rules::find(&args.code).ok_or_else(|| {
                 anyhow::anyhow!("no rule {:?}: `pgvac rules` lists the codes", args.code)

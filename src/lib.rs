@@ -18,6 +18,7 @@ pub mod history;
 pub mod local_server;
 pub mod output;
 pub mod progress;
+pub mod logs;
 pub mod render;
 pub mod rules;
 pub mod sessions;
