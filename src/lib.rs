@@ -31,6 +31,7 @@ pub mod collect;
 pub mod conn;
 pub mod demo;
 pub mod local_server;
+pub mod logs;
 pub mod render;
 pub mod snapshot;
 pub mod sql;

@@ -31,6 +31,9 @@ _pgvac() {
             pgvac,help)
                 cmd="pgvac__subcmd__help"
                 ;;
+            pgvac,logs)
+                cmd="pgvac__subcmd__logs"
+                ;;
             pgvac,man)
                 cmd="pgvac__subcmd__man"
                 ;;
@@ -61,6 +64,9 @@ _pgvac() {
             pgvac__subcmd__help,help)
                 cmd="pgvac__subcmd__help__subcmd__help"
                 ;;
+            pgvac__subcmd__help,logs)
+                cmd="pgvac__subcmd__help__subcmd__logs"
+                ;;
             pgvac__subcmd__help,man)
                 cmd="pgvac__subcmd__help__subcmd__man"
                 ;;
@@ -83,7 +89,7 @@ _pgvac() {
 
     case "${cmd}" in
         pgvac)
-            opts="-? -V --help --version collect sessions report ping rules explain demo completions man help"
+            opts="-? -V --help --version collect sessions report logs ping rules explain demo completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -229,7 +235,7 @@ _pgvac() {
             return 0
             ;;
         pgvac__subcmd__help)
-            opts="collect sessions report ping rules explain demo completions man help"
+            opts="collect sessions report logs ping rules explain demo completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -312,6 +318,20 @@ _pgvac() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        pgvac__subcmd__help__subcmd__logs)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         pgvac__subcmd__help__subcmd__man)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -375,6 +395,52 @@ _pgvac() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pgvac__subcmd__logs)
+            opts="-o -? --prefix --log-format --format --max-workers --top --width --output --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --prefix)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "stderr csvlog jsonlog" -- "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json markdown" -- "${cur}"))
+                    return 0
+                    ;;
+                --max-workers)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --top)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --width)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -467,7 +533,7 @@ _pgvac() {
             return 0
             ;;
         pgvac__subcmd__report)
-            opts="-h -p -U -d -o -v -? --dsn --host --port --username --dbname --exclude-db --jobs --connect-timeout --statement-timeout --lock-timeout --snapshot --format --output --fail-on --color --width --top --verbose --include-destructive --history --keep --allow-partial --help"
+            opts="-h -p -U -d -o -v -? --dsn --host --port --username --dbname --exclude-db --jobs --connect-timeout --statement-timeout --lock-timeout --snapshot --format --output --fail-on --color --width --top --verbose --include-destructive --history --log --log-prefix --log-format --keep --allow-partial --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -563,6 +629,18 @@ _pgvac() {
                     ;;
                 --history)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-prefix)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "stderr csvlog jsonlog" -- "${cur}"))
                     return 0
                     ;;
                 --keep)

@@ -29,6 +29,7 @@ complete -c pgvac -n "__fish_pgvac_needs_command" -s V -l version -d 'Print vers
 complete -c pgvac -n "__fish_pgvac_needs_command" -f -a "collect" -d 'Read the cluster into a JSON snapshot (to stdout, or atomically to --output)'
 complete -c pgvac -n "__fish_pgvac_needs_command" -f -a "sessions" -d 'What holds vacuum back (sessions, prepared transactions, slots, standbys, temp tables), ranked, with the SQL that releases each; --terminate ends the sessions among them'
 complete -c pgvac -n "__fish_pgvac_needs_command" -f -a "report" -d 'Analyse a cluster (or a snapshot file) and print the findings, most severe first'
+complete -c pgvac -n "__fish_pgvac_needs_command" -f -a "logs" -d 'What autovacuum did, from the server log: per table, database and hour'
 complete -c pgvac -n "__fish_pgvac_needs_command" -f -a "ping" -d 'Connect as the other commands would, and say where: server, port, database, role, TLS, primary or standby. Exit 0 when connected, 3 when not (with the reason on one line)'
 complete -c pgvac -n "__fish_pgvac_needs_command" -f -a "rules" -d 'List the rules pgvac checks'
 complete -c pgvac -n "__fish_pgvac_needs_command" -f -a "explain" -d 'Print the documentation of one rule: what it checks, why, how, the fix, sources'
@@ -103,11 +104,28 @@ never\t''"
 complete -c pgvac -n "__fish_pgvac_using_subcommand report" -l width -d 'Columns the terminal report fits in [default: the terminal\'s width, or 100]' -r
 complete -c pgvac -n "__fish_pgvac_using_subcommand report" -l top -d 'Show at most N rows and findings per section' -r
 complete -c pgvac -n "__fish_pgvac_using_subcommand report" -l history -d 'Keep each run\'s snapshot in DIR (created if missing) and report trends against the earlier ones: XIDs consumed per hour, time until each database reaches its limits, dead rows and autovacuums per table. Rates need two runs' -r -F
+complete -c pgvac -n "__fish_pgvac_using_subcommand report" -l log -d 'Add findings from this server log (repeatable; `-` for stdin, .gz read transparently): the LOG rules' -r -F
+complete -c pgvac -n "__fish_pgvac_using_subcommand report" -l log-prefix -d 'With --log: the server\'s log_line_prefix (`rds`: the RDS default)' -r
+complete -c pgvac -n "__fish_pgvac_using_subcommand report" -l log-format -d 'With --log: the log format [default: from the file name, else its first line]' -r -f -a "stderr\t'`log_destination = stderr` (also through the logging collector), any log_line_prefix'
+csvlog\t'`log_destination = csvlog`'
+jsonlog\t'`log_destination = jsonlog` (15+)'"
 complete -c pgvac -n "__fish_pgvac_using_subcommand report" -l keep -d 'With --history: how many snapshots to keep (the newest)' -r
 complete -c pgvac -n "__fish_pgvac_using_subcommand report" -s v -l verbose -d 'Show the evidence of each finding (the numbers the rule used) and the locks fixes take'
 complete -c pgvac -n "__fish_pgvac_using_subcommand report" -l include-destructive -d 'SQL script: leave statements that end sessions or drop objects uncommented'
 complete -c pgvac -n "__fish_pgvac_using_subcommand report" -l allow-partial -d 'Accept an incomplete run (a database or source that could not be read): the findings decide the exit status, and --output and --history are written anyway. The report still says what was not read'
 complete -c pgvac -n "__fish_pgvac_using_subcommand report" -s ? -l help -d 'Print help (-h is the host, as in psql)'
+complete -c pgvac -n "__fish_pgvac_using_subcommand logs" -l prefix -d 'The server\'s log_line_prefix, for stderr logs (`rds`: the RDS default `%t:%r:%u@%d:[%p]:`)' -r
+complete -c pgvac -n "__fish_pgvac_using_subcommand logs" -l log-format -d 'The log format [default: from the file name, else from its first line]' -r -f -a "stderr\t'`log_destination = stderr` (also through the logging collector), any log_line_prefix'
+csvlog\t'`log_destination = csvlog`'
+jsonlog\t'`log_destination = jsonlog` (15+)'"
+complete -c pgvac -n "__fish_pgvac_using_subcommand logs" -l format -d 'Output format' -r -f -a "table\t'A table for people'
+json\t'One JSON object (schema: docs/logs.schema.json)'
+markdown\t'Markdown'"
+complete -c pgvac -n "__fish_pgvac_using_subcommand logs" -l max-workers -d 'autovacuum_max_workers, to count when every worker was busy' -r
+complete -c pgvac -n "__fish_pgvac_using_subcommand logs" -l top -d 'Show at most N tables (table and markdown)' -r
+complete -c pgvac -n "__fish_pgvac_using_subcommand logs" -l width -d 'Columns the table fits in [default: 100]' -r
+complete -c pgvac -n "__fish_pgvac_using_subcommand logs" -s o -l output -d 'Write to FILE (atomically) instead of stdout' -r -F
+complete -c pgvac -n "__fish_pgvac_using_subcommand logs" -s ? -l help -d 'Print help (-h is the host, as in psql)'
 complete -c pgvac -n "__fish_pgvac_using_subcommand ping" -l dsn -d 'Connection string, as a flag' -r
 complete -c pgvac -n "__fish_pgvac_using_subcommand ping" -s h -l host -d 'Database server host or socket directory; a comma-separated list tries each in turn [env: PGHOST; default: the Unix-domain socket in /var/run/postgresql, or /tmp where that directory does not exist]' -r
 complete -c pgvac -n "__fish_pgvac_using_subcommand ping" -s p -l port -d 'Database server port [env: PGPORT; default: 5432]' -r
@@ -129,13 +147,14 @@ complete -c pgvac -n "__fish_pgvac_using_subcommand demo" -l keep -d 'After the 
 complete -c pgvac -n "__fish_pgvac_using_subcommand demo" -s ? -l help -d 'Print help (-h is the host, as in psql)'
 complete -c pgvac -n "__fish_pgvac_using_subcommand completions" -s ? -l help -d 'Print help (-h is the host, as in psql)'
 complete -c pgvac -n "__fish_pgvac_using_subcommand man" -s ? -l help -d 'Print help (-h is the host, as in psql)'
-complete -c pgvac -n "__fish_pgvac_using_subcommand help; and not __fish_seen_subcommand_from collect sessions report ping rules explain demo completions man help" -f -a "collect" -d 'Read the cluster into a JSON snapshot (to stdout, or atomically to --output)'
-complete -c pgvac -n "__fish_pgvac_using_subcommand help; and not __fish_seen_subcommand_from collect sessions report ping rules explain demo completions man help" -f -a "sessions" -d 'What holds vacuum back (sessions, prepared transactions, slots, standbys, temp tables), ranked, with the SQL that releases each; --terminate ends the sessions among them'
-complete -c pgvac -n "__fish_pgvac_using_subcommand help; and not __fish_seen_subcommand_from collect sessions report ping rules explain demo completions man help" -f -a "report" -d 'Analyse a cluster (or a snapshot file) and print the findings, most severe first'
-complete -c pgvac -n "__fish_pgvac_using_subcommand help; and not __fish_seen_subcommand_from collect sessions report ping rules explain demo completions man help" -f -a "ping" -d 'Connect as the other commands would, and say where: server, port, database, role, TLS, primary or standby. Exit 0 when connected, 3 when not (with the reason on one line)'
-complete -c pgvac -n "__fish_pgvac_using_subcommand help; and not __fish_seen_subcommand_from collect sessions report ping rules explain demo completions man help" -f -a "rules" -d 'List the rules pgvac checks'
-complete -c pgvac -n "__fish_pgvac_using_subcommand help; and not __fish_seen_subcommand_from collect sessions report ping rules explain demo completions man help" -f -a "explain" -d 'Print the documentation of one rule: what it checks, why, how, the fix, sources'
-complete -c pgvac -n "__fish_pgvac_using_subcommand help; and not __fish_seen_subcommand_from collect sessions report ping rules explain demo completions man help" -f -a "demo" -d 'Start a throwaway PostgreSQL with the problems pgvac finds, show the report, remove it'
-complete -c pgvac -n "__fish_pgvac_using_subcommand help; and not __fish_seen_subcommand_from collect sessions report ping rules explain demo completions man help" -f -a "completions" -d 'Print the completion script of a shell (bash, zsh, fish, elvish, powershell)'
-complete -c pgvac -n "__fish_pgvac_using_subcommand help; and not __fish_seen_subcommand_from collect sessions report ping rules explain demo completions man help" -f -a "man" -d 'Print pgvac\'s man page, or one command\'s, in roff'
-complete -c pgvac -n "__fish_pgvac_using_subcommand help; and not __fish_seen_subcommand_from collect sessions report ping rules explain demo completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c pgvac -n "__fish_pgvac_using_subcommand help; and not __fish_seen_subcommand_from collect sessions report logs ping rules explain demo completions man help" -f -a "collect" -d 'Read the cluster into a JSON snapshot (to stdout, or atomically to --output)'
+complete -c pgvac -n "__fish_pgvac_using_subcommand help; and not __fish_seen_subcommand_from collect sessions report logs ping rules explain demo completions man help" -f -a "sessions" -d 'What holds vacuum back (sessions, prepared transactions, slots, standbys, temp tables), ranked, with the SQL that releases each; --terminate ends the sessions among them'
+complete -c pgvac -n "__fish_pgvac_using_subcommand help; and not __fish_seen_subcommand_from collect sessions report logs ping rules explain demo completions man help" -f -a "report" -d 'Analyse a cluster (or a snapshot file) and print the findings, most severe first'
+complete -c pgvac -n "__fish_pgvac_using_subcommand help; and not __fish_seen_subcommand_from collect sessions report logs ping rules explain demo completions man help" -f -a "logs" -d 'What autovacuum did, from the server log: per table, database and hour'
+complete -c pgvac -n "__fish_pgvac_using_subcommand help; and not __fish_seen_subcommand_from collect sessions report logs ping rules explain demo completions man help" -f -a "ping" -d 'Connect as the other commands would, and say where: server, port, database, role, TLS, primary or standby. Exit 0 when connected, 3 when not (with the reason on one line)'
+complete -c pgvac -n "__fish_pgvac_using_subcommand help; and not __fish_seen_subcommand_from collect sessions report logs ping rules explain demo completions man help" -f -a "rules" -d 'List the rules pgvac checks'
+complete -c pgvac -n "__fish_pgvac_using_subcommand help; and not __fish_seen_subcommand_from collect sessions report logs ping rules explain demo completions man help" -f -a "explain" -d 'Print the documentation of one rule: what it checks, why, how, the fix, sources'
+complete -c pgvac -n "__fish_pgvac_using_subcommand help; and not __fish_seen_subcommand_from collect sessions report logs ping rules explain demo completions man help" -f -a "demo" -d 'Start a throwaway PostgreSQL with the problems pgvac finds, show the report, remove it'
+complete -c pgvac -n "__fish_pgvac_using_subcommand help; and not __fish_seen_subcommand_from collect sessions report logs ping rules explain demo completions man help" -f -a "completions" -d 'Print the completion script of a shell (bash, zsh, fish, elvish, powershell)'
+complete -c pgvac -n "__fish_pgvac_using_subcommand help; and not __fish_seen_subcommand_from collect sessions report logs ping rules explain demo completions man help" -f -a "man" -d 'Print pgvac\'s man page, or one command\'s, in roff'
+complete -c pgvac -n "__fish_pgvac_using_subcommand help; and not __fish_seen_subcommand_from collect sessions report logs ping rules explain demo completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -14,6 +14,7 @@ pub mod terminate;
 pub mod tuning;
 pub mod wraparound;
 
+use crate::logs::LogSummary;
 use crate::snapshot::Snapshot;
 use crate::store::history::Trends;
 
@@ -45,8 +46,21 @@ impl<'s> Analysis<'s> {
 
     /// Analyse `snapshot`, grading blockers by `thresholds`.
     pub fn with_thresholds(snapshot: &'s Snapshot, thresholds: Thresholds) -> Analysis<'s> {
-        let context = Context::with_thresholds(snapshot, thresholds);
-        let findings = rules::check_all(&context);
+        Analysis::build(snapshot, thresholds, None)
+    }
+
+    /// Analyse `snapshot`, grading blockers by `thresholds`, with what a server log says
+    /// (`pgvac report --log`): the LOG rules speak, and findings the log contradicts say so.
+    pub fn build(
+        snapshot: &'s Snapshot,
+        thresholds: Thresholds,
+        log: Option<&'s LogSummary>,
+    ) -> Analysis<'s> {
+        let context = Context::with_thresholds(snapshot, thresholds).with_log(log);
+        let mut findings = rules::check_all(&context);
+        if log.is_some() {
+            rules::logged::note_contradictions(&context, &mut findings);
+        }
         let terminate = terminate::plan(
             snapshot,
             &context.blockers,

@@ -43,6 +43,15 @@ pub const EXAMPLES: &[(&str, &[&str])] = &[
             "pgvac report --snapshot snapshot.json --verbose",
             "pgvac report -h db1.internal -U pgvac --format json -o /var/lib/pgvac/report.json --history /var/lib/pgvac/history",
             "pgvac report -h db1.internal -U pgvac --format sql > fixes.sql",
+            "pgvac report -h db1.internal -U pgvac --log /var/log/postgresql/postgresql-16-main.log",
+        ],
+    ),
+    (
+        "logs",
+        &[
+            "pgvac logs /var/log/postgresql/postgresql-16-main.log",
+            "pgvac logs --prefix rds postgresql.log.2026-12-01-08.gz",
+            "pgvac logs postgresql.csv --format json > autovacuum.json",
         ],
     ),
     (

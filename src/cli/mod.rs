@@ -20,6 +20,7 @@ use crate::conn::{ConnectionArgs, ConnectionSettings};
 use crate::store::history::{self, HistoryDir};
 use crate::render::{self, Format, Report};
 use crate::snapshot::{SNAPSHOT_VERSION, Snapshot};
+use crate::analysis::blockers::Thresholds;
 use crate::analysis::{Analysis, findings, rules};
 
 /// Exit status when pgvac could not complete (Nagios UNKNOWN).
@@ -65,6 +66,9 @@ pub enum Command {
     Rules(RulesArgs),
     /// Print the documentation of one rule: what it checks, why, how, the fix, sources.
     Explain(ExplainArgs),
+    /// What autovacuum did, from the server log: per table, database and hour.
+    #[command(long_about = crate::logs::cli::LOGS_ABOUT)]
+    Logs(crate::logs::cli::LogsArgs),
     /// Connect as the other commands would, and say where: server, port, database, role, TLS,
     /// primary or standby. Exit 0 when connected, 3 when not (with the reason on one line).
     Ping(PingArgs),
@@ -318,6 +322,8 @@ pub struct ReportArgs {
     /// rows and autovacuums per table. Rates need two runs.
     #[arg(long, value_name = "DIR")]
     pub history: Option<PathBuf>,
+    #[command(flatten)]
+    pub log: crate::logs::cli::ReportLogArgs,
     /// With --history: how many snapshots to keep (the newest).
     #[arg(long, value_name = "N", default_value_t = history::DEFAULT_KEEP, requires = "history",
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
@@ -616,6 +622,7 @@ fn execute(cli: Cli) -> Result<u8> {
         Command::Report(args) => {
             // Open the history first, so an unusable directory fails before collecting.
             let history = args.history.as_deref().map(HistoryDir::open).transpose()?;
+            let log = args.log.read()?;
             let snapshot = match &args.snapshot {
                 Some(path) => read_snapshot(path)?,
                 None => {
@@ -627,7 +634,9 @@ fn execute(cli: Cli) -> Result<u8> {
             let trends = history
                 .map(|dir| dir.record(&snapshot, args.keep, args.allow_partial))
                 .transpose()?;
-            let analysis = Analysis::new(&snapshot).with_trends(trends);
+            let log = log.map(|log| log.finish(crate::logs::cli::max_workers(&snapshot)));
+            let analysis = Analysis::build(&snapshot, Thresholds::default(), log.as_ref())
+                .with_trends(trends);
             let report = Report::new(&analysis, chrono::Utc::now());
             let options = args.render_options();
             let status = incomplete(&snapshot, args.allow_partial, args.output.as_deref());
@@ -658,6 +667,7 @@ fn execute(cli: Cli) -> Result<u8> {
             write_output(None, |out| Ok(writeln!(out, "{line}")?))?;
             Ok(0)
         }
+        Command::Logs(args) => crate::logs::cli::run(&args),
         Command::Explain(args) => {
             let rule = rules::find(&args.code).ok_or_else(|| {
                 anyhow::anyhow!("no rule {:?}: `pgvac rules` lists the codes", args.code)
@@ -676,7 +686,7 @@ fn secs(duration: Duration) -> i64 {
 }
 
 fn sessions(args: SessionsArgs) -> Result<u8> {
-    use crate::analysis::blockers::{Thresholds, worst_severity};
+    use crate::analysis::blockers::worst_severity;
     use crate::render::sessions::{SessionsReport, TerminateReport, write_json, write_table};
     use crate::analysis::terminate::{Filters, dry_run};
     use crate::collect::terminate::execute;

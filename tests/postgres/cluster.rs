@@ -245,6 +245,11 @@ impl Cluster {
         self.dir.path().join("server.log")
     }
 
+    /// The data directory (where a `logging_collector` writes its `log_directory`).
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
     /// The server log as text.
     pub fn log(&self) -> String {
         self_log(self.dir.path())

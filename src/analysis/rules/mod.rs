@@ -24,6 +24,7 @@ use crate::analysis::findings::{
 use crate::snapshot::{Database, PlatformKind, Setting, Snapshot, Table, Visit};
 
 pub mod blocking;
+pub mod logged;
 
 #[cfg(test)]
 pub mod fixture;
@@ -42,15 +43,18 @@ pub enum Category {
     /// What holds vacuum back (long transactions, slots, prepared transactions, ...): one rule per
     /// kind of [`crate::analysis::blockers::Blocker`].
     Blockers,
+    /// What the server log says autovacuum did (`pgvac report --log`).
+    Log,
 }
 
 impl Category {
-    pub const ALL: [Category; 5] = [
+    pub const ALL: [Category; 6] = [
         Category::Wraparound,
         Category::Table,
         Category::Config,
         Category::Running,
         Category::Blockers,
+        Category::Log,
     ];
 
     /// The code prefix: `WRAP001`, `TABLE001`, ...
@@ -61,6 +65,7 @@ impl Category {
             Category::Config => "CONFIG",
             Category::Running => "RUN",
             Category::Blockers => "BLOCK",
+            Category::Log => "LOG",
         }
     }
 
@@ -71,6 +76,7 @@ impl Category {
             Category::Config => "Server settings",
             Category::Running => "Running vacuums",
             Category::Blockers => "Blockers",
+            Category::Log => "From the server log",
         }
     }
 }
@@ -188,6 +194,17 @@ registry! {
         temp_table_pins_datfrozenxid,
         orphaned_temp_schema,
     }
+    log {
+        autovacuum_cancelled_repeatedly,
+        autovacuum_skipped_for_locks,
+        dead_rows_left_not_removable,
+        logged_vacuum_index_passes_repeated,
+        vacuum_runs_outlast_naptime_cycle,
+        anti_wraparound_vacuums_repeated,
+        vacuum_failsafe_triggered,
+        autovacuum_worker_start_timeout,
+        wraparound_messages_logged,
+    }
 }
 
 /// Every rule.
@@ -222,6 +239,8 @@ pub struct Context<'s> {
     /// Everything that holds the horizon back, ranked (with the thresholds given).
     pub blockers: Vec<Blocker>,
     pub thresholds: Thresholds,
+    /// What the server log says (`pgvac report --log`); the LOG rules need it.
+    pub log: Option<&'s crate::logs::LogSummary>,
 }
 
 /// A visited database, the model's evaluation of each of its tables and the advice for each.
@@ -319,7 +338,14 @@ impl<'s> Context<'s> {
             databases,
             blockers,
             thresholds,
+            log: None,
         }
+    }
+
+    /// This context with a server log's summary.
+    pub fn with_log(mut self, log: Option<&'s crate::logs::LogSummary>) -> Context<'s> {
+        self.log = log;
+        self
     }
 
     pub fn major(&self) -> i32 {
@@ -597,7 +623,8 @@ mod tests {
                 ));
             }
             for (label, snapshot) in &examples.fires {
-                let found = (rule.check)(&Context::new(snapshot));
+                let log = fixture::example_log(snapshot);
+                let found = (rule.check)(&Context::new(snapshot).with_log(log.as_ref()));
                 if found.is_empty() {
                     problems.push(format!("{}: did not fire on '{label}'", rule.code));
                 }
@@ -608,7 +635,8 @@ mod tests {
                 }
             }
             for (label, snapshot) in &examples.quiet {
-                let found = (rule.check)(&Context::new(snapshot));
+                let log = fixture::example_log(snapshot);
+                let found = (rule.check)(&Context::new(snapshot).with_log(log.as_ref()));
                 if !found.is_empty() {
                     problems.push(format!(
                         "{}: fired on quiet example '{label}': {}",
