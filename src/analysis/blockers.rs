@@ -42,17 +42,19 @@
 //! thresholds are in [`Thresholds`].
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 
 use crate::snapshot::{
     Database, Persistence, PreparedTransaction, ReplicationSlot, Session, Snapshot, Standby,
     TempOwner, TempSchema,
 };
 
-pub use crate::analysis::findings::{Safety, Severity};
+pub use crate::analysis::findings::{
+    Needs, RunOn, Safety, SessionSignal, Severity, SignalKind, guarded_signal_sql,
+    timestamp_literal,
+};
 
 /// When a blocker becomes a warning or critical.
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Thresholds {
     /// Idle in transaction longer than this (seconds) is a warning. Default 5 minutes.
     pub idle_in_transaction_secs: i64,
@@ -80,20 +82,7 @@ impl Default for Thresholds {
 const XID_AGE_EMERGENCY: i64 = 1_500_000_000;
 
 /// What kind of thing holds the horizon. Each kind is one BLOCK rule.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    schemars::JsonSchema,
-    Deserialize,
-)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum BlockerKind {
     /// A session idle in transaction (with an XID, or only a snapshot).
     IdleInTransaction,
@@ -125,8 +114,7 @@ impl BlockerKind {
 }
 
 /// Which XID the blocker holds, and so what it holds back.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HorizonSource {
     /// `backend_xid`: the transaction's own XID (it has written).
     BackendXid,
@@ -146,7 +134,7 @@ pub enum HorizonSource {
 }
 
 /// The XID a blocker holds and how far behind it is.
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Horizon {
     pub source: HorizonSource,
     /// The 32-bit XID, as `VACUUM (VERBOSE)` prints its "oldest xmin" / "removable cutoff";
@@ -157,8 +145,7 @@ pub struct Horizon {
 }
 
 /// Who holds the horizon, in the words of the view it comes from.
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Holder {
     Session {
         pid: i32,
@@ -178,7 +165,6 @@ pub enum Holder {
         redacted: bool,
         query: Option<String>,
         /// What it runs: a backup and a maintenance command are ended only when named.
-        #[serde(default)]
         activity: Activity,
     },
     PreparedTransaction {
@@ -217,14 +203,11 @@ pub enum Holder {
         owner_backend_start: Option<DateTime<Utc>>,
         owner_user: Option<String>,
         /// `known` (proven) or `unknown`.
-        #[serde(default)]
         owner_status: OwnerStatus,
         /// With an unknown owner: the session that has the schema's backend id, which may or
         /// may not own it. Never terminated on that ground.
-        #[serde(default)]
         candidate_pid: Option<i32>,
         /// The proof of ownership, or why there is none.
-        #[serde(default)]
         ownership: String,
         /// The oldest non-temporary relation's age in that database, for comparison.
         oldest_other_age: Option<i64>,
@@ -233,16 +216,12 @@ pub enum Holder {
         schema: String,
         tables: Vec<String>,
         /// Why no session owns it.
-        #[serde(default)]
         ownership: String,
     },
 }
 
 /// Whether a temp schema's owner is proven.
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, schemars::JsonSchema, Deserialize,
-)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum OwnerStatus {
     Known,
     #[default]
@@ -250,73 +229,42 @@ pub enum OwnerStatus {
 }
 
 /// SQL that releases a blocker, where to run it, and what it costs.
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Action {
     /// One line: what the action does.
     pub summary: String,
     /// Statements to run one by one (not in one transaction block). Empty when there is
     /// nothing pgvac can safely offer (the cost says what is missing).
     pub statements: Vec<String>,
-    /// Where to run them: "this server", "database \"x\"" or "the standby ...".
-    pub run_on: String,
+    /// Where to run them.
+    pub run_on: RunOn,
     /// What it costs.
     pub cost: String,
     pub safety: Safety,
+    /// It ends a session or a transaction, or drops something.
+    pub destructive: bool,
+    /// A reload (or nothing) before it takes effect.
+    pub needs: Needs,
+    /// The lock its statements take, where that matters.
+    pub lock: Option<String>,
     /// The session this action signals, and the identity its statement rechecks; absent for
     /// actions that signal no session.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signal: Option<SessionSignal>,
 }
 
-/// `pg_terminate_backend` or `pg_cancel_backend`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SignalKind {
-    Terminate,
-    Cancel,
-}
-
-impl SignalKind {
-    pub fn function(self) -> &'static str {
-        match self {
-            SignalKind::Terminate => "pg_terminate_backend",
-            SignalKind::Cancel => "pg_cancel_backend",
-        }
-    }
-}
-
-/// A signal to one session, guarded: it is sent only if the pid still belongs to the session
-/// that started at `backend_start` (and, when `same_transaction`, that is still in the
-/// transaction that started at `xact_start`). There is no unguarded form.
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema, Deserialize)]
-pub struct SessionSignal {
-    pub kind: SignalKind,
-    pub pid: i32,
-    pub backend_start: DateTime<Utc>,
-    /// Whether the statement also rechecks `xact_start` (absent `xact_start`: no transaction).
-    pub same_transaction: bool,
-    pub xact_start: Option<DateTime<Utc>>,
-}
-
 impl SessionSignal {
-    /// The statement, as [`guarded_signal_sql`] writes it.
-    pub fn sql(&self) -> String {
-        guarded_signal_sql(
-            self.kind.function(),
-            self.pid,
-            self.backend_start,
-            self.same_transaction.then_some(self.xact_start),
-        )
-    }
-
     /// An action that sends this signal.
-    fn action(self, summary: String, run_on: &str, cost: &str, safety: Safety) -> Action {
+    /// An action that sends this signal, from any database of this server.
+    fn action(self, summary: String, cost: &str, safety: Safety) -> Action {
         Action {
             summary,
             statements: vec![self.sql()],
-            run_on: run_on.to_string(),
+            run_on: RunOn::Server,
             cost: cost.to_string(),
             safety,
+            destructive: true,
+            needs: Needs::None,
+            lock: None,
             signal: Some(self),
         }
     }
@@ -324,10 +272,7 @@ impl SessionSignal {
 
 /// What a client session is doing, as far as pgvac can tell (its `application_name` and the
 /// start of its query; unknown when they are hidden).
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, schemars::JsonSchema, Deserialize,
-)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Activity {
     /// An ordinary transaction, or one pgvac cannot see.
     #[default]
@@ -350,7 +295,7 @@ impl Activity {
 }
 
 /// One thing holding vacuum back.
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Blocker {
     pub kind: BlockerKind,
     /// One line naming the holder: `pid 4242 (app@shop)`, `slot "sub1"`, ...
@@ -539,36 +484,6 @@ fn grade(
 }
 
 pub use crate::sql::{quote_ident, quote_literal};
-
-/// A timestamp as an SQL literal with microsecond precision, as the server stores it.
-pub fn timestamp_literal(at: DateTime<Utc>) -> String {
-    quote_literal(&at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
-}
-
-/// `SELECT pg_terminate_backend(pid) ...` (or cancel) that only signals the session if it is
-/// still the same session (pid and backend_start) and, when given, still in the same
-/// transaction: a pid reused by a new session is never signalled. There is no form without
-/// `backend_start`: a session whose start time is unknown is not offered a signal at all.
-pub fn guarded_signal_sql(
-    function: &str,
-    pid: i32,
-    backend_start: DateTime<Utc>,
-    xact_start: Option<Option<DateTime<Utc>>>,
-) -> String {
-    let mut sql = format!(
-        "SELECT {function}(pid) FROM pg_stat_activity WHERE pid = {pid} AND backend_start = {}",
-        timestamp_literal(backend_start)
-    );
-    match xact_start {
-        None => {}
-        Some(None) => sql.push_str(" AND xact_start IS NULL"),
-        Some(Some(at)) => {
-            sql.push_str(&format!(" AND xact_start = {}", timestamp_literal(at)));
-        }
-    }
-    sql.push(';');
-    sql
-}
 
 /// Whether an autovacuum worker's query says it runs a lazy VACUUM without ANALYZE: the server
 /// then ignores its xmin (PROC_IN_VACUUM) even before it shows in `pg_stat_progress_vacuum`
@@ -820,7 +735,6 @@ fn session_blocker(
             if !idle_in_transaction && state == Some("active") {
                 actions.push(signal(SignalKind::Cancel).action(
                     format!("cancel the running statement of pid {}", session.pid),
-                    "this server",
                     "the statement fails and its transaction is rolled back; the session stays \
                      connected (if its client then starts a new transaction, the horizon moves on)",
                     Safety::NeedsCare,
@@ -828,7 +742,6 @@ fn session_blocker(
             }
             actions.push(signal(SignalKind::Terminate).action(
                 format!("terminate pid {}", session.pid),
-                "this server",
                 "ends the session: its open transaction is rolled back and its client loses \
                  the connection",
                 Safety::NeedsCare,
@@ -840,7 +753,10 @@ fn session_blocker(
                 session.pid
             ),
             statements: Vec::new(),
-            run_on: "this server".to_string(),
+            run_on: RunOn::Server,
+            destructive: false,
+            needs: Needs::None,
+            lock: None,
             cost: format!(
                 "its start time is hidden from role {}, and without it a statement could signal \
                  another session that reused the pid: GRANT pg_read_all_stats TO {} (or \
@@ -912,11 +828,10 @@ fn prepared_blocker(p: &PreparedTransaction, now: DateTime<Utc>, t: &Thresholds)
     }
     let (severity, reasons) = grade(p.xid_age, t, extra);
     let gid = quote_literal(&p.gid);
-    let run_on = format!(
-        "database {} as {} or a superuser",
-        quote_ident(&p.database),
-        quote_ident(&p.owner)
-    );
+    let run_on = RunOn::DatabaseAs {
+        database: p.database.clone(),
+        role: p.owner.clone(),
+    };
     Blocker {
         kind: BlockerKind::PreparedTransaction,
         identity: format!("prepared transaction {gid} ({}@{})", p.owner, p.database),
@@ -936,6 +851,9 @@ fn prepared_blocker(p: &PreparedTransaction, now: DateTime<Utc>, t: &Thresholds)
                 summary: format!("roll back prepared transaction {gid}"),
                 statements: vec![format!("ROLLBACK PREPARED {gid};")],
                 run_on: run_on.clone(),
+                destructive: true,
+                needs: Needs::None,
+                lock: None,
                 cost: "its changes are discarded; the transaction manager that prepared it \
                        must learn of it (its owner decides between rollback and commit)"
                     .to_string(),
@@ -946,6 +864,9 @@ fn prepared_blocker(p: &PreparedTransaction, now: DateTime<Utc>, t: &Thresholds)
                 summary: format!("commit prepared transaction {gid}"),
                 statements: vec![format!("COMMIT PREPARED {gid};")],
                 run_on,
+                destructive: true,
+                needs: Needs::None,
+                lock: None,
                 cost: "its changes become visible; only if its owner decided to commit".to_string(),
                 safety: Safety::NeedsCare,
                 signal: None,
@@ -982,7 +903,12 @@ fn standby_actions(standby: &str) -> Vec<Action> {
                 "ALTER SYSTEM SET hot_standby_feedback = off;".to_string(),
                 "SELECT pg_reload_conf();".to_string(),
             ],
-            run_on: format!("the {standby}"),
+            run_on: RunOn::Standby {
+                standby: standby.to_string(),
+            },
+            destructive: false,
+            needs: Needs::Reload,
+            lock: None,
             cost: "queries on the standby may then be cancelled by recovery conflicts \
                    (max_standby_streaming_delay decides when)"
                 .to_string(),
@@ -998,7 +924,12 @@ fn standby_actions(standby: &str) -> Vec<Action> {
                  WHERE backend_xmin IS NOT NULL ORDER BY age(backend_xmin) DESC;"
                     .to_string(),
             ],
-            run_on: format!("the {standby}"),
+            run_on: RunOn::Standby {
+                standby: standby.to_string(),
+            },
+            destructive: false,
+            needs: Needs::None,
+            lock: None,
             cost: "ending that standby session rolls back its transaction and its client loses \
                    the connection; pgvac on the standby ends it with a statement that rechecks \
                    its identity"
@@ -1065,9 +996,12 @@ fn slot_blocker(
         summary: format!("drop the inactive slot {name}"),
         statements: vec![format!("SELECT pg_drop_replication_slot({name});")],
         run_on: match (&slot.database, slot.slot_type.as_str()) {
-            (Some(db), "logical") => format!("this server, database {}", quote_ident(db)),
-            _ => "this server".to_string(),
+            (Some(db), "logical") => RunOn::database(db),
+            _ => RunOn::Server,
         },
+        destructive: true,
+        needs: Needs::None,
+        lock: None,
         cost: if slot.slot_type == "logical" {
             "its consumer (subscription, CDC tool) loses its position: changes not yet \
              consumed are lost to it and it must be re-synchronized"
@@ -1102,14 +1036,17 @@ fn slot_blocker(
                         xact_start: None,
                     };
                     let mut action =
-                        signal.action(summary, "this server", cost, Safety::DisplayOnly);
+                        signal.action(summary, cost, Safety::DisplayOnly);
                     action.statements.push(drop_slot);
                     vec![action]
                 }
                 None => vec![Action {
                     summary,
                     statements: vec![drop_slot],
-                    run_on: "this server".to_string(),
+                    run_on: RunOn::Server,
+                    destructive: true,
+                    needs: Needs::None,
+                    lock: None,
                     cost: format!(
                         "{cost}; the consumer's start time is not in the snapshot, so pgvac \
                          offers no statement to end it"
@@ -1241,11 +1178,13 @@ fn temp_blocker(
         return None;
     }
     let names: Vec<String> = tables.iter().map(|(_, name)| name.clone()).collect();
-    let run_on = format!("database {}", quote_ident(&database.name));
     let drop = Action {
         summary: format!("drop the temporary tables of {}", schema.schema),
         statements: vec![format!("DROP TABLE {};", names.join(", "))],
-        run_on: run_on.clone(),
+        run_on: RunOn::database(&database.name),
+        destructive: true,
+        needs: Needs::None,
+        lock: Some("ACCESS EXCLUSIVE on the tables".to_string()),
         cost: match &schema.owner {
             TempOwner::Orphaned { .. } => "none: their owner is gone (autovacuum also drops them \
                                           once it visits this database)"
@@ -1314,7 +1253,6 @@ fn temp_blocker(
                 };
                 actions.push(signal.action(
                     format!("end the owner, pid {pid}"),
-                    "this server",
                     "ends the session: its temporary tables are dropped, its open transaction \
                      is rolled back and its client loses the connection",
                     Safety::NeedsCare,
@@ -1883,7 +1821,7 @@ pub(crate) mod tests {
         let blockers = find_blockers(&snap, &Thresholds::default());
         assert_eq!(blockers.len(), 2);
         let physical = &blockers[0];
-        assert!(physical.actions[0].run_on.contains("standby \"replica1\""));
+        assert!(physical.actions[0].run_on.to_string().contains("standby \"replica1\""));
         assert_eq!(
             physical.actions[0].statements[0],
             "ALTER SYSTEM SET hot_standby_feedback = off;"

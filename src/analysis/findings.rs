@@ -8,7 +8,10 @@
 use std::cmp::Ordering;
 use std::fmt;
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+
+use crate::sql::quote_literal;
 
 /// How urgent a finding (or a blocker) is. Ordered: `Info < Warning < Critical`.
 #[derive(
@@ -56,6 +59,58 @@ impl Severity {
 impl fmt::Display for Severity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// What a rule is about. Each category has its own code prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Category {
+    /// Transaction ID and multixact wraparound.
+    Wraparound,
+    /// Per-table autovacuum settings.
+    Table,
+    /// Server-wide settings.
+    Config,
+    /// Vacuums running now.
+    Running,
+    /// What holds vacuum back (long transactions, slots, prepared transactions, ...): one rule per
+    /// kind of [`crate::analysis::blockers::Blocker`].
+    Blockers,
+    /// What the server log says autovacuum did (`pgvac report --log`).
+    Log,
+}
+
+impl Category {
+    pub const ALL: [Category; 6] = [
+        Category::Wraparound,
+        Category::Table,
+        Category::Config,
+        Category::Running,
+        Category::Blockers,
+        Category::Log,
+    ];
+
+    /// The code prefix: `WRAP001`, `TABLE001`, ...
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Category::Wraparound => "WRAP",
+            Category::Table => "TABLE",
+            Category::Config => "CONFIG",
+            Category::Running => "RUN",
+            Category::Blockers => "BLOCK",
+            Category::Log => "LOG",
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Category::Wraparound => "Wraparound",
+            Category::Table => "Per-table settings",
+            Category::Config => "Server settings",
+            Category::Running => "Running vacuums",
+            Category::Blockers => "Blockers",
+            Category::Log => "From the server log",
+        }
     }
 }
 
@@ -257,18 +312,75 @@ pub enum Needs {
     ParameterGroupReboot,
 }
 
-/// The fix a finding suggests.
+/// The fix a finding suggests. Everything a view decides about it (comment it out, where to
+/// run it, what it locks, whether it ends a session) is a field here, never read from the SQL.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Recommendation {
     pub text: String,
     pub sql: Option<String>,
     pub safety: Safety,
+    /// It ends sessions or transactions, or drops objects: an SQL script leaves it commented
+    /// out unless `--include-destructive`.
+    pub destructive: bool,
+    /// Where the SQL runs; `None` when there is no SQL.
+    pub run_on: Option<RunOn>,
     /// The lock the SQL takes, e.g. `SHARE UPDATE EXCLUSIVE on the table`.
     pub lock: Option<String>,
     pub needs: Needs,
     /// The server settings the fix changes, when it is a settings change: what the Settings
     /// section of a report, `recommended_settings` in the JSON and the SQL script are made of.
     pub settings: Vec<SettingChange>,
+    /// The sessions the SQL signals, each with the identity its statement rechecks.
+    pub signals: Vec<SessionSignal>,
+}
+
+/// Where a fix's statements run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunOn {
+    /// This server, connected to any database.
+    Server,
+    /// This server, connected to this database.
+    Database { database: String },
+    /// This server, connected to this database as this role or a superuser.
+    DatabaseAs { database: String, role: String },
+    /// A standby (named as pgvac names it), not this server.
+    Standby { standby: String },
+    /// The DB parameter group of RDS or Aurora: not SQL at all.
+    ParameterGroup,
+}
+
+impl RunOn {
+    pub fn database(name: &str) -> RunOn {
+        RunOn::Database {
+            database: name.to_string(),
+        }
+    }
+
+    /// The database the statements must be run in, when it is one of this server's.
+    pub fn database_name(&self) -> Option<&str> {
+        match self {
+            RunOn::Database { database } | RunOn::DatabaseAs { database, .. } => Some(database),
+            RunOn::Server | RunOn::Standby { .. } | RunOn::ParameterGroup => None,
+        }
+    }
+}
+
+impl fmt::Display for RunOn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use crate::sql::quote_ident;
+        match self {
+            RunOn::Server => f.write_str("this server"),
+            RunOn::Database { database } => write!(f, "database {}", quote_ident(database)),
+            RunOn::DatabaseAs { database, role } => write!(
+                f,
+                "database {} as {} or a superuser",
+                quote_ident(database),
+                quote_ident(role)
+            ),
+            RunOn::Standby { standby } => write!(f, "the {standby}"),
+            RunOn::ParameterGroup => f.write_str("the DB parameter group"),
+        }
+    }
 }
 
 /// One server setting a recommendation changes.
@@ -288,9 +400,12 @@ impl Recommendation {
             text: text.into(),
             sql: None,
             safety: Safety::DisplayOnly,
+            destructive: false,
+            run_on: None,
             lock: None,
             needs: Needs::None,
             settings: Vec::new(),
+            signals: Vec::new(),
         }
     }
 }
@@ -300,6 +415,8 @@ impl Recommendation {
 pub struct Finding {
     pub code: &'static str,
     pub name: &'static str,
+    /// The rule's category: which section of a report the finding is in.
+    pub category: Category,
     pub severity: Severity,
     pub object: Object,
     /// One line, no trailing period.
@@ -346,6 +463,77 @@ pub fn worst(findings: &[Finding]) -> Option<Severity> {
 }
 
 
+/// `pg_terminate_backend` or `pg_cancel_backend`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignalKind {
+    Terminate,
+    Cancel,
+}
+
+impl SignalKind {
+    pub fn function(self) -> &'static str {
+        match self {
+            SignalKind::Terminate => "pg_terminate_backend",
+            SignalKind::Cancel => "pg_cancel_backend",
+        }
+    }
+}
+
+/// A signal to one session, guarded: it is sent only if the pid still belongs to the session
+/// that started at `backend_start` (and, when `same_transaction`, that is still in the
+/// transaction that started at `xact_start`). There is no unguarded form.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionSignal {
+    pub kind: SignalKind,
+    pub pid: i32,
+    pub backend_start: DateTime<Utc>,
+    /// Whether the statement also rechecks `xact_start` (absent `xact_start`: no transaction).
+    pub same_transaction: bool,
+    pub xact_start: Option<DateTime<Utc>>,
+}
+
+impl SessionSignal {
+    /// The statement, as [`guarded_signal_sql`] writes it.
+    pub fn sql(&self) -> String {
+        guarded_signal_sql(
+            self.kind.function(),
+            self.pid,
+            self.backend_start,
+            self.same_transaction.then_some(self.xact_start),
+        )
+    }
+}
+
+/// A timestamp as an SQL literal with microsecond precision, as the server stores it.
+pub fn timestamp_literal(at: DateTime<Utc>) -> String {
+    quote_literal(&at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+}
+
+/// `SELECT pg_terminate_backend(pid) ...` (or cancel) that only signals the session if it is
+/// still the same session (pid and backend_start) and, when given, still in the same
+/// transaction: a pid reused by a new session is never signalled. There is no form without
+/// `backend_start`: a session whose start time is unknown is not offered a signal at all.
+pub fn guarded_signal_sql(
+    function: &str,
+    pid: i32,
+    backend_start: DateTime<Utc>,
+    xact_start: Option<Option<DateTime<Utc>>>,
+) -> String {
+    let mut sql = format!(
+        "SELECT {function}(pid) FROM pg_stat_activity WHERE pid = {pid} AND backend_start = {}",
+        timestamp_literal(backend_start)
+    );
+    match xact_start {
+        None => {}
+        Some(None) => sql.push_str(" AND xact_start IS NULL"),
+        Some(Some(at)) => {
+            sql.push_str(&format!(" AND xact_start = {}", timestamp_literal(at)));
+        }
+    }
+    sql.push(';');
+    sql
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -354,6 +542,7 @@ mod tests {
         Finding {
             code,
             name: "x",
+            category: Category::Config,
             severity,
             object,
             message: String::new(),

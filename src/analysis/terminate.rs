@@ -17,7 +17,6 @@
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 
 use crate::analysis::blockers::Blocker;
 use crate::snapshot::{Session, Snapshot};
@@ -50,7 +49,7 @@ impl Filters {
 }
 
 /// A session to terminate, and the identity it must still have when pgvac acts.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Target {
     pub pid: i32,
     pub user: Option<String>,
@@ -67,46 +66,135 @@ pub struct Target {
 
 /// A session left alone, and why (only reported for sessions the user named or that hold the
 /// horizon).
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Excluded {
     pub pid: i32,
-    pub reason: String,
+    pub reason: ExclusionReason,
     /// Named with `--pid`, it makes `--execute` refuse to run at all: pgvac cannot prove it is
     /// the session to end (its identity is hidden, or it only has a temporary schema's backend
-    /// id).
-    #[serde(default)]
+    /// id). Always `reason.refuses()`.
     pub refused: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+impl Excluded {
+    fn new(pid: i32, reason: ExclusionReason) -> Excluded {
+        Excluded {
+            pid,
+            refused: reason.refuses(),
+            reason,
+        }
+    }
+}
+
+/// Why a session is not a target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExclusionReason {
+    /// It held the horizon in the snapshot but is no longer in `pg_stat_activity`.
+    Gone,
+    OwnSession,
+    ParallelWorker,
+    AutovacuumWorker,
+    Walsender,
+    /// Another kind of background process (its `backend_type`).
+    BackgroundProcess(String),
+    /// Its type and start time are hidden from pgvac's role.
+    Hidden,
+    /// Its start time is hidden from pgvac's role, so no statement can recheck its identity.
+    StartTimeHidden,
+    /// Named with `--pid`, but the other filters leave it out.
+    OutsideFilters,
+    /// A backup (`pg_dump`): ended only when named with `--pid`.
+    Backup,
+    /// A maintenance command: ended only when named with `--pid`.
+    Maintenance,
+    /// It has a temporary schema's backend id, which does not prove it owns the schema.
+    UnprovenTempOwner { schema: String, database: String },
+    /// Named with `--pid`: there is no such session.
+    NoSuchSession,
+    /// Named with `--pid`: it does not hold vacuum back.
+    NotABlocker,
+}
+
+impl ExclusionReason {
+    /// Whether naming the session with `--pid` makes `--execute` refuse to run at all: pgvac
+    /// cannot prove it is the session to end.
+    pub fn refuses(&self) -> bool {
+        matches!(
+            self,
+            ExclusionReason::Hidden
+                | ExclusionReason::StartTimeHidden
+                | ExclusionReason::UnprovenTempOwner { .. }
+        )
+    }
+}
+
+impl std::fmt::Display for ExclusionReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ExclusionReason::Gone => f.write_str("no longer in pg_stat_activity"),
+            ExclusionReason::OwnSession => f.write_str("pgvac's own session"),
+            ExclusionReason::ParallelWorker => {
+                f.write_str("a parallel worker: its leader is the one to end")
+            }
+            ExclusionReason::AutovacuumWorker => {
+                f.write_str("an autovacuum worker: never terminated")
+            }
+            ExclusionReason::Walsender => f.write_str(
+                "a walsender: end replication on its standby or drop its slot instead",
+            ),
+            ExclusionReason::BackgroundProcess(kind) => {
+                write!(f, "a {kind} process, not a client session")
+            }
+            ExclusionReason::Hidden => f.write_str(
+                "its type and start time are hidden from pgvac's role (GRANT pg_read_all_stats), \
+                 so it cannot be identified safely",
+            ),
+            ExclusionReason::StartTimeHidden => f.write_str(
+                "its start time is hidden from pgvac's role (GRANT pg_read_all_stats), so it \
+                 cannot be identified safely",
+            ),
+            ExclusionReason::OutsideFilters => f.write_str("outside the filters"),
+            ExclusionReason::Backup => {
+                f.write_str("a backup (pg_dump): left alone unless named with --pid")
+            }
+            ExclusionReason::Maintenance => {
+                f.write_str("a maintenance command: left alone unless named with --pid")
+            }
+            ExclusionReason::UnprovenTempOwner { schema, database } => write!(
+                f,
+                "it has the backend id of {schema} in {database}, which does not prove it owns \
+                 those temporary tables (`pgvac sessions` says why): ending it could kill an \
+                 innocent session and free nothing"
+            ),
+            ExclusionReason::NoSuchSession => f.write_str("no such session"),
+            ExclusionReason::NotABlocker => f.write_str("does not hold vacuum back: left alone"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Plan {
     pub targets: Vec<Target>,
     pub excluded: Vec<Excluded>,
 }
 
 /// Why a session can never be terminated by pgvac, if it cannot.
-fn never_terminated(session: &Session) -> Option<String> {
+fn never_terminated(session: &Session) -> Option<ExclusionReason> {
     if session.is_pgvac {
-        return Some("pgvac's own session".to_string());
+        return Some(ExclusionReason::OwnSession);
     }
     if session
         .leader_pid
         .is_some_and(|leader| leader != session.pid)
     {
-        return Some("a parallel worker: its leader is the one to end".to_string());
+        return Some(ExclusionReason::ParallelWorker);
     }
     match session.backend_type.as_deref() {
         Some("client backend") => None,
-        Some("autovacuum worker") => Some("an autovacuum worker: never terminated".to_string()),
-        Some("walsender") => {
-            Some("a walsender: end replication on its standby or drop its slot instead".to_string())
-        }
-        Some(other) => Some(format!("a {other} process, not a client session")),
-        None => Some(
-            "its type and start time are hidden from pgvac's role (GRANT pg_read_all_stats), \
-             so it cannot be identified safely"
-                .to_string(),
-        ),
+        Some("autovacuum worker") => Some(ExclusionReason::AutovacuumWorker),
+        Some("walsender") => Some(ExclusionReason::Walsender),
+        Some(other) => Some(ExclusionReason::BackgroundProcess(other.to_string())),
+        None => Some(ExclusionReason::Hidden),
     }
 }
 
@@ -123,59 +211,37 @@ pub fn plan(snapshot: &Snapshot, blockers: &[Blocker], filters: &Filters) -> Pla
             continue;
         }
         let named = filters.pids.contains(&pid);
-        let exclude = |plan: &mut Plan, reason: String, refused: bool| {
+        let exclude = |plan: &mut Plan, reason: ExclusionReason| {
             if named || filters.pids.is_empty() {
-                plan.excluded.push(Excluded {
-                    pid,
-                    reason,
-                    refused,
-                });
+                plan.excluded.push(Excluded::new(pid, reason));
             }
         };
         let Some(session) = snapshot.sessions.iter().find(|s| s.pid == pid) else {
-            exclude(
-                &mut plan,
-                "no longer in pg_stat_activity".to_string(),
-                false,
-            );
+            exclude(&mut plan, ExclusionReason::Gone);
             continue;
         };
         if let Some(reason) = never_terminated(session) {
-            let hidden = session.backend_type.is_none();
-            exclude(&mut plan, reason, hidden);
+            exclude(&mut plan, reason);
             continue;
         }
         let Some(signal) = blocker.terminate_signal() else {
-            exclude(
-                &mut plan,
-                "its start time is hidden from pgvac's role (GRANT pg_read_all_stats), so it \
-                 cannot be identified safely"
-                    .to_string(),
-                true,
-            );
+            exclude(&mut plan, ExclusionReason::StartTimeHidden);
             continue;
         };
         if !matches(session, blocker, filters, now) {
             if named {
-                plan.excluded.push(Excluded {
-                    pid,
-                    reason: "outside the filters".to_string(),
-                    refused: false,
-                });
+                plan.excluded
+                    .push(Excluded::new(pid, ExclusionReason::OutsideFilters));
             }
             continue;
         }
         if blocker.activity().only_by_pid() && !named {
             exclude(
                 &mut plan,
-                format!(
-                    "{}: left alone unless named with --pid",
-                    match blocker.activity() {
-                        crate::analysis::blockers::Activity::Backup => "a backup (pg_dump)",
-                        _ => "a maintenance command",
-                    }
-                ),
-                false,
+                match blocker.activity() {
+                    crate::analysis::blockers::Activity::Backup => ExclusionReason::Backup,
+                    _ => ExclusionReason::Maintenance,
+                },
             );
             continue;
         }
@@ -200,32 +266,24 @@ pub fn plan(snapshot: &Snapshot, blockers: &[Blocker], filters: &Filters) -> Pla
                 crate::analysis::blockers::Holder::TempTable { schema, .. } => schema.as_str(),
                 _ => "a temporary schema",
             };
-            plan.excluded.push(Excluded {
+            plan.excluded.push(Excluded::new(
                 pid,
-                reason: format!(
-                    "it has the backend id of {schema} in {}, which does not prove it owns \
-                     those temporary tables (`pgvac sessions` says why): ending it could kill an \
-                     innocent session and free nothing",
-                    blocker.database.as_deref().unwrap_or("?")
-                ),
-                refused: true,
-            });
+                ExclusionReason::UnprovenTempOwner {
+                    schema: schema.to_string(),
+                    database: blocker.database.clone().unwrap_or_else(|| "?".to_string()),
+                },
+            ));
         }
     }
     for &pid in &filters.pids {
         if !seen.contains(&pid) {
-            let (reason, refused) = match snapshot.sessions.iter().find(|s| s.pid == pid) {
-                None => ("no such session".to_string(), false),
-                Some(session) => match never_terminated(session) {
-                    Some(reason) => (reason, session.backend_type.is_none()),
-                    None => ("does not hold vacuum back: left alone".to_string(), false),
-                },
+            let reason = match snapshot.sessions.iter().find(|s| s.pid == pid) {
+                None => ExclusionReason::NoSuchSession,
+                Some(session) => {
+                    never_terminated(session).unwrap_or(ExclusionReason::NotABlocker)
+                }
             };
-            plan.excluded.push(Excluded {
-                pid,
-                reason,
-                refused,
-            });
+            plan.excluded.push(Excluded::new(pid, reason));
         }
     }
     plan
@@ -275,8 +333,7 @@ fn matches(session: &Session, blocker: &Blocker, filters: &Filters, now: DateTim
 }
 
 /// What happened to one target.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutcomeKind {
     /// Dry run: what would be run.
     WouldTerminate,
@@ -302,7 +359,7 @@ impl OutcomeKind {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Outcome {
     pub pid: i32,
     pub outcome: OutcomeKind,
@@ -494,24 +551,16 @@ mod tests {
             },
         );
         assert!(plan.targets.is_empty(), "{plan:#?}");
-        let reasons: Vec<&str> = plan.excluded.iter().map(|e| e.reason.as_str()).collect();
-        assert!(
-            reasons.iter().any(|r| r.contains("autovacuum worker")),
-            "{reasons:?}"
-        );
-        assert!(
-            reasons.iter().any(|r| r.contains("walsender")),
-            "{reasons:?}"
-        );
-        assert!(
-            reasons
-                .iter()
-                .any(|r| r.contains("logical replication worker"))
-        );
-        assert!(
-            reasons.iter().any(|r| r.contains("own session")),
-            "{reasons:?}"
-        );
+        let reasons: Vec<&ExclusionReason> = plan.excluded.iter().map(|e| &e.reason).collect();
+        for expected in [
+            ExclusionReason::AutovacuumWorker,
+            ExclusionReason::Walsender,
+            ExclusionReason::BackgroundProcess("logical replication worker".to_string()),
+            ExclusionReason::OwnSession,
+        ] {
+            assert!(reasons.contains(&&expected), "{expected:?} not in {reasons:?}");
+        }
+        assert!(plan.excluded.iter().all(|e| !e.refused));
     }
 
     #[test]

@@ -28,6 +28,7 @@
 //! - Only tables autovacuum acts on by thresholds are advised (not disabled, temporary or
 //!   partitioned ones; TABLE005 and the CONFIG rules cover those).
 
+use crate::analysis::findings::RunOn;
 use crate::analysis::autovacuum::{GlobalSettings, Reach, TableAutovacuum, Trigger};
 use crate::analysis::findings::{Finding, Recommendation, Safety, Value, group_digits};
 use crate::snapshot::{RelKind, Table};
@@ -313,6 +314,9 @@ pub fn recommendation(view: &TableView, what: &str, advice: &[&TriggerAdvice]) -
         lock: Some(ALTER_LOCK.to_string()),
         needs: crate::analysis::findings::Needs::None,
         settings: Vec::new(),
+        destructive: false,
+        run_on: Some(RunOn::database(&view.database.name)),
+        signals: Vec::new(),
     }
 }
 

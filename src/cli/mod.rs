@@ -522,17 +522,17 @@ pub fn run() -> ExitCode {
 /// clap lists them, and where the help is.
 fn usage_error(error: &clap::Error) -> String {
     use clap::error::ErrorKind;
+    let cli = <Cli as clap::CommandFactory>::command();
+    let commands: Vec<&str> = cli.get_subcommands().map(|c| c.get_name()).collect();
     let command = std::env::args()
         .skip(1)
-        .find(|a| ["collect", "sessions", "report", "rules", "explain"].contains(&a.as_str()));
+        .find(|a| commands.contains(&a.as_str()));
     let help = match &command {
         Some(command) => format!("see pgvac {command} --help"),
         None => "see pgvac --help".to_string(),
     };
     if error.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
-        return format!(
-            "a command is needed: collect, sessions, report, rules or explain ({help})"
-        );
+        return format!("a command is needed: {} ({help})", commands.join(", "));
     }
     // The rendered text without its styles, its usage block and its "For more information".
     let text = error.render().to_string();

@@ -21,7 +21,7 @@ use serde::Serialize;
 use serde::ser::SerializeMap;
 
 use super::{Options, Report};
-use crate::analysis::findings::{self, Finding, Object, Value};
+use crate::analysis::findings::{self, Category, Finding, Object, Value};
 use crate::store::history::Trends;
 use crate::snapshot::{MissingCause, PlatformKind, Visit};
 
@@ -222,12 +222,46 @@ pub struct WireFinding {
     pub code: String,
     /// Kebab-case rule name, e.g. `dead-row-trigger-too-high`.
     pub name: String,
+    /// The rule's category: the section of the report the finding is in.
+    pub category: WireCategory,
     pub severity: WireSeverity,
     pub object: WireObject,
     /// One line.
     pub message: String,
     pub evidence: WireEvidence,
     pub recommendation: Option<WireRecommendation>,
+}
+
+/// A rule's category; its codes start with the matching prefix (`WRAP`, `TABLE`, `CONFIG`,
+/// `RUN`, `BLOCK`, `LOG`).
+#[derive(Debug, Clone, Copy, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WireCategory {
+    /// Transaction ID and multixact wraparound.
+    Wraparound,
+    /// Per-table autovacuum settings.
+    Table,
+    /// Server-wide settings.
+    Config,
+    /// Vacuums running now.
+    Running,
+    /// What holds vacuum back.
+    Blockers,
+    /// What the server log says autovacuum did (`pgvac report --log`).
+    Log,
+}
+
+impl From<Category> for WireCategory {
+    fn from(category: Category) -> WireCategory {
+        match category {
+            Category::Wraparound => WireCategory::Wraparound,
+            Category::Table => WireCategory::Table,
+            Category::Config => WireCategory::Config,
+            Category::Running => WireCategory::Running,
+            Category::Blockers => WireCategory::Blockers,
+            Category::Log => WireCategory::Log,
+        }
+    }
 }
 
 /// What a finding is about. Which fields are present depends on `kind`.
@@ -293,6 +327,12 @@ pub struct WireRecommendation {
     /// Statements to run, one per line; null when the fix is not SQL (e.g. a parameter group).
     pub sql: Option<String>,
     pub safety: WireSafety,
+    /// It ends sessions or transactions, or drops something (the SQL script comments it out
+    /// unless `--include-destructive`).
+    pub destructive: bool,
+    /// Where to run the SQL: "this server", "database NAME", "database NAME as ROLE or a
+    /// superuser", "the standby ..." or "the DB parameter group"; null without SQL.
+    pub run_on: Option<String>,
     /// The lock the SQL takes.
     pub lock: Option<String>,
     pub needs: WireNeeds,
@@ -431,6 +471,7 @@ fn finding(finding: &Finding) -> WireFinding {
     WireFinding {
         code: finding.code.to_string(),
         name: finding.name.to_string(),
+        category: finding.category.into(),
         severity: finding.severity.into(),
         object: object(&finding.object),
         message: finding.message.clone(),
@@ -443,6 +484,8 @@ fn finding(finding: &Finding) -> WireFinding {
                 findings::Safety::NeedsCare => WireSafety::NeedsCare,
                 findings::Safety::DisplayOnly => WireSafety::DisplayOnly,
             },
+            destructive: r.destructive,
+            run_on: r.run_on.as_ref().map(|place| place.to_string()),
             lock: r.lock.clone(),
             needs: r.needs.into(),
         }),

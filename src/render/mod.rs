@@ -70,18 +70,6 @@ pub fn fit_width(flag: Option<u16>, to_terminal: bool) -> usize {
     }
 }
 
-/// Which section of a report a finding belongs to: one per rule category.
-pub fn section_of(finding: &Finding) -> Category {
-    let code = finding.code;
-    Category::ALL
-        .into_iter()
-        .find(|c| {
-            code.strip_prefix(c.prefix())
-                .is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()))
-        })
-        .unwrap_or(Category::Config)
-}
-
 /// A database's transaction ID and multixact ages, as shares of the limits that matter.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DatabaseAge {
@@ -225,7 +213,7 @@ impl<'s> Report<'s> {
         let worst_about = |wanted: &dyn Fn(&Object) -> bool, category: Category| {
             findings
                 .iter()
-                .filter(|f| section_of(f) == category && wanted(&f.object))
+                .filter(|f| f.category == category && wanted(&f.object))
                 .map(|f| f.severity)
                 .max()
         };
@@ -284,7 +272,7 @@ impl<'s> Report<'s> {
             let object = view.object();
             let about: Vec<&Finding> = findings
                 .iter()
-                .filter(|f| section_of(f) == Category::Table && f.object == object)
+                .filter(|f| f.category == Category::Table && f.object == object)
                 .collect();
             let Some(severity) = about.iter().map(|f| f.severity).max() else {
                 continue;
@@ -346,7 +334,7 @@ impl<'s> Report<'s> {
         let finding_rank = |pid: i32| {
             findings
                 .iter()
-                .filter(|f| section_of(f) == Category::Blockers)
+                .filter(|f| f.category == Category::Blockers)
                 .position(|f| matches!(f.object, Object::Session { pid: p, .. } if p == pid))
                 .unwrap_or(usize::MAX)
         };
@@ -412,7 +400,7 @@ impl<'s> Report<'s> {
     pub fn section(&self, category: Category) -> impl Iterator<Item = &Finding> {
         self.findings
             .iter()
-            .filter(move |f| section_of(f) == category)
+            .filter(move |f| f.category == category)
     }
 
     /// Databases every source of which was read.

@@ -6,7 +6,7 @@
 //! horizon too, but is not worth a line in a report. `pgvac sessions` lists every blocker.
 
 use crate::analysis::blockers::{Blocker, BlockerKind, Holder};
-use crate::analysis::findings::{self, Finding, Needs, Object, Recommendation};
+use crate::analysis::findings::{self, Finding, Object, Recommendation};
 use crate::analysis::rules::{Context, Rule};
 
 /// The findings of `rule` for the blockers of `kind` at `min` severity or above.
@@ -72,10 +72,6 @@ fn finding(rule: &Rule, blocker: &Blocker) -> Finding {
         finding = finding.with("note", reason.as_str());
     }
     if let Some(action) = blocker.actions.first() {
-        let reload = action
-            .statements
-            .iter()
-            .any(|s| s.contains("pg_reload_conf"));
         finding = finding.recommend(Recommendation {
             text: format!(
                 "{} (run on {}). Cost: {}.",
@@ -85,13 +81,12 @@ fn finding(rule: &Rule, blocker: &Blocker) -> Finding {
             ),
             sql: (!action.statements.is_empty()).then(|| action.statements.join("\n")),
             safety: action.safety,
-            lock: action
-                .statements
-                .iter()
-                .any(|s| s.starts_with("DROP TABLE"))
-                .then(|| "ACCESS EXCLUSIVE on the tables".to_string()),
-            needs: if reload { Needs::Reload } else { Needs::None },
+            destructive: action.destructive,
+            run_on: (!action.statements.is_empty()).then(|| action.run_on.clone()),
+            lock: action.lock.clone(),
+            needs: action.needs,
             settings: Vec::new(),
+            signals: action.signal.iter().cloned().collect(),
         });
     }
     finding

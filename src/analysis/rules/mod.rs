@@ -13,6 +13,7 @@
 //! another severity when the numbers call for it (the wraparound ladder goes from warning to
 //! critical), and its documentation says when.
 
+use crate::analysis::findings::RunOn;
 use std::collections::HashSet;
 
 use crate::analysis::autovacuum::{self, GlobalSettings, TableAutovacuum};
@@ -29,57 +30,7 @@ pub mod logged;
 #[cfg(test)]
 pub mod fixture;
 
-/// What a rule is about. Each category has its own code prefix.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Category {
-    /// Transaction ID and multixact wraparound.
-    Wraparound,
-    /// Per-table autovacuum settings.
-    Table,
-    /// Server-wide settings.
-    Config,
-    /// Vacuums running now.
-    Running,
-    /// What holds vacuum back (long transactions, slots, prepared transactions, ...): one rule per
-    /// kind of [`crate::analysis::blockers::Blocker`].
-    Blockers,
-    /// What the server log says autovacuum did (`pgvac report --log`).
-    Log,
-}
-
-impl Category {
-    pub const ALL: [Category; 6] = [
-        Category::Wraparound,
-        Category::Table,
-        Category::Config,
-        Category::Running,
-        Category::Blockers,
-        Category::Log,
-    ];
-
-    /// The code prefix: `WRAP001`, `TABLE001`, ...
-    pub fn prefix(self) -> &'static str {
-        match self {
-            Category::Wraparound => "WRAP",
-            Category::Table => "TABLE",
-            Category::Config => "CONFIG",
-            Category::Running => "RUN",
-            Category::Blockers => "BLOCK",
-            Category::Log => "LOG",
-        }
-    }
-
-    pub fn title(self) -> &'static str {
-        match self {
-            Category::Wraparound => "Wraparound",
-            Category::Table => "Per-table settings",
-            Category::Config => "Server settings",
-            Category::Running => "Running vacuums",
-            Category::Blockers => "Blockers",
-            Category::Log => "From the server log",
-        }
-    }
-}
+pub use crate::analysis::findings::Category;
 
 /// One check.
 pub struct Rule {
@@ -124,6 +75,7 @@ impl Rule {
         Finding {
             code: self.code,
             name: self.name,
+            category: self.category,
             severity: self.severity,
             object,
             message: message.into(),
@@ -467,6 +419,9 @@ impl<'s> Context<'s> {
                     Needs::ParameterGroup
                 },
                 settings,
+                destructive: false,
+                run_on: Some(RunOn::ParameterGroup),
+                signals: Vec::new(),
             };
         }
         let mut sql: Vec<String> = changes
@@ -500,6 +455,9 @@ impl<'s> Context<'s> {
                 Needs::Reload
             },
             settings,
+            destructive: false,
+            run_on: Some(RunOn::Server),
+            signals: Vec::new(),
         }
     }
 }

@@ -43,6 +43,7 @@
 //! - RDS guide, "Vacuum freeze":
 //!   https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/Appendix.PostgreSQL.CommonDBATasks.Autovacuum.html
 
+use crate::analysis::findings::RunOn;
 use crate::analysis::findings::{Finding, Recommendation, Safety, Severity};
 use crate::analysis::rules::logged::{object, table_view, window};
 use crate::analysis::rules::{Category, Context, Rule};
@@ -116,6 +117,9 @@ fn check(context: &Context) -> Vec<Finding> {
                     lock: Some("SHARE UPDATE EXCLUSIVE on the table".to_string()),
                     needs: crate::analysis::findings::Needs::None,
                     settings: Vec::new(),
+                    destructive: false,
+                    run_on: Some(RunOn::database(&view.database.name)),
+                    signals: Vec::new(),
                 }
             }
             _ => Recommendation::text(

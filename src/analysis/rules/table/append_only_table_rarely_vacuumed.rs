@@ -54,6 +54,7 @@
 //! - RDS guide, "Performing a manual vacuum freeze":
 //!   https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/Appendix.PostgreSQL.CommonDBATasks.Autovacuum.html
 
+use crate::analysis::findings::RunOn;
 use crate::analysis::findings::{Finding, Needs, Recommendation, Safety, Severity};
 use crate::analysis::tuning::{self, display_name, target};
 use crate::analysis::rules::{Category, Context, Rule};
@@ -144,6 +145,9 @@ fn check(context: &Context) -> Vec<Finding> {
                 ),
                 needs: Needs::None,
                 settings: Vec::new(),
+                destructive: false,
+                run_on: Some(RunOn::database(&view.database.name)),
+                signals: Vec::new(),
             }));
         }
     }

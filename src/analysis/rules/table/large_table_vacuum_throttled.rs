@@ -47,6 +47,7 @@
 //! - PostgreSQL, "Cost-based Vacuum Delay":
 //!   https://www.postgresql.org/docs/current/runtime-config-resource.html#RUNTIME-CONFIG-RESOURCE-VACUUM-COST
 
+use crate::analysis::findings::RunOn;
 use crate::analysis::autovacuum::{OptionSource, Reach};
 use crate::analysis::findings::{Finding, Needs, Recommendation, Safety, Severity};
 use crate::analysis::tuning::{ALTER_LOCK, CHANGED_SHARE, display_name, target};
@@ -136,6 +137,9 @@ fn check(context: &Context) -> Vec<Finding> {
                 lock: Some(ALTER_LOCK.to_string()),
                 needs: Needs::None,
                 settings: Vec::new(),
+                destructive: false,
+                run_on: Some(RunOn::database(&view.database.name)),
+                signals: Vec::new(),
             });
         out.push(finding);
     }

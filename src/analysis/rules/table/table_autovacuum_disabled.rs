@@ -38,6 +38,7 @@
 //! - RDS guide, "Setting autovacuum parameters per table":
 //!   https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/Appendix.PostgreSQL.CommonDBATasks.Autovacuum.html
 
+use crate::analysis::findings::RunOn;
 use crate::analysis::autovacuum::{OptionSource, Reach, WraparoundOnlyBecause};
 use crate::analysis::findings::{Finding, Needs, Recommendation, Safety, Severity, group_digits};
 use crate::analysis::tuning::{ALTER_LOCK, display_name, target};
@@ -109,6 +110,9 @@ fn check(context: &Context) -> Vec<Finding> {
             lock: Some(ALTER_LOCK.to_string()),
             needs: Needs::None,
             settings: Vec::new(),
+            destructive: false,
+            run_on: Some(RunOn::database(&view.database.name)),
+            signals: Vec::new(),
         }));
     }
     out

@@ -41,6 +41,7 @@
 //!   https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/Appendix.PostgreSQL.CommonDBATasks.Autovacuum.html
 //! - `relation_needs_vacanalyze` in src/backend/postmaster/autovacuum.c.
 
+use crate::analysis::findings::RunOn;
 use crate::analysis::autovacuum::Reach;
 use crate::analysis::findings::{Finding, Needs, Object, Recommendation, Safety, Severity, group_digits};
 use crate::analysis::tuning::target;
@@ -142,6 +143,9 @@ fn check(context: &Context) -> Vec<Finding> {
                 lock: Some("SHARE UPDATE EXCLUSIVE on each table".to_string()),
                 needs: Needs::None,
                 settings: Vec::new(),
+                destructive: false,
+                run_on: Some(RunOn::database(name)),
+                signals: Vec::new(),
             });
         out.push(finding);
     }

@@ -36,6 +36,7 @@
 //! - RDS guide, "MaximumUsedTransactionIDs":
 //!   https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/Appendix.PostgreSQL.CommonDBATasks.Autovacuum.html
 
+use crate::analysis::findings::RunOn;
 use crate::analysis::findings::{Finding, Needs, Object, Recommendation, Safety, Severity};
 use crate::analysis::rules::{Category, Context, Rule};
 use crate::sql::quote_ident;
@@ -77,6 +78,9 @@ fn check(context: &Context) -> Vec<Finding> {
                 lock: Some("ACCESS EXCLUSIVE on the database".to_string()),
                 needs: Needs::None,
                 settings: Vec::new(),
+                destructive: true,
+                run_on: Some(RunOn::Server),
+                signals: Vec::new(),
             })
         })
         .collect()

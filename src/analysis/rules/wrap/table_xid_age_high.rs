@@ -43,6 +43,7 @@
 //! - PostgreSQL, "Preventing Transaction ID Wraparound Failures":
 //!   https://www.postgresql.org/docs/current/routine-vacuuming.html#VACUUM-FOR-WRAPAROUND
 
+use crate::analysis::findings::RunOn;
 use crate::analysis::findings::{Finding, Needs, Recommendation, Safety, Severity};
 use crate::analysis::tuning::{display_name, target};
 use crate::analysis::wraparound::{HIGH, IdKind, step};
@@ -134,6 +135,9 @@ pub fn table_ages(context: &Context, kind: IdKind, rule: &Rule) -> Vec<Finding> 
                 ),
                 needs: Needs::None,
                 settings: Vec::new(),
+                destructive: false,
+                run_on: Some(RunOn::database(&view.database.name)),
+                signals: Vec::new(),
             });
         }
         out.push(finding);

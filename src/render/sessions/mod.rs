@@ -9,13 +9,14 @@ use std::io::{self, Write};
 
 use chrono::{DateTime, Utc};
 use comfy_table::{ContentArrangement, Table};
-use serde::Serialize;
 
 use crate::analysis::Analysis;
 use crate::analysis::blockers::{Blocker, HorizonSource, Severity, Thresholds, format_duration};
 use crate::analysis::terminate::{Excluded, Outcome};
 use crate::render::text;
 use crate::snapshot::{CollectionWarning, Missing};
+
+pub mod wire;
 
 /// Version of the `pgvac sessions --format json` document.
 pub const SESSIONS_SCHEMA_VERSION: u32 = 1;
@@ -25,11 +26,11 @@ pub const SESSIONS_SCHEMA_PATH: &str = "docs/sessions.schema.json";
 
 /// The JSON Schema of the `pgvac sessions --format json` document.
 pub fn schema() -> String {
-    crate::render::json::schema_of::<SessionsReport<'static>>()
+    crate::render::json::schema_of::<wire::WireSessions<'static>>()
 }
 
 /// What `--terminate` did, or would do in a dry run.
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone)]
 pub struct TerminateReport {
     /// `dry_run`, `to_confirm` (the plan shown before `--execute` asks for confirmation) or
     /// `execute`.
@@ -38,7 +39,8 @@ pub struct TerminateReport {
     pub excluded: Vec<Excluded>,
 }
 
-#[derive(Debug, Serialize, schemars::JsonSchema)]
+/// What `pgvac sessions` shows, from one analysis; [`wire::WireSessions`] is its JSON form.
+#[derive(Debug)]
 pub struct SessionsReport<'a> {
     pub schema_version: u32,
     pub pgvac_version: &'static str,
@@ -54,7 +56,6 @@ pub struct SessionsReport<'a> {
     /// Ranked: the one holding the horizon furthest behind first.
     pub blockers: &'a [Blocker],
     pub warnings: &'a [CollectionWarning],
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub terminate: Option<&'a TerminateReport>,
 }
 
@@ -82,7 +83,7 @@ impl<'a> SessionsReport<'a> {
 }
 
 pub fn write_json(out: &mut dyn Write, report: &SessionsReport) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, report)?;
+    serde_json::to_writer_pretty(&mut *out, &wire::WireSessions::new(report))?;
     writeln!(out)
 }
 
@@ -321,7 +322,7 @@ mod tests {
             }],
             excluded: vec![Excluded {
                 pid: 11,
-                reason: "outside the filters".into(),
+                reason: crate::analysis::terminate::ExclusionReason::OutsideFilters,
                 refused: false,
             }],
         };
