@@ -36,4 +36,3 @@ pub mod render;
 pub mod snapshot;
 pub mod sql;
 pub mod store;
-

@@ -1035,8 +1035,7 @@ fn slot_blocker(
                         same_transaction: false,
                         xact_start: None,
                     };
-                    let mut action =
-                        signal.action(summary, cost, Safety::DisplayOnly);
+                    let mut action = signal.action(summary, cost, Safety::DisplayOnly);
                     action.statements.push(drop_slot);
                     vec![action]
                 }
@@ -1821,7 +1820,12 @@ pub(crate) mod tests {
         let blockers = find_blockers(&snap, &Thresholds::default());
         assert_eq!(blockers.len(), 2);
         let physical = &blockers[0];
-        assert!(physical.actions[0].run_on.to_string().contains("standby \"replica1\""));
+        assert!(
+            physical.actions[0]
+                .run_on
+                .to_string()
+                .contains("standby \"replica1\"")
+        );
         assert_eq!(
             physical.actions[0].statements[0],
             "ALTER SYSTEM SET hot_standby_feedback = off;"

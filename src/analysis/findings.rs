@@ -462,7 +462,6 @@ pub fn worst(findings: &[Finding]) -> Option<Severity> {
     findings.iter().map(|f| f.severity).max()
 }
 
-
 /// `pg_terminate_backend` or `pg_cancel_backend`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SignalKind {

@@ -7,8 +7,8 @@
 
 pub mod autovacuum;
 pub mod blockers;
-pub mod findings;
 pub mod computed;
+pub mod findings;
 pub mod rules;
 pub mod terminate;
 pub mod tuning;
@@ -61,11 +61,8 @@ impl<'s> Analysis<'s> {
         if log.is_some() {
             rules::logged::note_contradictions(&context, &mut findings);
         }
-        let terminate = terminate::plan(
-            snapshot,
-            &context.blockers,
-            &terminate::Filters::default(),
-        );
+        let terminate =
+            terminate::plan(snapshot, &context.blockers, &terminate::Filters::default());
         Analysis {
             context,
             findings,

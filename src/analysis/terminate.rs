@@ -108,7 +108,10 @@ pub enum ExclusionReason {
     /// A maintenance command: ended only when named with `--pid`.
     Maintenance,
     /// It has a temporary schema's backend id, which does not prove it owns the schema.
-    UnprovenTempOwner { schema: String, database: String },
+    UnprovenTempOwner {
+        schema: String,
+        database: String,
+    },
     /// Named with `--pid`: there is no such session.
     NoSuchSession,
     /// Named with `--pid`: it does not hold vacuum back.
@@ -139,9 +142,9 @@ impl std::fmt::Display for ExclusionReason {
             ExclusionReason::AutovacuumWorker => {
                 f.write_str("an autovacuum worker: never terminated")
             }
-            ExclusionReason::Walsender => f.write_str(
-                "a walsender: end replication on its standby or drop its slot instead",
-            ),
+            ExclusionReason::Walsender => {
+                f.write_str("a walsender: end replication on its standby or drop its slot instead")
+            }
             ExclusionReason::BackgroundProcess(kind) => {
                 write!(f, "a {kind} process, not a client session")
             }
@@ -279,9 +282,7 @@ pub fn plan(snapshot: &Snapshot, blockers: &[Blocker], filters: &Filters) -> Pla
         if !seen.contains(&pid) {
             let reason = match snapshot.sessions.iter().find(|s| s.pid == pid) {
                 None => ExclusionReason::NoSuchSession,
-                Some(session) => {
-                    never_terminated(session).unwrap_or(ExclusionReason::NotABlocker)
-                }
+                Some(session) => never_terminated(session).unwrap_or(ExclusionReason::NotABlocker),
             };
             plan.excluded.push(Excluded::new(pid, reason));
         }
@@ -558,7 +559,10 @@ mod tests {
             ExclusionReason::BackgroundProcess("logical replication worker".to_string()),
             ExclusionReason::OwnSession,
         ] {
-            assert!(reasons.contains(&&expected), "{expected:?} not in {reasons:?}");
+            assert!(
+                reasons.contains(&&expected),
+                "{expected:?} not in {reasons:?}"
+            );
         }
         assert!(plan.excluded.iter().all(|e| !e.refused));
     }

@@ -28,8 +28,8 @@
 //! - Only tables autovacuum acts on by thresholds are advised (not disabled, temporary or
 //!   partitioned ones; TABLE005 and the CONFIG rules cover those).
 
-use crate::analysis::findings::RunOn;
 use crate::analysis::autovacuum::{GlobalSettings, Reach, TableAutovacuum, Trigger};
+use crate::analysis::findings::RunOn;
 use crate::analysis::findings::{Finding, Recommendation, Safety, Value, group_digits};
 use crate::snapshot::{RelKind, Table};
 

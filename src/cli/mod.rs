@@ -15,13 +15,13 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 
-use crate::collect::CollectOptions;
-use crate::conn::{ConnectionArgs, ConnectionSettings};
-use crate::store::history::{self, HistoryDir};
-use crate::render::{self, Format, Report};
-use crate::snapshot::{SNAPSHOT_VERSION, Snapshot};
 use crate::analysis::blockers::Thresholds;
 use crate::analysis::{Analysis, findings, rules};
+use crate::collect::CollectOptions;
+use crate::conn::{ConnectionArgs, ConnectionSettings};
+use crate::render::{self, Format, Report};
+use crate::snapshot::{SNAPSHOT_VERSION, Snapshot};
+use crate::store::history::{self, HistoryDir};
 
 /// Exit status when pgvac could not complete (Nagios UNKNOWN).
 pub const EXIT_INCOMPLETE: u8 = 3;
@@ -373,7 +373,9 @@ impl FailOn {
             FailOn::Critical => Severity::Critical,
             FailOn::Warning => Severity::Warning,
         };
-        worst.filter(|w| *w >= least).map_or(0, Severity::exit_status)
+        worst
+            .filter(|w| *w >= least)
+            .map_or(0, Severity::exit_status)
     }
 }
 
@@ -606,7 +608,8 @@ fn execute(cli: Cli) -> Result<u8> {
         Command::Collect(args) => {
             let settings = args.connection.settings()?;
             let options = args.connection.collect_options();
-            let snapshot = runtime()?.block_on(crate::cli::progress::collect(&settings, &options))?;
+            let snapshot =
+                runtime()?.block_on(crate::cli::progress::collect(&settings, &options))?;
             let status = incomplete(&snapshot, args.allow_partial, args.output.as_deref());
             let output = args.output.as_deref().filter(|_| status.is_none());
             if args.output.is_none() || output.is_some() {
@@ -635,8 +638,8 @@ fn execute(cli: Cli) -> Result<u8> {
                 .map(|dir| dir.record(&snapshot, args.keep, args.allow_partial))
                 .transpose()?;
             let log = log.map(|log| log.finish(crate::logs::cli::max_workers(&snapshot)));
-            let analysis = Analysis::build(&snapshot, Thresholds::default(), log.as_ref())
-                .with_trends(trends);
+            let analysis =
+                Analysis::build(&snapshot, Thresholds::default(), log.as_ref()).with_trends(trends);
             let report = Report::new(&analysis, chrono::Utc::now());
             let options = args.render_options();
             let status = incomplete(&snapshot, args.allow_partial, args.output.as_deref());
@@ -647,8 +650,10 @@ fn execute(cli: Cli) -> Result<u8> {
                         .context("could not render the report")
                 })?;
             }
-            Ok(status
-                .unwrap_or_else(|| args.fail_on.exit_status(findings::worst(&analysis.findings))))
+            Ok(status.unwrap_or_else(|| {
+                args.fail_on
+                    .exit_status(findings::worst(&analysis.findings))
+            }))
         }
         Command::Rules(args) => {
             write_output(None, |out| {
@@ -687,9 +692,9 @@ fn secs(duration: Duration) -> i64 {
 
 fn sessions(args: SessionsArgs) -> Result<u8> {
     use crate::analysis::blockers::worst_severity;
-    use crate::render::sessions::{SessionsReport, TerminateReport, write_json, write_table};
     use crate::analysis::terminate::{Filters, dry_run};
     use crate::collect::terminate::execute;
+    use crate::render::sessions::{SessionsReport, TerminateReport, write_json, write_table};
     use std::io::IsTerminal;
 
     if args.xid_age_warning > args.xid_age_critical {

@@ -20,7 +20,6 @@
 //! serde maps onto the snapshot types by column name. Columns that only some versions have are
 //! read from `to_jsonb(row)` by name and arrive as absent fields, never as errors.
 
-
 pub mod temp_owner;
 pub mod terminate;
 
@@ -33,8 +32,8 @@ use serde::de::DeserializeOwned;
 use sqlx::postgres::PgConnection;
 use sqlx::{Connection, Row};
 
-use crate::conn::{ConnectError, ConnectionSettings};
 use crate::analysis::findings::plural;
+use crate::conn::{ConnectError, ConnectionSettings};
 use crate::snapshot::*;
 use crate::sql::quote_ident;
 
@@ -656,7 +655,10 @@ async fn read_cluster(
         )
         .await;
     let standbys = reader
-        .rows("pg_stat_replication", include_str!("../../sql/standbys.sql"))
+        .rows(
+            "pg_stat_replication",
+            include_str!("../../sql/standbys.sql"),
+        )
         .await;
     let running_vacuums = reader
         .rows(

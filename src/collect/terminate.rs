@@ -211,10 +211,10 @@ async fn read_live(
 ) -> Result<Vec<(i32, LiveSession)>, TerminateError> {
     let what = "re-read the sessions";
     let rows: Vec<String> = sqlx::query_scalar(include_str!("../../sql/terminate_live.sql"))
-    .bind(pids)
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(query_error(what))?;
+        .bind(pids)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(query_error(what))?;
     rows.iter()
         .map(|text| {
             let row: LiveRow = serde_json::from_str(text).map_err(|e| TerminateError::Query {
@@ -239,12 +239,11 @@ async fn read_live(
 /// Wait up to 5 s for a signalled backend to leave `pg_stat_activity`.
 async fn wait_until_gone(conn: &mut PgConnection, pid: i32) -> Result<bool, TerminateError> {
     for _ in 0..50 {
-        let present: bool =
-            sqlx::query_scalar(include_str!("../../sql/terminate_gone.sql"))
-                .bind(pid)
-                .fetch_one(&mut *conn)
-                .await
-                .map_err(query_error("check the session ended"))?;
+        let present: bool = sqlx::query_scalar(include_str!("../../sql/terminate_gone.sql"))
+            .bind(pid)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(query_error("check the session ended"))?;
         if !present {
             return Ok(true);
         }
@@ -252,4 +251,3 @@ async fn wait_until_gone(conn: &mut PgConnection, pid: i32) -> Result<bool, Term
     }
     Ok(false)
 }
-

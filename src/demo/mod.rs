@@ -329,7 +329,8 @@ fn show(target: &str, snapshot: &Snapshot) -> Result<()> {
     ));
     let sessions = crate::render::sessions::SessionsReport::new(&analysis, None);
     crate::cli::write_output(None, |out| {
-        crate::render::sessions::write_table(out, &sessions, options.width).context("could not render")
+        crate::render::sessions::write_table(out, &sessions, options.width)
+            .context("could not render")
     })?;
 
     say("what was planted, and whether the report shows it:");

@@ -22,8 +22,8 @@ use serde::ser::SerializeMap;
 
 use super::{Options, Report};
 use crate::analysis::findings::{self, Category, Finding, Object, Value};
-use crate::store::history::Trends;
 use crate::snapshot::{MissingCause, PlatformKind, Visit};
+use crate::store::history::Trends;
 
 /// Version of this JSON format.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -773,8 +773,10 @@ mod tests {
                 s.server.next_xid += 100_000;
             })
             .done();
-        let trends =
-            crate::store::history::trends(&now, &crate::store::history::History::from_snapshots([&before]));
+        let trends = crate::store::history::trends(
+            &now,
+            &crate::store::history::History::from_snapshots([&before]),
+        );
         let analysis = crate::analysis::Analysis::new(&now).with_trends(Some(trends));
         let report = Report::new(&analysis, generated_at());
         let mut out = Vec::new();

@@ -21,13 +21,13 @@ pub mod trends;
 
 use chrono::{DateTime, Utc};
 
-use crate::analysis::findings::{Finding, Needs, Object, SettingChange, Severity, plural};
-use crate::store::history::Trends;
-use crate::analysis::wraparound::{IdKind, server_limits};
 use crate::analysis::Analysis;
+use crate::analysis::findings::{Finding, Needs, Object, SettingChange, Severity, plural};
 use crate::analysis::rules::Category;
 use crate::analysis::tuning;
+use crate::analysis::wraparound::{IdKind, server_limits};
 use crate::snapshot::{CollectionWarning, Missing, PlatformKind, Snapshot, Visit};
+use crate::store::history::Trends;
 
 /// How a report is drawn, beyond its format.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -398,9 +398,7 @@ impl<'s> Report<'s> {
 
     /// The findings of one section, in display order.
     pub fn section(&self, category: Category) -> impl Iterator<Item = &Finding> {
-        self.findings
-            .iter()
-            .filter(move |f| f.category == category)
+        self.findings.iter().filter(move |f| f.category == category)
     }
 
     /// Databases every source of which was read.
@@ -1062,7 +1060,6 @@ pub mod fixtures {
             })
             .done()
     }
-
 }
 
 #[cfg(test)]
@@ -1236,7 +1233,11 @@ mod computed_once {
 
     #[test]
     fn one_report_computes_the_model_the_plans_and_the_blockers_once() {
-        for snapshot in [fixtures::warning(), fixtures::critical(), fixtures::blockers()] {
+        for snapshot in [
+            fixtures::warning(),
+            fixtures::critical(),
+            fixtures::blockers(),
+        ] {
             computed::reset();
             let analysis = Analysis::new(&snapshot);
             let report = Report::new(&analysis, fixtures::generated_at());

@@ -98,7 +98,10 @@ mod tests {
     /// it. `UPDATE_DOCS=1 cargo test` rewrites it.
     #[test]
     fn docs_rules_md_is_current() {
-        crate::render::generated::assert_current("docs/rules.md", &markdown(crate::analysis::rules::all()));
+        crate::render::generated::assert_current(
+            "docs/rules.md",
+            &markdown(crate::analysis::rules::all()),
+        );
     }
 
     #[test]

@@ -431,7 +431,11 @@ mod tests {
             "commit prepared",
             "pg_drop_replication_slot",
         ];
-        let mut snapshots = vec![fixtures::warning(), fixtures::critical(), fixtures::blockers()];
+        let mut snapshots = vec![
+            fixtures::warning(),
+            fixtures::critical(),
+            fixtures::blockers(),
+        ];
         for rule in crate::analysis::rules::all() {
             let examples = (rule.examples)();
             snapshots.extend(examples.fires.into_iter().map(|(_, s)| s));
@@ -453,7 +457,11 @@ mod tests {
                     "{} {}: destructive = {} for\n{sql}",
                     finding.code, finding.object, fix.destructive
                 );
-                assert!(fix.run_on.is_some(), "{}: SQL without a place", finding.code);
+                assert!(
+                    fix.run_on.is_some(),
+                    "{}: SQL without a place",
+                    finding.code
+                );
                 checked += 1;
             }
         }

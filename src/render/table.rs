@@ -642,9 +642,9 @@ pub fn needs(needs: Needs) -> &'static str {
 
 #[cfg(test)]
 mod tests {
+    use crate::analysis::rules::fixture::Fx;
     use crate::render::fixtures::{self, generated_at};
     use crate::render::{Format, Options, Report, write};
-    use crate::analysis::rules::fixture::Fx;
 
     fn render(snapshot: &crate::snapshot::Snapshot, options: &Options) -> String {
         let analysis = crate::analysis::Analysis::new(snapshot);
@@ -783,8 +783,10 @@ mod tests {
                 s.databases[0].xid_age = 20_000;
             })
             .done();
-        let trends =
-            crate::store::history::trends(&now, &crate::store::history::History::from_snapshots([&before]));
+        let trends = crate::store::history::trends(
+            &now,
+            &crate::store::history::History::from_snapshots([&before]),
+        );
         let analysis = crate::analysis::Analysis::new(&now).with_trends(Some(trends));
         let report = Report::new(&analysis, generated_at());
         let mut out = Vec::new();

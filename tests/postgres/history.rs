@@ -8,10 +8,10 @@
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use pgvac::snapshot::Snapshot;
 use pgvac::store::history::{
     Direction, Estimate, EventKind, HistoryDir, Limit, NotCompared, Trends, trends,
 };
-use pgvac::snapshot::Snapshot;
 
 use crate::TestFn;
 use crate::client::Client;

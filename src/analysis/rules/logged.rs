@@ -7,8 +7,8 @@
 //! names the table as the log does, with `?` for what it does not say.
 
 use crate::analysis::findings::{Finding, Object, Severity, Value};
-use crate::logs::{LogSummary, TableSummary};
 use crate::analysis::rules::{Context, TableView};
+use crate::logs::{LogSummary, TableSummary};
 use crate::snapshot::RelKind;
 
 /// The snapshot table a log row is about, when it can be told.

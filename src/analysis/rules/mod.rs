@@ -1,10 +1,11 @@
 //! The rule registry: every check pgvac makes, declared once.
 //!
-//! Each rule lives in its own file under `src/analysis/rules/<category>/`. The file's `//!` module doc is
-//! the rule's user documentation (what `pgvac explain CODE` prints and `docs/rules.md` is made of),
-//! and the file ends in a `RULE` constant naming its code, name, category, default severity and
-//! check function. The [`registry!`] list below is the only place rules are listed: it declares
-//! the modules and builds [`all`] from them, so a rule cannot exist without being registered.
+//! Each rule lives in its own file under `src/analysis/rules/<category>/`. The file's `//!`
+//! module doc is the rule's user documentation (what `pgvac explain CODE` prints and
+//! `docs/rules.md` is made of), and the file ends in a `RULE` constant naming its code, name,
+//! category, default severity and check function. [`RULES`] lists them; a test fails when a rule
+//! file is not in it, and when a code of [`RETIRED`] comes back. The modules are declared as
+//! plain `mod` items (no macro), so rustfmt and clippy see every rule file.
 //!
 //! Rules are pure functions of a [`Context`]: the snapshot plus what the autovacuum model derives
 //! from it. They never talk to PostgreSQL.
@@ -13,15 +14,15 @@
 //! another severity when the numbers call for it (the wraparound ladder goes from warning to
 //! critical), and its documentation says when.
 
-use crate::analysis::findings::RunOn;
 use std::collections::HashSet;
 
 use crate::analysis::autovacuum::{self, GlobalSettings, TableAutovacuum};
 use crate::analysis::blockers::{self, Blocker, Thresholds};
-use crate::analysis::tuning::{self, Plan};
+use crate::analysis::findings::RunOn;
 use crate::analysis::findings::{
     self, Finding, Needs, Object, Recommendation, Safety, SettingChange, Severity,
 };
+use crate::analysis::tuning::{self, Plan};
 use crate::snapshot::{Database, PlatformKind, Setting, Snapshot, Table, Visit};
 
 pub mod blocking;
@@ -91,73 +92,59 @@ impl std::fmt::Debug for Rule {
     }
 }
 
-/// Declares the rule modules and the registry from one list. A category with no rules yet is
-/// written with empty braces.
-macro_rules! registry {
-    ($($category:ident { $($rule:ident),* $(,)? })*) => {
-        $(
-            pub mod $category {
-                $(pub mod $rule;)*
-            }
-        )*
+pub mod block;
+pub mod config;
+pub mod log;
+pub mod run;
+pub mod table;
+pub mod wrap;
 
-        /// Every rule, in declaration order.
-        pub static RULES: &[&Rule] = &[$($(&$category::$rule::RULE,)*)*];
-    };
-}
+/// Every rule, in the order `pgvac rules` lists them. A rule file that is not listed here fails
+/// `every_rule_file_is_registered`; a code listed in [`RETIRED`] can never come back.
+pub static RULES: &[&Rule] = &[
+    &wrap::database_xid_age_high::RULE,
+    &wrap::database_mxid_age_high::RULE,
+    &wrap::table_xid_age_high::RULE,
+    &wrap::table_mxid_age_high::RULE,
+    &wrap::anti_wraparound_vacuum_due::RULE,
+    &wrap::invalid_database::RULE,
+    &table::dead_row_trigger_too_high::RULE,
+    &table::analyze_trigger_too_high::RULE,
+    &table::append_only_table_rarely_vacuumed::RULE,
+    &table::large_table_vacuum_throttled::RULE,
+    &table::table_autovacuum_disabled::RULE,
+    &config::autovacuum_off::RULE,
+    &config::track_counts_off::RULE,
+    &config::autovacuum_logging_off::RULE,
+    &config::vacuum_cost_settings_slow::RULE,
+    &config::vacuum_memory_too_small::RULE,
+    &config::autovacuum_falling_behind::RULE,
+    &config::rds_adaptive_autovacuum::RULE,
+    &run::anti_wraparound_vacuum_running::RULE,
+    &run::vacuum_running_over_a_day::RULE,
+    &run::vacuum_index_passes_repeated::RULE,
+    &run::all_autovacuum_workers_busy::RULE,
+    &block::idle_in_transaction_holds_horizon::RULE,
+    &block::long_transaction_holds_horizon::RULE,
+    &block::prepared_transaction_holds_horizon::RULE,
+    &block::replication_slot_holds_horizon::RULE,
+    &block::standby_feedback_holds_horizon::RULE,
+    &block::temp_table_pins_datfrozenxid::RULE,
+    &block::orphaned_temp_schema::RULE,
+    &log::autovacuum_cancelled_repeatedly::RULE,
+    &log::autovacuum_skipped_for_locks::RULE,
+    &log::dead_rows_left_not_removable::RULE,
+    &log::logged_vacuum_index_passes_repeated::RULE,
+    &log::vacuum_runs_outlast_naptime_cycle::RULE,
+    &log::anti_wraparound_vacuums_repeated::RULE,
+    &log::vacuum_failsafe_triggered::RULE,
+    &log::autovacuum_worker_start_timeout::RULE,
+    &log::wraparound_messages_logged::RULE,
+];
 
-registry! {
-    wrap {
-        database_xid_age_high,
-        database_mxid_age_high,
-        table_xid_age_high,
-        table_mxid_age_high,
-        anti_wraparound_vacuum_due,
-        invalid_database,
-    }
-    table {
-        dead_row_trigger_too_high,
-        analyze_trigger_too_high,
-        append_only_table_rarely_vacuumed,
-        large_table_vacuum_throttled,
-        table_autovacuum_disabled,
-    }
-    config {
-        autovacuum_off,
-        track_counts_off,
-        autovacuum_logging_off,
-        vacuum_cost_settings_slow,
-        vacuum_memory_too_small,
-        autovacuum_falling_behind,
-        rds_adaptive_autovacuum,
-    }
-    run {
-        anti_wraparound_vacuum_running,
-        vacuum_running_over_a_day,
-        vacuum_index_passes_repeated,
-        all_autovacuum_workers_busy,
-    }
-    block {
-        idle_in_transaction_holds_horizon,
-        long_transaction_holds_horizon,
-        prepared_transaction_holds_horizon,
-        replication_slot_holds_horizon,
-        standby_feedback_holds_horizon,
-        temp_table_pins_datfrozenxid,
-        orphaned_temp_schema,
-    }
-    log {
-        autovacuum_cancelled_repeatedly,
-        autovacuum_skipped_for_locks,
-        dead_rows_left_not_removable,
-        logged_vacuum_index_passes_repeated,
-        vacuum_runs_outlast_naptime_cycle,
-        anti_wraparound_vacuums_repeated,
-        vacuum_failsafe_triggered,
-        autovacuum_worker_start_timeout,
-        wraparound_messages_logged,
-    }
-}
+/// Codes of rules that were removed, with why: never given to another rule (as ruff keeps its
+/// removed rules), so a code in a script, an alert or a `--ignore` list always means one check.
+pub static RETIRED: &[(&str, &str)] = &[];
 
 /// Every rule.
 pub fn all() -> &'static [&'static Rule] {
@@ -476,11 +463,28 @@ pub const DOC_SECTIONS: [&str; 6] = [
 /// codes and names, codes that match their category, names in kebab case, and every doc
 /// section present in order. Returns the problems found.
 pub fn registry_problems() -> Vec<String> {
+    problems_of(RULES, RETIRED)
+}
+
+fn problems_of(rules: &[&Rule], retired: &[(&str, &str)]) -> Vec<String> {
     let mut problems = Vec::new();
     let mut codes = HashSet::new();
     let mut names = HashSet::new();
-    for rule in RULES {
-        if !codes.insert(rule.code) {
+    for (code, why) in retired {
+        if !codes.insert(*code) {
+            problems.push(format!("{code}: retired twice"));
+        }
+        if why.trim().is_empty() {
+            problems.push(format!("{code}: retired without a reason"));
+        }
+    }
+    for rule in rules {
+        if retired.iter().any(|(code, _)| *code == rule.code) {
+            problems.push(format!(
+                "{}: a retired code is never reused (RETIRED says why it went)",
+                rule.code
+            ));
+        } else if !codes.insert(rule.code) {
             problems.push(format!("{}: code used twice", rule.code));
         }
         if !names.insert(rule.name) {
@@ -547,6 +551,47 @@ mod tests {
     fn registry_invariants_hold() {
         let problems = registry_problems();
         assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
+
+    /// Every file under `src/analysis/rules/<category>/` is a rule in [`RULES`]: a rule cannot
+    /// exist without being registered (and so documented and tested).
+    #[test]
+    fn every_rule_file_is_registered() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/analysis/rules");
+        let mut files = 0;
+        for category in std::fs::read_dir(&root).unwrap() {
+            let dir = category.unwrap().path();
+            if !dir.is_dir() {
+                continue;
+            }
+            for file in std::fs::read_dir(&dir).unwrap() {
+                let path = file.unwrap().path();
+                if path.extension().is_none_or(|e| e != "rs") || path.ends_with("mod.rs") {
+                    continue;
+                }
+                let text = std::fs::read_to_string(&path).unwrap();
+                assert!(
+                    RULES.iter().any(|r| r.source == text),
+                    "{} is not in RULES",
+                    path.display()
+                );
+                files += 1;
+            }
+        }
+        assert_eq!(files, RULES.len(), "a rule in RULES has no file of its own");
+    }
+
+    #[test]
+    fn a_retired_code_cannot_come_back() {
+        let live = RULES[0].code;
+        let problems = problems_of(RULES, &[(live, "replaced by another check")]);
+        assert_eq!(
+            problems,
+            [format!(
+                "{live}: a retired code is never reused (RETIRED says why it went)"
+            )]
+        );
+        assert!(!problems_of(RULES, &[("WRAP999", "")]).is_empty());
     }
 
     #[test]

@@ -249,13 +249,13 @@ fn write_terminate(out: &mut dyn Write, report: &TerminateReport, width: usize) 
 
 #[cfg(test)]
 mod tests {
+    use crate::analysis::blockers::BlockerKind;
     use crate::analysis::blockers::tests::{
         at, idle_in_transaction, orphaned, proven, session, slot, snapshot, standby, temp_database,
     };
-    use crate::analysis::blockers::BlockerKind;
+    use crate::analysis::terminate::{Excluded, Outcome, OutcomeKind};
     use crate::render::generated;
     use crate::snapshot::{PreparedTransaction, Snapshot};
-    use crate::analysis::terminate::{Excluded, Outcome, OutcomeKind};
 
     use super::*;
 

@@ -46,7 +46,12 @@ pub const RULE: Rule = Rule {
 };
 
 fn check(context: &Context) -> Vec<Finding> {
-    crate::analysis::rules::blocking::findings(context, &RULE, BlockerKind::PreparedTransaction, Severity::Warning)
+    crate::analysis::rules::blocking::findings(
+        context,
+        &RULE,
+        BlockerKind::PreparedTransaction,
+        Severity::Warning,
+    )
 }
 
 #[cfg(test)]

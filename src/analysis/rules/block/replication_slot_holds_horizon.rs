@@ -49,7 +49,12 @@ pub const RULE: Rule = Rule {
 };
 
 fn check(context: &Context) -> Vec<Finding> {
-    crate::analysis::rules::blocking::findings(context, &RULE, BlockerKind::ReplicationSlot, Severity::Warning)
+    crate::analysis::rules::blocking::findings(
+        context,
+        &RULE,
+        BlockerKind::ReplicationSlot,
+        Severity::Warning,
+    )
 }
 
 #[cfg(test)]
@@ -57,7 +62,13 @@ fn examples() -> crate::analysis::rules::fixture::Examples {
     #[allow(unused_imports)]
     use crate::analysis::rules::blocking::fixture;
     crate::analysis::rules::fixture::Examples {
-        fires: vec![("an inactive logical slot", fixture::with_slot("logical", false, 1_000))],
-        quiet: vec![("an active logical slot, young", fixture::with_slot("logical", true, 1_000))],
+        fires: vec![(
+            "an inactive logical slot",
+            fixture::with_slot("logical", false, 1_000),
+        )],
+        quiet: vec![(
+            "an active logical slot, young",
+            fixture::with_slot("logical", true, 1_000),
+        )],
     }
 }

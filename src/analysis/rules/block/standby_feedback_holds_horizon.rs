@@ -46,7 +46,12 @@ pub const RULE: Rule = Rule {
 };
 
 fn check(context: &Context) -> Vec<Finding> {
-    crate::analysis::rules::blocking::findings(context, &RULE, BlockerKind::StandbyFeedback, Severity::Warning)
+    crate::analysis::rules::blocking::findings(
+        context,
+        &RULE,
+        BlockerKind::StandbyFeedback,
+        Severity::Warning,
+    )
 }
 
 #[cfg(test)]
@@ -54,7 +59,24 @@ fn examples() -> crate::analysis::rules::fixture::Examples {
     #[allow(unused_imports)]
     use crate::analysis::rules::blocking::fixture;
     crate::analysis::rules::fixture::Examples {
-        fires: vec![("a standby 600M XIDs behind", { let mut s = crate::analysis::rules::fixture::Fx::new(16).done(); s.standbys.push(crate::snapshot::Standby { pid: 77, user: Some("repl".into()), application_name: Some("replica1".into()), client_addr: Some("10.0.0.9".into()), state: Some("streaming".into()), sync_state: Some("async".into()), backend_xmin: Some(1000), backend_xmin_age: Some(600_000_000), reply_time: None }); s })],
-        quiet: vec![("no standby", crate::analysis::rules::fixture::Fx::new(16).done())],
+        fires: vec![("a standby 600M XIDs behind", {
+            let mut s = crate::analysis::rules::fixture::Fx::new(16).done();
+            s.standbys.push(crate::snapshot::Standby {
+                pid: 77,
+                user: Some("repl".into()),
+                application_name: Some("replica1".into()),
+                client_addr: Some("10.0.0.9".into()),
+                state: Some("streaming".into()),
+                sync_state: Some("async".into()),
+                backend_xmin: Some(1000),
+                backend_xmin_age: Some(600_000_000),
+                reply_time: None,
+            });
+            s
+        })],
+        quiet: vec![(
+            "no standby",
+            crate::analysis::rules::fixture::Fx::new(16).done(),
+        )],
     }
 }

@@ -64,7 +64,12 @@ pub const RULE: Rule = Rule {
 };
 
 fn check(context: &Context) -> Vec<Finding> {
-    crate::analysis::rules::blocking::findings(context, &RULE, BlockerKind::TempTable, Severity::Warning)
+    crate::analysis::rules::blocking::findings(
+        context,
+        &RULE,
+        BlockerKind::TempTable,
+        Severity::Warning,
+    )
 }
 
 #[cfg(test)]

@@ -50,9 +50,9 @@ use chrono::Duration;
 
 use crate::analysis::autovacuum::{Reach, VacuumReason};
 use crate::analysis::findings::{Finding, Object, Severity, group_digits};
-use crate::analysis::tuning::display_name;
 use crate::analysis::rules::wrap::table_xid_age_high::human_bytes;
 use crate::analysis::rules::{Category, Context, Rule};
+use crate::analysis::tuning::display_name;
 
 pub const RULE: Rule = Rule {
     code: "CONFIG006",
@@ -117,7 +117,9 @@ fn check(context: &Context) -> Vec<Finding> {
     let workers = context.settings.max_workers.max(1);
     let limit = context.settings.cost_limit.max(1);
     let delay = context.settings.cost_delay_ms;
-    let page_miss = context.setting_number("vacuum_cost_page_miss").unwrap_or(2.0);
+    let page_miss = context
+        .setting_number("vacuum_cost_page_miss")
+        .unwrap_or(2.0);
     let per_worker_pages = if delay > 0.0 {
         Some((limit as f64 / workers as f64 / page_miss * 1000.0 / delay).round() as i64)
     } else {
@@ -160,7 +162,10 @@ fn check(context: &Context) -> Vec<Finding> {
     if new_workers > workers {
         changes.push(("autovacuum_max_workers", new_workers.to_string()));
     }
-    changes.push(("autovacuum_vacuum_cost_limit", new_limit.max(limit).to_string()));
+    changes.push((
+        "autovacuum_vacuum_cost_limit",
+        new_limit.max(limit).to_string(),
+    ));
     let fix = context.change_settings(
         &changes,
         &format!(
@@ -185,14 +190,12 @@ fn examples() -> crate::analysis::rules::fixture::Examples {
             .autovacuumed_hours_ago(now, hours)
     };
     crate::analysis::rules::fixture::Examples {
-        fires: vec![("60k dead rows (trigger 20,050), last vacuumed 2 days ago", {
-            Fx::new(16).table(overdue(48)).done()
-        })],
+        fires: vec![(
+            "60k dead rows (trigger 20,050), last vacuumed 2 days ago",
+            { Fx::new(16).table(overdue(48)).done() },
+        )],
         quiet: vec![
-            (
-                "vacuumed an hour ago",
-                Fx::new(16).table(overdue(1)).done(),
-            ),
+            ("vacuumed an hour ago", Fx::new(16).table(overdue(1)).done()),
             (
                 "never vacuumed (maybe just loaded)",
                 Fx::new(16)
@@ -238,7 +241,14 @@ mod tests {
         let fix = found[0].recommendation.clone().unwrap();
         let sql = fix.sql.unwrap();
         assert!(sql.contains("autovacuum_max_workers = '6'"), "{sql}");
-        assert!(sql.contains("autovacuum_vacuum_cost_limit = '400'"), "{sql}");
-        assert_eq!(fix.needs, Needs::Restart, "max_workers is postmaster-context before 18");
+        assert!(
+            sql.contains("autovacuum_vacuum_cost_limit = '400'"),
+            "{sql}"
+        );
+        assert_eq!(
+            fix.needs,
+            Needs::Restart,
+            "max_workers is postmaster-context before 18"
+        );
     }
 }

@@ -74,9 +74,10 @@ fn check(context: &Context) -> Vec<Finding> {
     if let Some(level) = rds_level {
         finding = finding.with("rds.force_autovacuum_logging_level", level);
     }
-    vec![finding.recommend(
-        context.change_settings(&changes, "Log every autovacuum run longer than a few seconds."),
-    )]
+    vec![finding.recommend(context.change_settings(
+        &changes,
+        "Log every autovacuum run longer than a few seconds.",
+    ))]
 }
 
 #[cfg(test)]

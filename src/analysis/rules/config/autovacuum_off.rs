@@ -74,7 +74,10 @@ fn examples() -> crate::analysis::rules::fixture::Examples {
     crate::analysis::rules::fixture::Examples {
         fires: vec![
             ("off", Fx::new(17).set("autovacuum", "off").done()),
-            ("off on RDS", Fx::new(16).rds().set("autovacuum", "off").done()),
+            (
+                "off on RDS",
+                Fx::new(16).rds().set("autovacuum", "off").done(),
+            ),
         ],
         quiet: vec![("on", Fx::new(17).done())],
     }

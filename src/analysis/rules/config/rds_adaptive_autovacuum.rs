@@ -36,8 +36,8 @@
 //!   https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/Appendix.PostgreSQL.CommonDBATasks.Autovacuum.html
 
 use crate::analysis::findings::{Finding, Object, Recommendation, Severity};
-use crate::analysis::wraparound::LOW;
 use crate::analysis::rules::{Category, Context, Rule};
+use crate::analysis::wraparound::LOW;
 
 pub const RULE: Rule = Rule {
     code: "CONFIG007",
@@ -115,7 +115,10 @@ fn examples() -> crate::analysis::rules::fixture::Examples {
             ),
             (
                 "RDS with it off",
-                Fx::new(16).rds().set("rds.adaptive_autovacuum", "off").done(),
+                Fx::new(16)
+                    .rds()
+                    .set("rds.adaptive_autovacuum", "off")
+                    .done(),
             ),
         ],
         quiet: vec![

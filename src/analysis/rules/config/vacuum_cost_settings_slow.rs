@@ -43,8 +43,8 @@
 //!   https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/Appendix.PostgreSQL.CommonDBATasks.Autovacuum.html
 
 use crate::analysis::findings::{Finding, Object, Severity};
-use crate::analysis::tuning::format_factor;
 use crate::analysis::rules::{Category, Context, Rule};
+use crate::analysis::tuning::format_factor;
 
 pub const RULE: Rule = Rule {
     code: "CONFIG004",

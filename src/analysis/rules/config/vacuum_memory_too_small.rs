@@ -47,9 +47,9 @@
 
 use crate::analysis::autovacuum::Reach;
 use crate::analysis::findings::{Finding, Object, Recommendation, Severity, group_digits};
-use crate::analysis::tuning::{BYTES_PER_DEAD_ROW, display_name};
 use crate::analysis::rules::wrap::table_xid_age_high::human_bytes;
 use crate::analysis::rules::{Category, Context, Rule};
+use crate::analysis::tuning::{BYTES_PER_DEAD_ROW, display_name};
 
 pub const RULE: Rule = Rule {
     code: "CONFIG005",
@@ -100,14 +100,20 @@ fn check(context: &Context) -> Vec<Finding> {
                 human_bytes(work_mem)
             ),
         )
-        .with("table", format!("{}: {}", worst.database.name, display_name(worst)))
+        .with(
+            "table",
+            format!("{}: {}", worst.database.name, display_name(worst)),
+        )
         .with("n_dead_tup", *dead)
         .with("needed_bytes", needed)
         .with("work_mem_bytes", work_mem)
         .with("tables_short_of_memory", short.len() as i64)
         .with("autovacuum_max_workers", workers)
         .with("recommended_bytes", recommended)
-        .with("workers_times_recommended_bytes", recommended.saturating_mul(workers));
+        .with(
+            "workers_times_recommended_bytes",
+            recommended.saturating_mul(workers),
+        );
     let recommendation = if recommended > work_mem {
         let mut fix = context.change_settings(
             &[("autovacuum_work_mem", format!("{}MB", recommended / MB))],
@@ -137,10 +143,18 @@ fn check(context: &Context) -> Vec<Finding> {
 #[cfg(test)]
 fn examples() -> crate::analysis::rules::fixture::Examples {
     use crate::analysis::rules::fixture::{Fx, T};
-    let bloated = || T::new("orders").rows(200_000_000).updated(50_000_000).dead(30_000_000);
+    let bloated = || {
+        T::new("orders")
+            .rows(200_000_000)
+            .updated(50_000_000)
+            .dead(30_000_000)
+    };
     crate::analysis::rules::fixture::Examples {
         fires: vec![
-            ("30M dead rows with 64 MB on 16", Fx::new(16).table(bloated()).done()),
+            (
+                "30M dead rows with 64 MB on 16",
+                Fx::new(16).table(bloated()).done(),
+            ),
             (
                 "400M dead rows with 1 GB on 12",
                 Fx::new(12)
@@ -175,8 +189,19 @@ mod tests {
             .table(T::new("orders").rows(200_000_000).dead(30_000_000))
             .done();
         let found = (RULE.check)(&Context::new(&snapshot));
-        let sql = found[0].recommendation.as_ref().and_then(|r| r.sql.clone()).unwrap();
-        assert!(sql.starts_with("ALTER SYSTEM SET autovacuum_work_mem = '256MB';"), "{sql}");
-        assert!(found[0].message.contains("about 3 index passes"), "{}", found[0].message);
+        let sql = found[0]
+            .recommendation
+            .as_ref()
+            .and_then(|r| r.sql.clone())
+            .unwrap();
+        assert!(
+            sql.starts_with("ALTER SYSTEM SET autovacuum_work_mem = '256MB';"),
+            "{sql}"
+        );
+        assert!(
+            found[0].message.contains("about 3 index passes"),
+            "{}",
+            found[0].message
+        );
     }
 }

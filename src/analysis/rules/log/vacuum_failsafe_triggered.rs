@@ -41,9 +41,9 @@
 use std::collections::BTreeMap;
 
 use crate::analysis::findings::{Finding, Object, Recommendation, Severity};
-use crate::logs::TableSummary;
 use crate::analysis::rules::logged::{object, window};
 use crate::analysis::rules::{Category, Context, Rule};
+use crate::logs::TableSummary;
 
 pub const RULE: Rule = Rule {
     code: "LOG007",

@@ -41,9 +41,9 @@
 //!   https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/Appendix.PostgreSQL.CommonDBATasks.Autovacuum.html
 
 use crate::analysis::findings::{Finding, Recommendation, Severity};
-use crate::logs::render::seconds;
 use crate::analysis::rules::logged::object;
 use crate::analysis::rules::{Category, Context, Rule};
+use crate::logs::render::seconds;
 
 pub const RULE: Rule = Rule {
     code: "LOG005",

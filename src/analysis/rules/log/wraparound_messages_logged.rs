@@ -43,8 +43,8 @@
 //!   https://github.com/postgres/postgres/blob/master/src/backend/access/transam/varsup.c
 
 use crate::analysis::findings::{Finding, Object, Recommendation, Severity, group_digits};
-use crate::logs::event::IdKind;
 use crate::analysis::rules::{Category, Context, Rule};
+use crate::logs::event::IdKind;
 
 pub const RULE: Rule = Rule {
     code: "LOG009",

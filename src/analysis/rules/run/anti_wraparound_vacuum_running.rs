@@ -63,7 +63,10 @@ fn check(context: &Context) -> Vec<Finding> {
         .map(|vacuum| {
             let mut finding = RULE.finding(
                 crate::analysis::rules::run::vacuum_running_over_a_day::object(vacuum),
-                format!("anti-wraparound autovacuum of {}", describe(context, vacuum)),
+                format!(
+                    "anti-wraparound autovacuum of {}",
+                    describe(context, vacuum)
+                ),
             );
             finding.evidence.extend(progress_evidence(context, vacuum));
             finding.recommend(Recommendation::text(

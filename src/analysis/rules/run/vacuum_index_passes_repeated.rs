@@ -100,12 +100,18 @@ fn examples() -> crate::analysis::rules::fixture::Examples {
     use crate::analysis::rules::run::vacuum_running_over_a_day::running;
     crate::analysis::rules::fixture::Examples {
         fires: vec![
-            ("3 passes", Fx::new(14).with(|s| running(s, 5, false, 3)).done()),
+            (
+                "3 passes",
+                Fx::new(14).with(|s| running(s, 5, false, 3)).done(),
+            ),
             (
                 "1 pass before the heap is done",
                 Fx::new(14).with(|s| running(s, 5, false, 1)).done(),
             ),
         ],
-        quiet: vec![("no pass yet", Fx::new(14).with(|s| running(s, 5, false, 0)).done())],
+        quiet: vec![(
+            "no pass yet",
+            Fx::new(14).with(|s| running(s, 5, false, 0)).done(),
+        )],
     }
 }

@@ -63,11 +63,17 @@ fn check(context: &Context) -> Vec<Finding> {
         .snapshot
         .running_vacuums
         .iter()
-        .filter(|v| v.started_at.is_some_and(|t| now - t > Duration::hours(LONG_HOURS)))
+        .filter(|v| {
+            v.started_at
+                .is_some_and(|t| now - t > Duration::hours(LONG_HOURS))
+        })
         .map(|vacuum| {
             let mut finding = RULE.finding(
                 object(vacuum),
-                format!("vacuum running for over a day: {}", describe(context, vacuum)),
+                format!(
+                    "vacuum running for over a day: {}",
+                    describe(context, vacuum)
+                ),
             );
             finding.evidence.extend(progress_evidence(context, vacuum));
             finding.recommend(Recommendation::text(
@@ -132,8 +138,14 @@ pub fn progress_evidence(context: &Context, vacuum: &RunningVacuum) -> Vec<(Stri
             .map(|t| Value::Int((context.snapshot.server.collected_at - t).num_seconds())),
     );
     push("heap_blks_total", vacuum.heap_blks_total.map(Value::Int));
-    push("heap_blks_scanned", vacuum.heap_blks_scanned.map(Value::Int));
-    push("index_vacuum_count", vacuum.index_vacuum_count.map(Value::Int));
+    push(
+        "heap_blks_scanned",
+        vacuum.heap_blks_scanned.map(Value::Int),
+    );
+    push(
+        "index_vacuum_count",
+        vacuum.index_vacuum_count.map(Value::Int),
+    );
     push("is_wraparound", vacuum.is_wraparound.map(Value::Bool));
     out
 }
@@ -188,7 +200,13 @@ pub fn running(
 fn examples() -> crate::analysis::rules::fixture::Examples {
     use crate::analysis::rules::fixture::Fx;
     crate::analysis::rules::fixture::Examples {
-        fires: vec![("running 30 h", Fx::new(15).with(|s| running(s, 30, false, 0)).done())],
-        quiet: vec![("running 2 h", Fx::new(15).with(|s| running(s, 2, false, 0)).done())],
+        fires: vec![(
+            "running 30 h",
+            Fx::new(15).with(|s| running(s, 30, false, 0)).done(),
+        )],
+        quiet: vec![(
+            "running 2 h",
+            Fx::new(15).with(|s| running(s, 2, false, 0)).done(),
+        )],
     }
 }

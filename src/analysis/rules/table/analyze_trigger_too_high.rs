@@ -46,8 +46,8 @@
 //!   https://www.postgresql.org/docs/current/routine-vacuuming.html#VACUUM-FOR-STATISTICS
 
 use crate::analysis::findings::{Finding, Severity};
-use crate::analysis::tuning;
 use crate::analysis::rules::{Category, Context, Rule};
+use crate::analysis::tuning;
 
 pub const RULE: Rule = Rule {
     code: "TABLE002",
@@ -75,7 +75,12 @@ fn check(context: &Context) -> Vec<Finding> {
         let finding = RULE
             .finding(
                 view.object(),
-                tuning::trigger_message(&view, "autoanalyze is due only after", "changed rows", analyze),
+                tuning::trigger_message(
+                    &view,
+                    "autoanalyze is due only after",
+                    "changed rows",
+                    analyze,
+                ),
             )
             .with("reltuples", view.autovacuum.reltuples.round() as i64)
             .with(

@@ -56,8 +56,8 @@
 
 use crate::analysis::findings::RunOn;
 use crate::analysis::findings::{Finding, Needs, Recommendation, Safety, Severity};
-use crate::analysis::tuning::{self, display_name, target};
 use crate::analysis::rules::{Category, Context, Rule};
+use crate::analysis::tuning::{self, display_name, target};
 
 pub const RULE: Rule = Rule {
     code: "TABLE003",
@@ -158,7 +158,9 @@ fn check(context: &Context) -> Vec<Finding> {
 fn examples() -> crate::analysis::rules::fixture::Examples {
     use crate::analysis::rules::fixture::{Fx, T};
     let log = |major: i32| {
-        let t = T::new("event_log").rows(3_000_000).inserted_since_vacuum(500_000);
+        let t = T::new("event_log")
+            .rows(3_000_000)
+            .inserted_since_vacuum(500_000);
         if major == 12 {
             // Never vacuumed: no page all-visible.
             t.without_insert_counter().all_visible_pages(0)
@@ -170,7 +172,10 @@ fn examples() -> crate::analysis::rules::fixture::Examples {
         fires: vec![
             ("append-only on 16", Fx::new(16).table(log(16)).done()),
             ("append-only on 18", Fx::new(18).table(log(18)).done()),
-            ("append-only on 12, never vacuumed", Fx::new(12).table(log(12)).done()),
+            (
+                "append-only on 12, never vacuumed",
+                Fx::new(12).table(log(12)).done(),
+            ),
         ],
         quiet: vec![
             (
@@ -207,7 +212,11 @@ fn examples() -> crate::analysis::rules::fixture::Examples {
             (
                 "a table that churns (TABLE001's case)",
                 Fx::new(16)
-                    .table(log(16).updated(900_000).option("autovacuum_vacuum_scale_factor=0.01"))
+                    .table(
+                        log(16)
+                            .updated(900_000)
+                            .option("autovacuum_vacuum_scale_factor=0.01"),
+                    )
                     .done(),
             ),
         ],
@@ -231,12 +240,25 @@ mod tests {
             )
             .done();
         let found = (RULE.check)(&Context::new(&on12));
-        let sql = found[0].recommendation.as_ref().and_then(|r| r.sql.clone()).unwrap();
-        assert!(sql.ends_with("VACUUM (FREEZE, ANALYZE, VERBOSE) public.event_log;"), "{sql}");
+        let sql = found[0]
+            .recommendation
+            .as_ref()
+            .and_then(|r| r.sql.clone())
+            .unwrap();
+        assert!(
+            sql.ends_with("VACUUM (FREEZE, ANALYZE, VERBOSE) public.event_log;"),
+            "{sql}"
+        );
 
-        let on13 = Fx::new(13).table(T::new("event_log").rows(3_000_000)).done();
+        let on13 = Fx::new(13)
+            .table(T::new("event_log").rows(3_000_000))
+            .done();
         let found = (RULE.check)(&Context::new(&on13));
-        let sql = found[0].recommendation.as_ref().and_then(|r| r.sql.clone()).unwrap();
+        let sql = found[0]
+            .recommendation
+            .as_ref()
+            .and_then(|r| r.sql.clone())
+            .unwrap();
         assert!(
             sql.contains("autovacuum_vacuum_insert_scale_factor = 0.02, autovacuum_vacuum_insert_threshold = 1000"),
             "{sql}"

@@ -67,8 +67,8 @@
 //! - `relation_needs_vacanalyze` in src/backend/postmaster/autovacuum.c.
 
 use crate::analysis::findings::{Finding, Severity};
-use crate::analysis::tuning;
 use crate::analysis::rules::{Category, Context, Rule};
+use crate::analysis::tuning;
 
 pub const RULE: Rule = Rule {
     code: "TABLE001",
@@ -124,8 +124,14 @@ fn examples() -> crate::analysis::rules::fixture::Examples {
     };
     crate::analysis::rules::fixture::Examples {
         fires: vec![
-            ("2M rows churning under defaults (17)", Fx::new(17).table(churn()).done()),
-            ("2M rows churning under defaults (12)", Fx::new(12).table(churn()).done()),
+            (
+                "2M rows churning under defaults (17)",
+                Fx::new(17).table(churn()).done(),
+            ),
+            (
+                "2M rows churning under defaults (12)",
+                Fx::new(12).table(churn()).done(),
+            ),
             (
                 "RDS's 0.1 still lets 10% pile up",
                 Fx::new(16)
@@ -176,13 +182,26 @@ mod tests {
     #[test]
     fn recommends_two_percent_with_analyze_in_one_statement() {
         let snapshot = Fx::new(17)
-            .table(T::new("orders").rows(2_000_000).updated(600_000).dead(300_000))
+            .table(
+                T::new("orders")
+                    .rows(2_000_000)
+                    .updated(600_000)
+                    .dead(300_000),
+            )
             .done();
         let found = (RULE.check)(&Context::new(&snapshot));
         assert_eq!(found.len(), 1);
         let f = &found[0];
-        assert_eq!(f.severity, Severity::Warning, "300k dead > 40,050 recommended");
-        let sql = f.recommendation.as_ref().and_then(|r| r.sql.clone()).unwrap();
+        assert_eq!(
+            f.severity,
+            Severity::Warning,
+            "300k dead > 40,050 recommended"
+        );
+        let sql = f
+            .recommendation
+            .as_ref()
+            .and_then(|r| r.sql.clone())
+            .unwrap();
         assert_eq!(
             sql,
             "SET lock_timeout = '5s';\nALTER TABLE public.orders SET (\
@@ -205,9 +224,15 @@ mod tests {
             )
             .done();
         let found = (RULE.check)(&Context::new(&snapshot));
-        let sql = found[0].recommendation.as_ref().and_then(|r| r.sql.clone()).unwrap();
+        let sql = found[0]
+            .recommendation
+            .as_ref()
+            .and_then(|r| r.sql.clone())
+            .unwrap();
         assert!(
-            sql.contains("autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 11000000"),
+            sql.contains(
+                "autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 11000000"
+            ),
             "{sql}"
         );
         assert_eq!(found[0].severity, Severity::Info);
@@ -227,11 +252,20 @@ mod tests {
         let snapshot = Fx::new(15).table(owner).table(toast).done();
         let found = (RULE.check)(&Context::new(&snapshot));
         assert_eq!(found.len(), 1);
-        let sql = found[0].recommendation.as_ref().and_then(|r| r.sql.clone()).unwrap();
+        let sql = found[0]
+            .recommendation
+            .as_ref()
+            .and_then(|r| r.sql.clone())
+            .unwrap();
         assert!(
-            sql.contains("ALTER TABLE public.\"Documents\" SET (toast.autovacuum_vacuum_scale_factor = 0.02"),
+            sql.contains(
+                "ALTER TABLE public.\"Documents\" SET (toast.autovacuum_vacuum_scale_factor = 0.02"
+            ),
             "{sql}"
         );
-        assert!(!sql.contains("analyze"), "TOAST tables are never analyzed: {sql}");
+        assert!(
+            !sql.contains("analyze"),
+            "TOAST tables are never analyzed: {sql}"
+        );
     }
 }

@@ -47,12 +47,12 @@
 //! - PostgreSQL, "Cost-based Vacuum Delay":
 //!   https://www.postgresql.org/docs/current/runtime-config-resource.html#RUNTIME-CONFIG-RESOURCE-VACUUM-COST
 
-use crate::analysis::findings::RunOn;
 use crate::analysis::autovacuum::{OptionSource, Reach};
+use crate::analysis::findings::RunOn;
 use crate::analysis::findings::{Finding, Needs, Recommendation, Safety, Severity};
-use crate::analysis::tuning::{ALTER_LOCK, CHANGED_SHARE, display_name, target};
 use crate::analysis::rules::wrap::table_xid_age_high::human_bytes;
 use crate::analysis::rules::{Category, Context, Rule};
+use crate::analysis::tuning::{ALTER_LOCK, CHANGED_SHARE, display_name, target};
 
 pub const RULE: Rule = Rule {
     code: "TABLE004",
@@ -69,13 +69,9 @@ pub const RULE: Rule = Rule {
 pub const VERY_LARGE_BYTES: i64 = 100 * 1024 * 1024 * 1024;
 
 fn check(context: &Context) -> Vec<Finding> {
-    let page_miss = context.setting_number("vacuum_cost_page_miss").unwrap_or(
-        if context.major() >= 14 {
-            2.0
-        } else {
-            10.0
-        },
-    );
+    let page_miss = context
+        .setting_number("vacuum_cost_page_miss")
+        .unwrap_or(if context.major() >= 14 { 2.0 } else { 10.0 });
     let mut out = Vec::new();
     for view in context.tables() {
         let eval = view.autovacuum;

@@ -38,11 +38,11 @@
 //! - RDS guide, "Setting autovacuum parameters per table":
 //!   https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/Appendix.PostgreSQL.CommonDBATasks.Autovacuum.html
 
-use crate::analysis::findings::RunOn;
 use crate::analysis::autovacuum::{OptionSource, Reach, WraparoundOnlyBecause};
+use crate::analysis::findings::RunOn;
 use crate::analysis::findings::{Finding, Needs, Recommendation, Safety, Severity, group_digits};
-use crate::analysis::tuning::{ALTER_LOCK, display_name, target};
 use crate::analysis::rules::{Category, Context, Rule};
+use crate::analysis::tuning::{ALTER_LOCK, display_name, target};
 
 pub const RULE: Rule = Rule {
     code: "TABLE005",
@@ -145,7 +145,11 @@ fn examples() -> crate::analysis::rules::fixture::Examples {
             (
                 "enabled explicitly",
                 Fx::new(15)
-                    .table(T::new("staging").rows(10_000).option("autovacuum_enabled=true"))
+                    .table(
+                        T::new("staging")
+                            .rows(10_000)
+                            .option("autovacuum_enabled=true"),
+                    )
                     .done(),
             ),
             (
@@ -169,8 +173,17 @@ mod tests {
     #[test]
     fn severity_follows_the_backlog_and_sql_resets_the_option() {
         let snapshot = Fx::new(16)
-            .table(T::new("Busy").rows(10_000).dead(5_000).option("autovacuum_enabled=false"))
-            .table(T::new("idle").rows(10_000).option("autovacuum_enabled=false"))
+            .table(
+                T::new("Busy")
+                    .rows(10_000)
+                    .dead(5_000)
+                    .option("autovacuum_enabled=false"),
+            )
+            .table(
+                T::new("idle")
+                    .rows(10_000)
+                    .option("autovacuum_enabled=false"),
+            )
             .done();
         let found = (RULE.check)(&Context::new(&snapshot));
         assert_eq!(found.len(), 2);
@@ -179,7 +192,10 @@ mod tests {
         assert_eq!(busy.severity, Severity::Warning);
         assert_eq!(idle.severity, Severity::Info);
         assert_eq!(
-            busy.recommendation.as_ref().and_then(|r| r.sql.clone()).unwrap(),
+            busy.recommendation
+                .as_ref()
+                .and_then(|r| r.sql.clone())
+                .unwrap(),
             "SET lock_timeout = '5s';\nALTER TABLE public.\"Busy\" RESET (autovacuum_enabled);"
         );
     }

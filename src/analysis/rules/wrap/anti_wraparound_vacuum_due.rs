@@ -41,12 +41,14 @@
 //!   https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/Appendix.PostgreSQL.CommonDBATasks.Autovacuum.html
 //! - `relation_needs_vacanalyze` in src/backend/postmaster/autovacuum.c.
 
-use crate::analysis::findings::RunOn;
 use crate::analysis::autovacuum::Reach;
-use crate::analysis::findings::{Finding, Needs, Object, Recommendation, Safety, Severity, group_digits};
-use crate::analysis::tuning::target;
+use crate::analysis::findings::RunOn;
+use crate::analysis::findings::{
+    Finding, Needs, Object, Recommendation, Safety, Severity, group_digits,
+};
 use crate::analysis::rules::wrap::table_xid_age_high::human_bytes;
 use crate::analysis::rules::{Category, Context, Rule, TableView};
+use crate::analysis::tuning::target;
 
 pub const RULE: Rule = Rule {
     code: "WRAP005",

@@ -43,8 +43,8 @@
 
 use crate::analysis::findings::{Finding, Severity};
 use crate::analysis::rules::wrap::database_xid_age_high::database_ages;
-use crate::analysis::wraparound::IdKind;
 use crate::analysis::rules::{Category, Context, Rule};
+use crate::analysis::wraparound::IdKind;
 
 pub const RULE: Rule = Rule {
     code: "WRAP002",

@@ -48,8 +48,8 @@
 //! - `SetTransactionIdLimit` in src/backend/access/transam/varsup.c.
 
 use crate::analysis::findings::{Finding, Object, Recommendation, Severity};
-use crate::analysis::wraparound::{IdKind, step};
 use crate::analysis::rules::{Category, Context, Rule};
+use crate::analysis::wraparound::{IdKind, step};
 
 pub const RULE: Rule = Rule {
     code: "WRAP001",

@@ -45,9 +45,9 @@
 
 use crate::analysis::findings::RunOn;
 use crate::analysis::findings::{Finding, Needs, Recommendation, Safety, Severity};
+use crate::analysis::rules::{Category, Context, Rule};
 use crate::analysis::tuning::{display_name, target};
 use crate::analysis::wraparound::{HIGH, IdKind, step};
-use crate::analysis::rules::{Category, Context, Rule};
 use crate::snapshot::Persistence;
 
 pub const RULE: Rule = Rule {
@@ -101,11 +101,9 @@ pub fn table_ages(context: &Context, kind: IdKind, rule: &Rule) -> Vec<Finding> 
             .with("effective_freeze_max_age", max_age)
             .with("bytes_to_read", bytes);
         finding.severity = level.severity;
-        let running = context
-            .snapshot
-            .running_vacuums
-            .iter()
-            .any(|v| v.relid == Some(view.table.oid) && v.database.as_deref() == Some(&view.database.name));
+        let running = context.snapshot.running_vacuums.iter().any(|v| {
+            v.relid == Some(view.table.oid) && v.database.as_deref() == Some(&view.database.name)
+        });
         finding = finding.with("vacuum_running", running);
         if let Some((_, sql_name, _)) = target(&view) {
             let options = if age >= HIGH {
@@ -220,7 +218,9 @@ mod tests {
             "{sql:?}"
         );
         assert!(
-            sql.contains(&"VACUUM (FREEZE, INDEX_CLEANUP FALSE, VERBOSE) public.\"user\";".to_string()),
+            sql.contains(
+                &"VACUUM (FREEZE, INDEX_CLEANUP FALSE, VERBOSE) public.\"user\";".to_string()
+            ),
             "{sql:?}"
         );
     }
