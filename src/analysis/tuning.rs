@@ -247,6 +247,16 @@ pub fn display_name(view: &TableView) -> String {
     }
 }
 
+/// What a message about `view` starts with, so that no view prints the table twice: nothing
+/// for a table (the finding's object names it), `TOAST table of schema.name: ` for a TOAST
+/// table, whose object names the `pg_toast` relation and not the table a DBA knows.
+pub fn message_lead(view: &TableView) -> String {
+    match view.table.kind {
+        RelKind::Toast => format!("{}: ", display_name(view)),
+        _ => String::new(),
+    }
+}
+
 /// `0.02`, `0`, `0.1`.
 pub fn format_factor(x: f64) -> String {
     let text = format!("{x:.4}");
@@ -266,8 +276,8 @@ pub const ALTER_LOCK: &str = "SHARE UPDATE EXCLUSIVE on the table: reads and wri
 pub fn trigger_message(view: &TableView, lead: &str, unit: &str, advice: &TriggerAdvice) -> String {
     let rows = view.autovacuum.reltuples;
     format!(
-        "{}: {lead} {} {unit} ({:.0}% of {} rows); recommended {}",
-        display_name(view),
+        "{}{lead} {} {unit} ({:.0}% of {} rows); recommended {}",
+        message_lead(view),
         group_digits(advice.current_rows.round() as i64),
         100.0 * advice.current_rows / rows,
         group_digits(rows.round() as i64),

@@ -124,7 +124,7 @@ pub fn write(out: &mut dyn Write, report: &Report, options: &Options) -> io::Res
             &[
                 "Status",
                 "Table",
-                "Dead rows",
+                "Counted",
                 "Vacuum after",
                 "Recommended",
                 "Rule",
@@ -137,7 +137,9 @@ pub fn write(out: &mut dyn Write, report: &Report, options: &Options) -> io::Res
                 &[
                     severity_word(t.severity),
                     &escape(&format!("{}: {}", t.database, t.display)),
-                    &t.dead_rows.map(group_digits).unwrap_or_default(),
+                    &t.count
+                        .map(|n| format!("{} {}", group_digits(n), t.trigger.counted()))
+                        .unwrap_or_default(),
                     &if t.autovacuum_disabled {
                         "disabled".to_string()
                     } else {

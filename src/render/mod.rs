@@ -111,14 +111,37 @@ pub struct TableRow {
     pub severity: Severity,
     /// Codes of its findings, in display order.
     pub codes: Vec<&'static str>,
-    pub dead_rows: Option<i64>,
-    /// Dead rows autovacuum waits for now (`threshold + scale_factor * reltuples`).
+    /// Which trigger the row's numbers are about: the one the advice changes (inserts for an
+    /// append-only table), else dead rows.
+    pub trigger: TriggerKind,
+    /// What that trigger counts now: dead rows, or rows inserted since the last vacuum.
+    pub count: Option<i64>,
+    /// The count at which autovacuum vacuums it now (`threshold + scale_factor * reltuples`).
     pub trigger_rows: f64,
     /// The trigger pgvac recommends, when it recommends one.
     pub recommended_rows: Option<f64>,
     pub last_autovacuum: Option<DateTime<Utc>>,
     /// Autovacuum is disabled for it (only anti-wraparound vacuums run).
     pub autovacuum_disabled: bool,
+}
+
+/// The two triggers that make autovacuum vacuum a table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TriggerKind {
+    /// `n_dead_tup` against the dead-row trigger.
+    DeadRows,
+    /// `n_ins_since_vacuum` against the insert trigger (13+).
+    Inserts,
+}
+
+impl TriggerKind {
+    /// What its count counts, after a number: `12,000 dead`, `600,000 inserted`.
+    pub fn counted(self) -> &'static str {
+        match self {
+            TriggerKind::DeadRows => "dead",
+            TriggerKind::Inserts => "inserted",
+        }
+    }
 }
 
 /// A server setting to change.
@@ -277,10 +300,28 @@ impl<'s> Report<'s> {
             let Some(severity) = about.iter().map(|f| f.severity).max() else {
                 continue;
             };
-            let recommended_rows = view
+            // The trigger the advice is about, its count and threshold now, and the advice.
+            let inserts = view
                 .plan
-                .and_then(|p| p.dead_rows.as_ref().or(p.inserts.as_ref()))
-                .map(|a| a.recommended_rows);
+                .filter(|p| p.dead_rows.is_none())
+                .and_then(|p| p.inserts.as_ref())
+                .zip(view.autovacuum.inserts.as_ref());
+            let (trigger, count, trigger_rows, recommended_rows) = match inserts {
+                Some((advice, now)) => (
+                    TriggerKind::Inserts,
+                    now.count,
+                    now.rows,
+                    Some(advice.recommended_rows),
+                ),
+                None => (
+                    TriggerKind::DeadRows,
+                    view.autovacuum.dead_rows.count,
+                    view.autovacuum.dead_rows.rows,
+                    view.plan
+                        .and_then(|p| p.dead_rows.as_ref())
+                        .map(|a| a.recommended_rows),
+                ),
+            };
             let mut codes: Vec<&'static str> = about.iter().map(|f| f.code).collect();
             codes.dedup();
             tables.push(TableRow {
@@ -290,8 +331,9 @@ impl<'s> Report<'s> {
                 display: tuning::display_name(&view),
                 severity,
                 codes,
-                dead_rows: view.autovacuum.dead_rows.count,
-                trigger_rows: view.autovacuum.dead_rows.rows,
+                trigger,
+                count,
+                trigger_rows,
                 recommended_rows,
                 last_autovacuum: view.table.stats.as_ref().and_then(|s| s.last_autovacuum),
                 autovacuum_disabled: !view.autovacuum.enabled.value,
@@ -300,7 +342,7 @@ impl<'s> Report<'s> {
         tables.sort_by(|a, b| {
             b.severity
                 .cmp(&a.severity)
-                .then_with(|| b.dead_rows.unwrap_or(0).cmp(&a.dead_rows.unwrap_or(0)))
+                .then_with(|| b.count.unwrap_or(0).cmp(&a.count.unwrap_or(0)))
                 .then_with(|| a.database.cmp(&b.database))
                 .then_with(|| a.display.cmp(&b.display))
         });

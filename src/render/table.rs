@@ -361,7 +361,7 @@ impl Writer<'_> {
         let mut table = self.table(&[
             "Status",
             "Table",
-            "Dead rows",
+            "Counted",
             "Vacuum at",
             "Advised",
             "Last autovac",
@@ -385,8 +385,8 @@ impl Writer<'_> {
                     &printable(&format!("{}: {}", t.database, t.display)),
                     NAME_COLUMNS,
                 )),
-                match t.dead_rows {
-                    Some(n) => number(n),
+                match t.count {
+                    Some(n) => right(format!("{} {}", group_digits(n), t.trigger.counted())),
                     None => Cell::new(""),
                 },
                 right(trigger),

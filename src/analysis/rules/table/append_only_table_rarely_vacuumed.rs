@@ -114,8 +114,9 @@ fn check(context: &Context) -> Vec<Finding> {
                 .finding(
                     view.object(),
                     format!(
-                        "{name}: append-only on PostgreSQL {}, {:.0}% of its pages never vacuumed \
+                        "{}append-only on PostgreSQL {}, {:.0}% of its pages never vacuumed \
                          (no insert trigger before 13)",
+                        tuning::message_lead(&view),
                         context.major(),
                         100.0 * unvacuumed
                     ),

@@ -91,7 +91,8 @@ pub fn table_ages(context: &Context, kind: IdKind, rule: &Rule) -> Vec<Finding> 
             .finding(
                 view.object(),
                 format!(
-                    "{name} is {} {}s old: {}",
+                    "{}{} {}s old: {}",
+                    crate::analysis::tuning::message_lead(&view),
                     crate::analysis::findings::group_digits(age),
                     kind.label(),
                     level.meaning
