@@ -303,6 +303,12 @@ pub struct ReportArgs {
     /// never (0 unless pgvac could not complete).
     #[arg(long, value_enum, default_value_t = FailOn::Warning, value_name = "LEVEL")]
     pub fail_on: FailOn,
+    /// Leave out the findings of this rule (a code such as TABLE003, or its name; repeatable,
+    /// or comma-separated in PGVAC_IGNORE): for findings a team has accepted. They count for
+    /// nothing, and the report says how many were left out.
+    #[arg(long = "ignore", value_name = "CODE", env = "PGVAC_IGNORE", value_delimiter = ',',
+          value_parser = parse_rule_code)]
+    pub ignore: Vec<&'static str>,
     /// Colour in the terminal report: auto (on a terminal, unless NO_COLOR is set), always,
     /// never.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
@@ -416,9 +422,21 @@ impl ReportArgs {
 
 #[derive(Debug, Args)]
 pub struct RulesArgs {
-    /// Print every rule's full documentation as Markdown (the source of docs/rules.md).
-    #[arg(long)]
+    /// table (code, name, severity, summary), markdown (every rule's documentation: the source
+    /// of docs/rules.md) or json (for tooling; schema in docs/rules.schema.json).
+    #[arg(long, value_enum, default_value_t = RulesFormat::Table)]
+    pub format: RulesFormat,
+    /// Same as --format markdown.
+    #[arg(long, conflicts_with = "format")]
     pub markdown: bool,
+}
+
+/// Output formats of `pgvac rules`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RulesFormat {
+    Table,
+    Markdown,
+    Json,
 }
 
 #[derive(Debug, Args)]
@@ -431,6 +449,21 @@ pub struct ExplainArgs {
 /// Read a snapshot written by `pgvac collect`, refusing other formats with one clear line.
 pub fn read_snapshot(path: &Path) -> Result<Snapshot> {
     crate::store::snapshot_file::read(path).map_err(|e| anyhow::anyhow!("{} {e}", path.display()))
+}
+
+/// `--ignore`: a rule's code (any case) or name; a retired code is named as such.
+fn parse_rule_code(text: &str) -> Result<&'static str, String> {
+    if let Some(rule) = rules::find(text) {
+        return Ok(rule.code);
+    }
+    let wanted = text.trim();
+    match rules::RETIRED
+        .iter()
+        .find(|(code, _)| code.eq_ignore_ascii_case(wanted))
+    {
+        Some((code, why)) => Err(format!("{code} is a retired rule ({why})")),
+        None => Err(format!("no rule {wanted:?}: `pgvac rules` lists the codes")),
+    }
 }
 
 /// `--connect-timeout`: a number of seconds (fractions allowed) or a duration; 0 is no limit.
@@ -631,8 +664,9 @@ fn execute(cli: Cli) -> Result<u8> {
                 .map(|dir| dir.record(&snapshot, args.keep, args.allow_partial))
                 .transpose()?;
             let log = log.map(|log| log.finish(crate::logs::cli::max_workers(&snapshot)));
-            let analysis =
-                Analysis::build(&snapshot, Thresholds::default(), log.as_ref()).with_trends(trends);
+            let analysis = Analysis::build(&snapshot, Thresholds::default(), log.as_ref())
+                .with_trends(trends)
+                .ignoring(&args.ignore);
             let report = Report::new(&analysis, chrono::Utc::now());
             let options = args.render_options();
             let status = incomplete(&snapshot, args.allow_partial, args.output.as_deref());
@@ -649,11 +683,18 @@ fn execute(cli: Cli) -> Result<u8> {
             }))
         }
         Command::Rules(args) => {
+            let format = if args.markdown {
+                RulesFormat::Markdown
+            } else {
+                args.format
+            };
             write_output(None, |out| {
-                if args.markdown {
-                    out.write_all(render::rules::markdown(rules::all()).as_bytes())?;
-                } else {
-                    render::rules::write_list(out, rules::all())?;
+                match format {
+                    RulesFormat::Markdown => {
+                        out.write_all(render::rules::markdown(rules::all()).as_bytes())?
+                    }
+                    RulesFormat::Json => render::rules::write_json(out, rules::all())?,
+                    RulesFormat::Table => render::rules::write_list(out, rules::all())?,
                 }
                 Ok(())
             })?;
