@@ -10,6 +10,20 @@ use std::path::Path;
 
 use crate::snapshot::{SNAPSHOT_VERSION, Snapshot};
 
+/// Where the snapshot's JSON Schema is committed (generated from the snapshot types).
+pub const SCHEMA_PATH: &str = "docs/snapshot.schema.json";
+
+/// The JSON Schema of a snapshot file, from the types it is read into.
+pub fn schema() -> String {
+    let schema = schemars::SchemaGenerator::new(
+        schemars::generate::SchemaSettings::default().for_deserialize(),
+    )
+    .into_root_schema_for::<Snapshot>();
+    let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
 /// Why a file is not a snapshot this pgvac can read. Each reads as the end of a sentence that
 /// starts with the file's name.
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +73,39 @@ pub fn read(path: &Path) -> Result<Snapshot, SnapshotFileError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The committed schema is what the types generate (`UPDATE_DOCS=1 cargo test` rewrites it),
+    /// and every snapshot fixture (base clusters of 12-18, the report fixtures, the demo's
+    /// example) is valid under it; a wrong type is not.
+    #[test]
+    fn snapshot_schema_is_current_and_every_fixture_validates() {
+        crate::render::generated::assert_current(SCHEMA_PATH, &schema());
+        let validator = crate::render::generated::validator(&schema());
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(root.join("tests/fixtures"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "json"))
+            .collect();
+        files.push(root.join("examples/demo-snapshot.json"));
+        assert!(files.len() >= 9, "{files:?}");
+        for file in &files {
+            let text = std::fs::read_to_string(file).unwrap();
+            let document: serde_json::Value = serde_json::from_str(&text).unwrap();
+            let errors = crate::render::generated::errors(&validator, &document);
+            assert!(
+                errors.is_empty(),
+                "{}: {}",
+                file.display(),
+                errors.join("\n")
+            );
+            assert!(parse(&text).is_ok(), "{}", file.display());
+        }
+        let text = std::fs::read_to_string(root.join("tests/fixtures/base-16.json")).unwrap();
+        let mut broken: serde_json::Value = serde_json::from_str(&text).unwrap();
+        broken["server"]["next_xid"] = "soon".into();
+        assert!(!validator.is_valid(&broken));
+    }
 
     #[test]
     fn every_kind_of_bad_file_is_named() {
