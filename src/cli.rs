@@ -415,6 +415,11 @@ pub struct ExplainArgs {
 pub fn read_snapshot(path: &Path) -> Result<Snapshot> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("could not read snapshot {}", path.display()))?;
+    parse_snapshot(&text, &path.display().to_string())
+}
+
+/// Parse the text of a snapshot file; `origin` names it in the error (the file's path).
+pub fn parse_snapshot(text: &str, origin: &str) -> Result<Snapshot> {
     // The version first, from a pass that keeps nothing else, so a snapshot of another format
     // is named as such rather than reported as a field-by-field mismatch.
     #[derive(serde::Deserialize)]
@@ -422,31 +427,20 @@ pub fn read_snapshot(path: &Path) -> Result<Snapshot> {
         snapshot_version: Option<u64>,
     }
     if !text.trim_start().starts_with('{') {
-        anyhow::bail!(
-            "{} is not a pgvac snapshot: it is not a JSON object",
-            path.display()
-        );
+        anyhow::bail!("{origin} is not a pgvac snapshot: it is not a JSON object");
     }
-    let version: Version = serde_json::from_str(&text).map_err(|e| {
-        anyhow::anyhow!(
-            "{} is not a pgvac snapshot: invalid JSON ({e})",
-            path.display()
-        )
-    })?;
+    let version: Version = serde_json::from_str(text)
+        .map_err(|e| anyhow::anyhow!("{origin} is not a pgvac snapshot: invalid JSON ({e})"))?;
     match version.snapshot_version {
-        None => anyhow::bail!(
-            "{} is not a pgvac snapshot: it has no snapshot_version",
-            path.display()
-        ),
+        None => anyhow::bail!("{origin} is not a pgvac snapshot: it has no snapshot_version"),
         Some(version) if version != u64::from(SNAPSHOT_VERSION) => anyhow::bail!(
-            "{} is a version {version} snapshot; this pgvac reads version {SNAPSHOT_VERSION}: \
-             collect it again with this pgvac",
-            path.display()
+            "{origin} is a version {version} snapshot; this pgvac reads version \
+             {SNAPSHOT_VERSION}: collect it again with this pgvac"
         ),
         Some(_) => {}
     }
-    serde_json::from_str(&text)
-        .map_err(|e| anyhow::anyhow!("{} is not a valid pgvac snapshot: {e}", path.display()))
+    serde_json::from_str(text)
+        .map_err(|e| anyhow::anyhow!("{origin} is not a valid pgvac snapshot: {e}"))
 }
 
 /// `--connect-timeout`: a number of seconds (fractions allowed) or a duration; 0 is no limit.
