@@ -1096,11 +1096,11 @@ fn note_hidden_data(snapshot: &mut Snapshot) {
             message: format!(
                 "{} of other roles {} hidden from \"{}\": their query, state and start times are \
                  unknown, so idle-in-transaction and long-running sessions cannot be told apart \
-                 (GRANT pg_monitor TO \"{}\")",
+                 (GRANT pg_monitor TO {})",
                 plural(redacted, "session", "sessions"),
                 if redacted == 1 { "is" } else { "are" },
                 snapshot.role.name,
-                snapshot.role.name
+                quote_ident(&snapshot.role.name)
             ),
         });
     }
@@ -1115,7 +1115,7 @@ fn note_hidden_data(snapshot: &mut Snapshot) {
             database: None,
             message: format!(
                 "{} {} to other roles: {} table, progress and whether {} autovacuum or \
-                 anti-wraparound are hidden (GRANT pg_monitor TO \"{}\")",
+                 anti-wraparound are hidden (GRANT pg_monitor TO {})",
                 plural(hidden_vacuums, "running vacuum", "running vacuums"),
                 if hidden_vacuums == 1 {
                     "belongs"
@@ -1128,7 +1128,7 @@ fn note_hidden_data(snapshot: &mut Snapshot) {
                 } else {
                     "they are"
                 },
-                snapshot.role.name
+                quote_ident(&snapshot.role.name)
             ),
         });
     }
