@@ -16,6 +16,7 @@ mod formats;
 mod history;
 mod oracle;
 mod ownership;
+mod reliability;
 mod report;
 mod runner;
 
@@ -42,6 +43,7 @@ fn tests() -> Vec<(&'static str, TestFn)> {
     all.extend(formats::TESTS.iter().copied());
     all.extend(connect::TESTS.iter().copied());
     all.extend(faults::TESTS.iter().copied());
+    all.extend(reliability::TESTS.iter().copied());
     all
 }
 
