@@ -41,8 +41,10 @@ pub const EXIT_INTERRUPTED: u8 = 130;
                   Exit status (Nagios convention, for cron and monitoring): 0 nothing at warning \
                   or above, 1 a warning, 2 something critical, 3 pgvac could not complete \
                   (connection, bad snapshot, bad flags, or an incomplete run: a database or \
-                  source it set out to read and could not; --allow-partial accepts one). \
-                  `pgvac report --fail-on` chooses which findings make the status non-zero.",
+                  source it set out to read and could not; --allow-partial accepts one); 130 \
+                  interrupted by Ctrl-C, which cancels pgvac's statements on the server and \
+                  writes nothing. `pgvac report --fail-on` chooses which findings make the \
+                  status non-zero.",
     disable_help_flag = true
 )]
 pub struct Cli {

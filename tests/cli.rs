@@ -854,3 +854,147 @@ fn contradictory_and_dangling_flags_are_usage_errors() {
         );
     }
 }
+
+/// Ctrl-C while pgvac waits for a server that never answers: exit 130 at once with one line,
+/// nothing on stdout, no -o file. (The real-server test checks that a running statement is
+/// cancelled on the server.)
+#[test]
+fn ctrl_c_while_connecting_exits_130_and_writes_nothing() {
+    use std::io::Read;
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("snapshot.json");
+    for (command, expected) in [
+        (
+            "collect",
+            "pgvac: interrupted: no statement of pgvac's was running on the server; nothing was written",
+        ),
+        ("ping", "pgvac: interrupted"),
+    ] {
+        let mut args = vec![
+            command,
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port,
+            "-U",
+            "postgres",
+            "--connect-timeout",
+            "60",
+        ];
+        if command == "collect" {
+            args.extend(["-o", out.to_str().unwrap()]);
+        }
+        let mut child = Command::new(env!("CARGO_BIN_EXE_pgvac"))
+            .args(&args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Long enough to be waiting on the silent port.
+        std::thread::sleep(std::time::Duration::from_millis(700));
+        assert!(
+            Command::new("kill")
+                .args(["-INT", &child.id().to_string()])
+                .status()
+                .unwrap()
+                .success()
+        );
+        let started = std::time::Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if started.elapsed() > std::time::Duration::from_secs(10) {
+                child.kill().unwrap();
+                panic!("{command}: still running 10 s after Ctrl-C");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        let mut stdout = String::new();
+        let mut stderr = String::new();
+        child
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut stdout)
+            .unwrap();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
+        assert_eq!(status.code(), Some(130), "{command}: {status:?}\n{stderr}");
+        assert_eq!(stderr.trim_end(), expected, "{command}");
+        assert!(stdout.is_empty(), "{command}: {stdout}");
+        assert!(!out.exists(), "{command}: -o was written");
+    }
+    drop(silent);
+}
+
+/// docs/reliability.md names the test behind each row: every name must be a test that exists,
+/// where the doc says it is, so the table cannot drift from the suite.
+#[test]
+fn reliability_doc_names_only_tests_that_exist() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let doc = std::fs::read_to_string(root.join("docs/reliability.md")).unwrap();
+    let read = |path: &str| std::fs::read_to_string(root.join(path)).unwrap();
+    let postgres: String = std::fs::read_dir(root.join("tests/postgres"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    let mut lib = String::new();
+    let mut dirs = vec![root.join("src")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                lib.push_str(&std::fs::read_to_string(path).unwrap());
+            }
+        }
+    }
+    let mut named = 0;
+    for quoted in doc.split('`').skip(1).step_by(2) {
+        let (binary, name) = if let Some(name) = quoted.strip_prefix("pgN::") {
+            ("postgres", name)
+        } else if let Some(name) = quoted.strip_prefix("pg11::") {
+            ("postgres 11", name)
+        } else if let Some((binary @ ("cli" | "lib" | "fuzz_seeds"), name)) = quoted.split_once(' ')
+        {
+            (binary, name)
+        } else {
+            continue;
+        };
+        if name == "name" {
+            // The intro's `pgN::name`.
+            continue;
+        }
+        named += 1;
+        let exists = match binary {
+            "postgres" => postgres.contains(&format!("\"{name}\"")),
+            "postgres 11" => {
+                let unsupported = read("tests/postgres/collect.rs");
+                let list = &unsupported[unsupported.find("UNSUPPORTED_TESTS").unwrap()..];
+                list.contains(&format!("\"{name}\""))
+            }
+            "cli" => read("tests/cli.rs").contains(&format!("fn {name}(")),
+            "fuzz_seeds" => read("tests/fuzz_seeds.rs").contains(&format!("fn {name}(")),
+            _ => {
+                let function = name.rsplit("::").next().unwrap();
+                lib.contains(&format!("fn {function}("))
+            }
+        };
+        assert!(
+            exists,
+            "docs/reliability.md names `{quoted}`, which is no test"
+        );
+    }
+    assert!(
+        named >= 40,
+        "only {named} tests named in docs/reliability.md"
+    );
+}
