@@ -53,7 +53,9 @@ fn analyse_and_render(snapshot: &Snapshot) {
     let sessions =
         pgvac::sessions::SessionsReport::new(snapshot, &thresholds, &blockers, Some(&dry));
     let mut out = Vec::new();
-    pgvac::sessions::write_table(&mut out, &sessions).expect("rendering into memory");
+    for width in [60, render::DEFAULT_WIDTH] {
+        pgvac::sessions::write_table(&mut out, &sessions, width).expect("rendering into memory");
+    }
     out.clear();
     pgvac::sessions::write_json(&mut out, &sessions).expect("rendering into memory");
     serde_json::from_slice::<serde_json::Value>(&out).expect("the sessions JSON is JSON");

@@ -14,7 +14,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 
-use crate::collect::{CollectError, CollectOptions, collect_until};
+use crate::collect::{CollectError, CollectOptions};
 use crate::conn::{ConnectionArgs, ConnectionSettings};
 use crate::history::{self, HistoryDir};
 use crate::render::{self, Format, Report};
@@ -69,9 +69,18 @@ pub enum Command {
     Rules(RulesArgs),
     /// Print the documentation of one rule: what it checks, why, how, the fix, sources.
     Explain(ExplainArgs),
+    /// What autovacuum did, from the server log: per table, database and hour.
+    #[command(long_about = crate::logs::cli::LOGS_ABOUT)]
+    Logs(crate::logs::cli::LogsArgs),
     /// Connect as the other commands would, and say where: server, port, database, role, TLS,
     /// primary or standby. Exit 0 when connected, 3 when not (with the reason on one line).
     Ping(PingArgs),
+    /// Start a throwaway PostgreSQL with the problems pgvac finds, show the report, remove it.
+    Demo(crate::demo::DemoArgs),
+    /// Print the completion script of a shell (bash, zsh, fish, elvish, powershell).
+    Completions(crate::help::CompletionsArgs),
+    /// Print pgvac's man page, or one command's, in roff.
+    Man(crate::help::ManArgs),
 }
 
 #[derive(Debug, Args)]
@@ -212,6 +221,9 @@ pub struct SessionsArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: SessionsFormat,
+    /// Columns the table fits in [default: the terminal's width, or 100].
+    #[arg(long, value_name = "COLUMNS", value_parser = clap::value_parser!(u16).range(60..=1000))]
+    pub width: Option<u16>,
     /// Analyse this snapshot (from `pgvac collect`) instead of reading the server. With
     /// --terminate --execute pgvac still connects, checks the snapshot is from that server since
     /// its last restart, and re-checks every session before acting.
@@ -313,6 +325,8 @@ pub struct ReportArgs {
     /// rows and autovacuums per table. Rates need two runs.
     #[arg(long, value_name = "DIR")]
     pub history: Option<PathBuf>,
+    #[command(flatten)]
+    pub log: crate::logs::cli::ReportLogArgs,
     /// With --history: how many snapshots to keep (the newest).
     #[arg(long, value_name = "N", default_value_t = history::DEFAULT_KEEP, requires = "history",
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
@@ -388,12 +402,7 @@ impl ReportArgs {
                 to_terminal && !no_color && std::env::var("TERM").map_or(true, |t| t != "dumb")
             }
         } && self.format == Format::Table;
-        let width = match self.width {
-            Some(width) => usize::from(width),
-            None if to_terminal => terminal_size::terminal_size()
-                .map_or(render::DEFAULT_WIDTH, |(w, _)| usize::from(w.0)),
-            None => render::DEFAULT_WIDTH,
-        };
+        let width = render::fit_width(self.width, to_terminal);
         render::Options {
             top: self.top.map(|n| n as usize),
             verbose: self.verbose,
@@ -482,7 +491,7 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 pub fn run() -> ExitCode {
     // Before anything else (and any thread): the environment libpq would read, once.
     crate::conn::Environment::capture_process();
-    let cli = match Cli::try_parse() {
+    let cli = match crate::help::parse() {
         Ok(cli) => cli,
         Err(error) => {
             return match error.kind() {
@@ -596,12 +605,19 @@ fn refuse_connection_flags(flags: &ConnectionFlags, allowed: &[&str], why: &str)
 }
 
 fn execute(cli: Cli) -> Result<u8> {
-    let runtime = Runtime::start()?;
+    // Only the commands that read a server catch Ctrl-C; demo handles it itself.
+    let runtime = match &cli.command {
+        Command::Collect(_) | Command::Sessions(_) | Command::Report(_) | Command::Ping(_) => {
+            Some(Runtime::start()?)
+        }
+        _ => None,
+    };
+    let runtime = || runtime.as_ref().expect("a runtime for this command");
     match cli.command {
         Command::Collect(args) => {
             let settings = args.connection.settings()?;
             let options = args.connection.collect_options();
-            let snapshot = runtime.collect(&settings, &options)?;
+            let snapshot = runtime().collect(&settings, &options)?;
             let status = incomplete(&snapshot, args.allow_partial, args.output.as_deref());
             let output = args.output.as_deref().filter(|_| status.is_none());
             if args.output.is_none() || output.is_some() {
@@ -613,22 +629,24 @@ fn execute(cli: Cli) -> Result<u8> {
             }
             Ok(status.unwrap_or(0))
         }
-        Command::Sessions(args) => sessions(args, &runtime),
+        Command::Sessions(args) => sessions(args, runtime()),
         Command::Report(args) => {
             // Open the history first, so an unusable directory fails before collecting.
             let history = args.history.as_deref().map(HistoryDir::open).transpose()?;
+            let log = args.log.read()?;
             let snapshot = match &args.snapshot {
                 Some(path) => read_snapshot(path)?,
                 None => {
                     let settings = args.connection.settings()?;
                     let options = args.connection.collect_options();
-                    runtime.collect(&settings, &options)?
+                    runtime().collect(&settings, &options)?
                 }
             };
             let trends = history
                 .map(|dir| dir.record(&snapshot, args.keep, args.allow_partial))
                 .transpose()?;
-            let found = rules::analyse(&snapshot);
+            let log = log.map(|log| log.finish(crate::logs::cli::max_workers(&snapshot)));
+            let found = rules::analyse_with_log(&snapshot, log.as_ref());
             let mut report = Report::new(&snapshot, &found, chrono::Utc::now());
             report.trends = trends.as_ref();
             let options = args.render_options();
@@ -655,10 +673,11 @@ fn execute(cli: Cli) -> Result<u8> {
         }
         Command::Ping(args) => {
             let settings = args.connection.settings()?;
-            let line = runtime.tokio.block_on(crate::conn::ping(&settings))?;
+            let line = runtime().tokio.block_on(crate::conn::ping(&settings))?;
             write_output(None, |out| Ok(writeln!(out, "{line}")?))?;
             Ok(0)
         }
+        Command::Logs(args) => crate::logs::cli::run(&args),
         Command::Explain(args) => {
             let rule = rules::find(&args.code).ok_or_else(|| {
                 anyhow::anyhow!("no rule {:?}: `pgvac rules` lists the codes", args.code)
@@ -666,6 +685,9 @@ fn execute(cli: Cli) -> Result<u8> {
             write_output(None, |out| Ok(render::rules::write_explain(out, rule)?))?;
             Ok(0)
         }
+        Command::Demo(args) => crate::demo::run(args),
+        Command::Completions(args) => crate::help::print_completions(&args),
+        Command::Man(args) => crate::help::print_man(&args),
     }
 }
 
@@ -726,7 +748,11 @@ fn sessions(args: SessionsArgs, runtime: &Runtime) -> Result<u8> {
         let report = SessionsReport::new(&snapshot, &thresholds, &blockers, terminate);
         write_output(None, |out| {
             match args.format {
-                SessionsFormat::Table => write_table(out, &report),
+                SessionsFormat::Table => write_table(
+                    out,
+                    &report,
+                    render::fit_width(args.width, std::io::stdout().is_terminal()),
+                ),
                 SessionsFormat::Json => write_json(out, &report),
             }
             .context("could not render the report")
@@ -886,7 +912,7 @@ impl Runtime {
         };
         let result = self
             .tokio
-            .block_on(collect_until(settings, options, interrupt));
+            .block_on(crate::progress::collect(settings, options, interrupt));
         self.reading.store(false, Ordering::SeqCst);
         if result.is_ok() && *self.interrupted.borrow() {
             // Ctrl-C as the run ended: still nothing is written.

@@ -183,26 +183,47 @@ impl Default for CollectOptions {
 
 const BEGIN: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
 
+/// Told as a collection goes, for a progress line ([`crate::progress`]).
+pub trait Progress: Sync {
+    /// The cluster-wide views are read; `databases` are to be visited.
+    fn visiting(&self, _databases: usize) {}
+    /// One more database was read, with `tables` tables.
+    fn database_read(&self, _tables: usize) {}
+}
+
+impl Progress for () {}
+
 /// Read the whole snapshot.
 pub async fn collect(
     settings: &ConnectionSettings,
     options: &CollectOptions,
 ) -> Result<Snapshot, CollectError> {
-    collect_until(settings, options, std::future::pending()).await
+    collect_until(settings, options, &(), std::future::pending()).await
 }
 
-/// Read the whole snapshot, unless `interrupt` completes first (Ctrl-C): then every
-/// connection of the run is dropped, the statements pgvac's sessions still execute on the
-/// server are cancelled, and the result is [`CollectError::Interrupted`].
+/// [`collect`], telling `progress` how far it got.
+pub async fn collect_with_progress(
+    settings: &ConnectionSettings,
+    options: &CollectOptions,
+    progress: &dyn Progress,
+) -> Result<Snapshot, CollectError> {
+    collect_until(settings, options, progress, std::future::pending()).await
+}
+
+/// Read the whole snapshot, telling `progress` how far it got, unless `interrupt` completes
+/// first (Ctrl-C): then every connection of the run is dropped, the statements pgvac's
+/// sessions still execute on the server are cancelled, and the result is
+/// [`CollectError::Interrupted`].
 pub async fn collect_until(
     settings: &ConnectionSettings,
     options: &CollectOptions,
+    progress: &dyn Progress,
     interrupt: impl Future<Output = ()>,
 ) -> Result<Snapshot, CollectError> {
     let own = OwnSessions::default();
     // The run's future, and with it every connection, is dropped when the select ends.
     let finished = {
-        let run = read_all(settings, options, &own);
+        let run = read_all(settings, options, progress, &own);
         tokio::select! {
             result = run => Some(result),
             () = interrupt => None,
@@ -229,6 +250,7 @@ fn first_database(settings: &ConnectionSettings, options: &CollectOptions) -> St
 async fn read_all(
     settings: &ConnectionSettings,
     options: &CollectOptions,
+    progress: &dyn Progress,
     own: &OwnSessions,
 ) -> Result<Snapshot, CollectError> {
     let first_database = first_database(settings, options);
@@ -272,9 +294,11 @@ async fn read_all(
     }
 
     let jobs = options.jobs.max(1);
+    progress.visiting(to_visit.len());
     let visits: Vec<(String, DatabaseContents)> = futures::stream::iter(to_visit)
         .map(|name| async move {
             let contents = read_database(settings, own, &name, cluster.server.version_num).await;
+            progress.database_read(contents.tables.len());
             (name, contents)
         })
         .buffer_unordered(jobs)
@@ -940,7 +964,7 @@ struct NowRow {
 }
 
 /// The sources read in each database, in order.
-const DATABASE_SOURCES: [&str; 3] = ["clock", "tables", "temp schemas"];
+const DATABASE_SOURCES: [&str; 4] = ["clock", "tables", "pg_locks", "temp schemas"];
 
 /// One database's tables and temp schemas, in one read-only transaction. Never fails: what
 /// could not be read is in the result's `missing`.

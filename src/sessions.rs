@@ -12,6 +12,7 @@ use comfy_table::{ContentArrangement, Table};
 use serde::Serialize;
 
 use crate::blockers::{Blocker, HorizonSource, Severity, Thresholds, format_duration};
+use crate::render::text;
 use crate::snapshot::{CollectionWarning, Missing, Snapshot};
 use crate::terminate::{Excluded, Outcome};
 
@@ -96,14 +97,39 @@ fn source_name(source: HorizonSource) -> &'static str {
     }
 }
 
-pub fn write_table(out: &mut dyn Write, report: &SessionsReport) -> io::Result<()> {
+/// Write `lines` with `first` before the first and `rest` before the others.
+fn indented(out: &mut dyn Write, first: &str, rest: &str, lines: &[String]) -> io::Result<()> {
+    for (i, line) in lines.iter().enumerate() {
+        writeln!(out, "{}{line}", if i == 0 { first } else { rest })?;
+    }
+    Ok(())
+}
+
+/// Prose after `first`, wrapped to `width` columns, continued under its text.
+fn prose(out: &mut dyn Write, first: &str, text: &str, width: usize) -> io::Result<()> {
+    let rest = " ".repeat(text::width(first));
+    let lines = text::wrap(&text::printable(text), width.saturating_sub(rest.len()));
+    indented(out, first, &rest, &lines)
+}
+
+/// A statement indented by `indent` columns, wrapped where it stays the same SQL.
+fn statement(out: &mut dyn Write, indent: usize, sql: &str, width: usize) -> io::Result<()> {
+    let pad = " ".repeat(indent);
+    let lines = text::wrap_sql(sql, width.saturating_sub(indent));
+    indented(out, &pad, &pad, &lines)
+}
+
+/// The blockers as a table and, under it, each one's reasons and fixes, in `width` columns
+/// (`--width`, as for the report; statements are wrapped only where that keeps them the same
+/// SQL).
+pub fn write_table(out: &mut dyn Write, report: &SessionsReport, width: usize) -> io::Result<()> {
     if !report.complete {
         writeln!(
             out,
             "INCOMPLETE: pgvac did not read everything; blockers in what it missed are not listed:"
         )?;
         for missing in report.missing {
-            writeln!(out, "  not read: {}", missing.describe())?;
+            prose(out, "  not read: ", &missing.describe(), width)?;
         }
         writeln!(out)?;
     }
@@ -111,11 +137,11 @@ pub fn write_table(out: &mut dyn Write, report: &SessionsReport) -> io::Result<(
         writeln!(out, "Nothing holds vacuum back.")?;
     } else {
         let mut table = Table::new();
-        // Same look and width as the terminal report.
+        // Same look as the terminal report.
         table
             .load_style(comfy_table::presets::UTF8_FULL_CONDENSED)
             .set_content_arrangement(ContentArrangement::Dynamic)
-            .set_width(100)
+            .set_width(u16::try_from(width).unwrap_or(u16::MAX))
             .set_header([
                 "#",
                 "severity",
@@ -136,8 +162,8 @@ pub fn write_table(out: &mut dyn Write, report: &SessionsReport) -> io::Result<(
                 (rank + 1).to_string(),
                 blocker.severity.to_string(),
                 blocker.kind.as_str().to_string(),
-                blocker.identity.clone(),
-                blocker.database.clone().unwrap_or_default(),
+                text::printable(&blocker.identity),
+                text::printable(&blocker.database.clone().unwrap_or_default()),
                 holds,
                 blocker.horizon.age.to_string(),
                 blocker.held_secs.map(format_duration).unwrap_or_default(),
@@ -147,48 +173,58 @@ pub fn write_table(out: &mut dyn Write, report: &SessionsReport) -> io::Result<(
         writeln!(out, "{table}")?;
         for (rank, blocker) in report.blockers.iter().enumerate() {
             writeln!(out)?;
-            writeln!(out, "#{} {}", rank + 1, blocker.identity)?;
+            prose(out, &format!("#{} ", rank + 1), &blocker.identity, width)?;
             for reason in &blocker.reasons {
-                writeln!(out, "   why: {reason}")?;
+                prose(out, "   why: ", reason, width)?;
             }
             for action in &blocker.actions {
-                writeln!(out, "   fix: {} (on {})", action.summary, action.run_on)?;
-                for statement in &action.statements {
-                    writeln!(out, "        {statement}")?;
+                prose(
+                    out,
+                    "   fix: ",
+                    &format!("{} (on {})", action.summary, action.run_on),
+                    width,
+                )?;
+                for sql in &action.statements {
+                    statement(out, 8, sql, width)?;
                 }
-                writeln!(out, "        cost: {}", action.cost)?;
+                prose(out, "        cost: ", &action.cost, width)?;
             }
         }
     }
     for warning in report.warnings {
-        writeln!(out, "note: {}", warning.message)?;
+        prose(out, "note: ", &warning.message, width)?;
     }
     if let Some(terminate) = report.terminate {
         writeln!(out)?;
-        write_terminate(out, terminate)?;
+        write_terminate(out, terminate, width)?;
     }
     Ok(())
 }
 
-fn write_terminate(out: &mut dyn Write, report: &TerminateReport) -> io::Result<()> {
+fn write_terminate(out: &mut dyn Write, report: &TerminateReport, width: usize) -> io::Result<()> {
     if report.outcomes.is_empty() {
         writeln!(out, "No session to terminate.")?;
     }
     for outcome in &report.outcomes {
-        writeln!(
+        prose(
             out,
-            "pid {}: {} ({})",
-            outcome.pid,
-            outcome.outcome.as_str(),
-            outcome.detail
+            "",
+            &format!(
+                "pid {}: {} ({})",
+                outcome.pid,
+                outcome.outcome.as_str(),
+                outcome.detail
+            ),
+            width,
         )?;
-        writeln!(out, "    {}", outcome.sql)?;
+        statement(out, 4, &outcome.sql, width)?;
     }
     for excluded in &report.excluded {
-        writeln!(
+        prose(
             out,
-            "pid {}: left alone ({})",
-            excluded.pid, excluded.reason
+            "",
+            &format!("pid {}: left alone ({})", excluded.pid, excluded.reason),
+            width,
         )?;
     }
     if report.mode == "to_confirm" && !report.outcomes.is_empty() {
@@ -199,9 +235,11 @@ fn write_terminate(out: &mut dyn Write, report: &TerminateReport) -> io::Result<
         )?;
     }
     if report.mode == "dry_run" && !report.outcomes.is_empty() {
-        writeln!(
+        prose(
             out,
-            "Dry run: nothing was terminated. Add --execute to run these statements."
+            "",
+            "Dry run: nothing was terminated. Add --execute to run these statements.",
+            width,
         )?;
     }
     Ok(())
@@ -299,6 +337,42 @@ mod tests {
         assert!(!validator.is_valid(&broken));
     }
 
+    /// `pgvac sessions` fits its width (100 by default, like the report), with every kind of
+    /// blocker and a terminate report, and the wrapped statements are still the statements.
+    #[test]
+    fn the_table_fits_its_width() {
+        let snap = every_kind();
+        let thresholds = Thresholds::default();
+        let blockers = find_blockers(&snap, &thresholds);
+        let terminate = TerminateReport {
+            mode: "dry_run",
+            outcomes: vec![Outcome {
+                pid: 10,
+                outcome: OutcomeKind::Changed,
+                detail: "another transaction started since the snapshot".into(),
+                sql: blockers[0].actions[0].statements[0].clone(),
+            }],
+            excluded: vec![],
+        };
+        let report = SessionsReport::new(&snap, &thresholds, &blockers, Some(&terminate));
+        for width in [80, 100, 140] {
+            let mut out = Vec::new();
+            write_table(&mut out, &report, width).unwrap();
+            let text = String::from_utf8(out).unwrap();
+            let widest = text.lines().map(text::width).max().unwrap_or(0);
+            assert!(widest <= width, "{widest} > {width}:\n{text}");
+            let squeezed: String = text.split_whitespace().collect();
+            for blocker in &blockers {
+                for action in &blocker.actions {
+                    for sql in &action.statements {
+                        let sql: String = sql.split_whitespace().collect();
+                        assert!(squeezed.contains(&sql), "{sql} lost at {width}");
+                    }
+                }
+            }
+        }
+    }
+
     /// The committed schema is what the types generate (`UPDATE_DOCS=1 cargo test` rewrites
     /// it).
     #[test]
@@ -322,7 +396,7 @@ mod tests {
             };
             let report = SessionsReport::new(&snap, &thresholds, &blockers, Some(&terminate));
             let mut out = Vec::new();
-            write_table(&mut out, &report).unwrap();
+            write_table(&mut out, &report, 100).unwrap();
             String::from_utf8(out).unwrap()
         };
         let confirm = render("to_confirm");

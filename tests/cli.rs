@@ -258,6 +258,68 @@ fn help_documents_exit_codes_and_every_report_flag() {
     }
 }
 
+/// The example `pgvac demo` offers when no PostgreSQL is installed (a snapshot of a real demo
+/// run on 18, rewritten by `UPDATE_DOCS=1 cargo test --test demo`) still parses with this pgvac
+/// and reports every kind of problem the demo plants.
+#[test]
+fn the_demo_example_snapshot_reports_every_category() {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/demo-snapshot.json");
+    let run = pgvac(&["report", "--snapshot", example.to_str().unwrap()]);
+    assert_eq!(run.status, 1, "{}", run.transcript());
+    assert!(run.stderr.is_empty(), "{}", run.transcript());
+    for code in [
+        "WRAP005",
+        "WRAP006",
+        "TABLE001",
+        "TABLE003",
+        "TABLE005",
+        "CONFIG004",
+        "BLOCK006",
+        "RUN001",
+    ] {
+        assert!(run.stdout.contains(code), "{code}: {}", run.transcript());
+    }
+    let json = pgvac(&[
+        "report",
+        "--snapshot",
+        example.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let value: serde_json::Value = serde_json::from_str(&json.stdout).expect("JSON");
+    assert_eq!(value["summary"]["worst"], "warning");
+}
+
+/// Without server binaries, the demo says in one line what to install, offers the example, and
+/// exits 3 having started nothing. (PostgreSQL 13 is never in /usr/lib/postgresql here: the
+/// test machines have only Debian's 15 there.)
+#[test]
+fn demo_without_binaries_says_what_to_install_and_offers_the_example() {
+    let output = Command::new(env!("CARGO_BIN_EXE_pgvac"))
+        .args(["demo", "--pg-version", "13"])
+        .env_remove("PGVAC_PG_BINDIRS")
+        .env("PGVAC_PG_ROOT", "/nonexistent")
+        .env("PATH", "/nonexistent")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    assert!(output.stdout.is_empty());
+    let error: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("pgvac: error:"))
+        .collect();
+    assert_eq!(error.len(), 1, "{stderr}");
+    assert!(
+        error[0].contains("no PostgreSQL 13 server binaries found") && error[0].contains("install"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("pgvac report --snapshot examples/demo-snapshot.json"),
+        "{stderr}"
+    );
+}
+
 /// Whether these tests run as root (then the file cases run both as root and as `nobody`).
 fn is_root() -> bool {
     // SAFETY: geteuid has no preconditions and cannot fail.
@@ -963,7 +1025,8 @@ fn reliability_doc_names_only_tests_that_exist() {
             ("postgres", name)
         } else if let Some(name) = quoted.strip_prefix("pg11::") {
             ("postgres 11", name)
-        } else if let Some((binary @ ("cli" | "lib" | "fuzz_seeds"), name)) = quoted.split_once(' ')
+        } else if let Some((binary @ ("cli" | "cli_logs" | "lib" | "fuzz_seeds"), name)) =
+            quoted.split_once(' ')
         {
             (binary, name)
         } else {
@@ -982,6 +1045,7 @@ fn reliability_doc_names_only_tests_that_exist() {
                 list.contains(&format!("\"{name}\""))
             }
             "cli" => read("tests/cli.rs").contains(&format!("fn {name}(")),
+            "cli_logs" => read("tests/cli_logs.rs").contains(&format!("fn {name}(")),
             "fuzz_seeds" => read("tests/fuzz_seeds.rs").contains(&format!("fn {name}(")),
             _ => {
                 let function = name.rsplit("::").next().unwrap();

@@ -94,7 +94,7 @@ impl Environment {
     /// Read the environment of this process.
     pub fn read() -> Environment {
         let vars = std::env::vars()
-            .filter(|(k, _)| k.starts_with("PG"))
+            .filter(|(k, _)| k.starts_with("PG") && !k.starts_with("PGVAC_"))
             .collect();
         #[allow(deprecated)]
         let home = std::env::home_dir().filter(|h| !h.as_os_str().is_empty());

@@ -205,6 +205,12 @@ pub fn write(out: &mut dyn Write, report: &Report, options: &Options) -> io::Res
         findings(out, &running, options)?;
     }
 
+    let logged: Vec<&Finding> = report.section(Category::Log).collect();
+    if !logged.is_empty() {
+        heading(out, Category::Log.title())?;
+        findings(out, &logged, options)?;
+    }
+
     if let Some(trends) = &report.trends {
         heading(out, "Trends")?;
         fenced(

@@ -57,6 +57,17 @@ impl Default for Options {
 /// Width of the terminal report when stdout is not a terminal (files, pipes, cron mail).
 pub const DEFAULT_WIDTH: usize = 100;
 
+/// The columns a terminal view fits in: `--width`, else the terminal's, else [`DEFAULT_WIDTH`].
+pub fn fit_width(flag: Option<u16>, to_terminal: bool) -> usize {
+    match flag {
+        Some(width) => usize::from(width),
+        None if to_terminal => {
+            terminal_size::terminal_size().map_or(DEFAULT_WIDTH, |(w, _)| usize::from(w.0))
+        }
+        None => DEFAULT_WIDTH,
+    }
+}
+
 /// Which section of a report a finding belongs to: one per rule category.
 pub fn section_of(finding: &Finding) -> Category {
     let code = finding.code;
@@ -530,7 +541,6 @@ pub fn incomplete_summary(snapshot: &Snapshot) -> Option<String> {
     }
     Some(format!("not read: {}", parts.join(", ")))
 }
-
 
 /// The sessions `pgvac sessions --terminate` would end by default (client sessions among the
 /// blockers at warning or above, and the proven owners of temporary tables that pin
@@ -1145,7 +1155,7 @@ mod signals {
             };
             let report = SessionsReport::new(snapshot, &thresholds, &blockers, Some(&terminate));
             let mut table = Vec::new();
-            write_table(&mut table, &report).unwrap();
+            write_table(&mut table, &report, 100).unwrap();
             out.push((
                 "sessions table".to_string(),
                 String::from_utf8(table).unwrap(),

@@ -52,6 +52,7 @@ pub fn write(out: &mut dyn Write, report: &Report, options: &Options) -> io::Res
     w.tables(report)?;
     w.settings(report)?;
     w.running(report)?;
+    w.log_section(report)?;
     w.trends(report)?;
     w.notes(report)?;
     w.footer(report)
@@ -435,6 +436,16 @@ impl Writer<'_> {
             self.print_table(&table)?;
             self.more(left_out, "setting", "settings")?;
         }
+        self.findings(&found)
+    }
+
+    /// The LOG findings (`report --log`).
+    fn log_section(&mut self, report: &Report) -> io::Result<()> {
+        let found: Vec<&Finding> = report.section(Category::Log).collect();
+        if found.is_empty() {
+            return Ok(());
+        }
+        self.title(Category::Log.title(), None)?;
         self.findings(&found)
     }
 

@@ -279,3 +279,146 @@ impl T {
         self.0.stats.get_or_insert_with(TableStats::default)
     }
 }
+
+/// Marks a snapshot whose LOG rule examples read a log: what follows is the log's text.
+const LOG_TEXT: &str = "pgvac-example-log-text:";
+/// ... or the name of a file of the corpus in `tests/fixtures/logs/`.
+const LOG_FILE: &str = "pgvac-example-log-file:";
+
+impl Fx {
+    /// Rule examples read this log (a `stderr` log with the default prefix) with the snapshot.
+    pub fn log_text(mut self, text: &str) -> Fx {
+        self.0.server.system_identifier = Some(format!("{LOG_TEXT}{text}"));
+        self
+    }
+
+    /// Rule examples read this file of the real-server corpus (`tests/fixtures/logs/`) with the
+    /// snapshot.
+    pub fn log_file(mut self, name: &str) -> Fx {
+        self.0.server.system_identifier = Some(format!("{LOG_FILE}{name}"));
+        self
+    }
+}
+
+/// The `log_line_prefix` a corpus file was written with, from its name (`pg13-rds.log`).
+pub fn corpus_prefix(name: &str) -> &'static str {
+    if name.contains("-rds.") {
+        crate::logs::prefix::RDS
+    } else if name.contains("-custom.") {
+        "%m [%p] %q%u@%d/%a "
+    } else {
+        crate::logs::prefix::DEFAULT
+    }
+}
+
+/// A file of the corpus.
+pub fn corpus_file(name: &str) -> Vec<u8> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/logs")
+        .join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The log a rule example reads with `snapshot` (see [`Fx::log_text`], [`Fx::log_file`]),
+/// summed up with the snapshot's `autovacuum_max_workers`.
+pub fn example_log(snapshot: &Snapshot) -> Option<crate::logs::LogSummary> {
+    use crate::logs::{Prefix, summarise_text};
+    let marker = snapshot.server.system_identifier.as_deref()?;
+    let (text, prefix) = if let Some(text) = marker.strip_prefix(LOG_TEXT) {
+        (text.as_bytes().to_vec(), crate::logs::prefix::DEFAULT)
+    } else {
+        let name = marker.strip_prefix(LOG_FILE)?;
+        (corpus_file(name), corpus_prefix(name))
+    };
+    let prefix = Prefix::new(prefix).expect("corpus prefix compiles");
+    let workers = crate::autovacuum::GlobalSettings::from_snapshot(snapshot).max_workers;
+    Some(summarise_text(&text, &prefix, None).finish(u32::try_from(workers).unwrap_or(3)))
+}
+
+/// Log entries for rule examples, as the server writes them (stderr, default prefix). `at` is a
+/// time of day on 2026-12-01, `HH:MM:SS`.
+pub mod entries {
+    fn prefix(at: &str, pid: i32) -> String {
+        format!("2026-12-01 {at}.000 UTC [{pid}] ")
+    }
+
+    /// A 15+ vacuum report.
+    pub fn vacuum(at: &str, pid: i32, kind: &str, table: &str, scans: u32, dead: Dead) -> String {
+        let p = prefix(at, pid);
+        format!(
+            "{p}LOG:  automatic {kind}of table \"{table}\": index scans: {scans}\n\
+             \tpages: 0 removed, 1000 remain, 1000 scanned (100.00% of total)\n\
+             \ttuples: {} removed, 50000 remain, {} are dead but not yet removable\n\
+             \tremovable cutoff: {}, which was {} XIDs old when operation ended\n\
+             \tindex scan needed: 500 pages from table (50.00% of total) had {} dead item \
+             identifiers removed\n\
+             \tavg read rate: 1.000 MB/s, avg write rate: 1.000 MB/s\n\
+             \tbuffer usage: 100 hits, 10 misses, 10 dirtied\n\
+             \tWAL usage: 10 records, 0 full page images, 1000 bytes\n\
+             \tsystem usage: CPU: user: 0.10 s, system: 0.00 s, elapsed: {:.2} s\n",
+            dead.removed, dead.left, dead.cutoff, dead.cutoff_age, dead.removed, dead.elapsed
+        )
+    }
+
+    /// What a vacuum removed and left.
+    #[derive(Clone, Copy)]
+    pub struct Dead {
+        pub removed: u64,
+        pub left: u64,
+        pub cutoff: u64,
+        pub cutoff_age: u64,
+        pub elapsed: f64,
+    }
+
+    /// A run that removed `removed` rows in `elapsed` seconds and left none.
+    pub fn clean(removed: u64, elapsed: f64) -> Dead {
+        Dead {
+            removed,
+            left: 0,
+            cutoff: 1000,
+            cutoff_age: 0,
+            elapsed,
+        }
+    }
+
+    /// A cancellation, with the lock wait `log_lock_waits` logs for it when `statement` is given.
+    pub fn cancel(at: &str, pid: i32, table: &str, statement: Option<&str>) -> String {
+        let mut text = String::new();
+        if let Some(statement) = statement {
+            let w = prefix(at, pid + 1);
+            text.push_str(&format!(
+                "{w}LOG:  process {} still waiting for AccessExclusiveLock on relation 16389 of \
+                 database 16384 after 1000.112 ms\n\
+                 {w}DETAIL:  Process holding the lock: {pid}. Wait queue: {}.\n\
+                 {w}STATEMENT:  {statement}\n",
+                pid + 1,
+                pid + 1
+            ));
+        }
+        let p = prefix(at, pid);
+        text.push_str(&format!(
+            "{p}ERROR:  canceling autovacuum task\n\
+             {p}CONTEXT:  while scanning block 4 of relation \"public.x\"\n\
+             \tautomatic vacuum of table \"{table}\"\n"
+        ));
+        text
+    }
+
+    /// A lock skip.
+    pub fn skip(at: &str, pid: i32, relation: &str) -> String {
+        format!(
+            "{}LOG:  skipping vacuum of \"{relation}\" --- lock not available\n",
+            prefix(at, pid)
+        )
+    }
+
+    /// Any other entry (a warning's message), with the prefix.
+    pub fn warning(at: &str, pid: i32, message: &str) -> String {
+        format!("{}WARNING:  {message}\n", prefix(at, pid))
+    }
+
+    /// An error entry.
+    pub fn error(at: &str, pid: i32, message: &str) -> String {
+        format!("{}ERROR:  {message}\n", prefix(at, pid))
+    }
+}

@@ -22,6 +22,7 @@ use crate::findings::{
 use crate::snapshot::{Database, PlatformKind, Setting, Snapshot, Table, Visit};
 
 pub mod blocking;
+pub mod logged;
 pub mod tuning;
 pub mod wraparound;
 
@@ -42,15 +43,18 @@ pub enum Category {
     /// What holds vacuum back (long transactions, slots, prepared transactions, ...): one rule per
     /// kind of [`crate::blockers::Blocker`].
     Blockers,
+    /// What the server log says autovacuum did (`pgvac report --log`).
+    Log,
 }
 
 impl Category {
-    pub const ALL: [Category; 5] = [
+    pub const ALL: [Category; 6] = [
         Category::Wraparound,
         Category::Table,
         Category::Config,
         Category::Running,
         Category::Blockers,
+        Category::Log,
     ];
 
     /// The code prefix: `WRAP001`, `TABLE001`, ...
@@ -61,6 +65,7 @@ impl Category {
             Category::Config => "CONFIG",
             Category::Running => "RUN",
             Category::Blockers => "BLOCK",
+            Category::Log => "LOG",
         }
     }
 
@@ -71,6 +76,7 @@ impl Category {
             Category::Config => "Server settings",
             Category::Running => "Running vacuums",
             Category::Blockers => "Blockers",
+            Category::Log => "From the server log",
         }
     }
 }
@@ -188,6 +194,17 @@ registry! {
         temp_table_pins_datfrozenxid,
         orphaned_temp_schema,
     }
+    log {
+        autovacuum_cancelled_repeatedly,
+        autovacuum_skipped_for_locks,
+        dead_rows_left_not_removable,
+        logged_vacuum_index_passes_repeated,
+        vacuum_runs_outlast_naptime_cycle,
+        anti_wraparound_vacuums_repeated,
+        vacuum_failsafe_triggered,
+        autovacuum_worker_start_timeout,
+        wraparound_messages_logged,
+    }
 }
 
 /// Every rule.
@@ -216,6 +233,18 @@ pub fn analyse(snapshot: &Snapshot) -> Vec<Finding> {
     check_all(&Context::new(snapshot))
 }
 
+/// Analyse a snapshot with what a server log says: the LOG rules speak, and findings the log
+/// contradicts say so.
+pub fn analyse_with_log(
+    snapshot: &Snapshot,
+    log: Option<&crate::logs::LogSummary>,
+) -> Vec<Finding> {
+    let context = Context::new(snapshot).with_log(log);
+    let mut found = check_all(&context);
+    logged::note_contradictions(&context, &mut found);
+    found
+}
+
 /// What the rules read: the snapshot, the resolved server settings, and the autovacuum model's
 /// verdict on every table of every visited database.
 pub struct Context<'s> {
@@ -223,6 +252,8 @@ pub struct Context<'s> {
     pub settings: GlobalSettings,
     /// The visited databases with their tables' evaluations, in snapshot order.
     pub databases: Vec<DatabaseView<'s>>,
+    /// What the server log says (`pgvac report --log`); the LOG rules need it.
+    pub log: Option<&'s crate::logs::LogSummary>,
 }
 
 /// A visited database and the model's evaluation of each of its tables.
@@ -296,7 +327,14 @@ impl<'s> Context<'s> {
             snapshot,
             settings,
             databases,
+            log: None,
         }
+    }
+
+    /// This context with a server log's summary.
+    pub fn with_log(mut self, log: Option<&'s crate::logs::LogSummary>) -> Context<'s> {
+        self.log = log;
+        self
     }
 
     pub fn major(&self) -> i32 {
@@ -572,7 +610,8 @@ mod tests {
                 ));
             }
             for (label, snapshot) in &examples.fires {
-                let found = (rule.check)(&Context::new(snapshot));
+                let log = fixture::example_log(snapshot);
+                let found = (rule.check)(&Context::new(snapshot).with_log(log.as_ref()));
                 if found.is_empty() {
                     problems.push(format!("{}: did not fire on '{label}'", rule.code));
                 }
@@ -583,7 +622,8 @@ mod tests {
                 }
             }
             for (label, snapshot) in &examples.quiet {
-                let found = (rule.check)(&Context::new(snapshot));
+                let log = fixture::example_log(snapshot);
+                let found = (rule.check)(&Context::new(snapshot).with_log(log.as_ref()));
                 if !found.is_empty() {
                     problems.push(format!(
                         "{}: fired on quiet example '{label}': {}",

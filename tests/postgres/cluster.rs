@@ -5,17 +5,18 @@
 //! passed or failed. initdb refuses to run as root, so when the tests run as root the server
 //! runs as the unprivileged user `nobody`.
 //!
-//! Binaries are found, per major version, in the directories listed in `PGVAC_PG_BINDIRS`
-//! (colon-separated), then on `PATH`, then under `/usr/lib/postgresql/*/bin`.
+//! Finding the binaries and running them as that user is `pgvac::local_server`'s, shared with
+//! `pgvac demo`.
 
 use std::collections::BTreeMap;
-use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::RwLock;
 use std::time::Duration;
+
+use pgvac::local_server;
 
 /// Settings every test cluster runs with. `autovacuum_naptime = 1s` lets the oracle tests see
 /// autovacuum decide within seconds; the rest enable prepared transactions and logical slots.
@@ -96,60 +97,22 @@ pub const NOBODY_USER: OsUser = OsUser {
 
 /// Major version to bin directory, for every PostgreSQL installation that can be found.
 pub fn installations() -> BTreeMap<u32, PathBuf> {
-    let mut dirs: Vec<PathBuf> = Vec::new();
-    if let Ok(list) = std::env::var("PGVAC_PG_BINDIRS") {
-        dirs.extend(list.split(':').filter(|s| !s.is_empty()).map(PathBuf::from));
-    }
-    if let Ok(path) = std::env::var("PATH") {
-        dirs.extend(std::env::split_paths(&path));
-    }
-    if let Ok(entries) = std::fs::read_dir("/usr/lib/postgresql") {
-        let mut found: Vec<PathBuf> = entries.flatten().map(|e| e.path().join("bin")).collect();
-        found.sort();
-        dirs.extend(found);
-    }
-    let mut by_major = BTreeMap::new();
-    for dir in dirs {
-        let postgres = dir.join("postgres");
-        if !postgres.is_file() || !dir.join("pg_ctl").is_file() || !dir.join("initdb").is_file() {
-            continue;
-        }
-        let Ok(output) = Command::new(&postgres).arg("--version").output() else {
-            continue;
-        };
-        // "postgres (PostgreSQL) 16.14"
-        let text = String::from_utf8_lossy(&output.stdout);
-        let Some(version) = text.split_whitespace().nth(2) else {
-            continue;
-        };
-        let Some(major) = version
-            .split('.')
-            .next()
-            .and_then(|m| m.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        by_major.entry(major).or_insert(dir);
-    }
-    by_major
+    local_server::installations()
+        .into_iter()
+        .map(|(major, installation)| (major, installation.bindir))
+        .collect()
 }
 
 pub fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe extern "C" {
-        fn geteuid() -> u32;
-    }
-    unsafe { geteuid() == 0 }
+    local_server::is_root()
 }
 
-const NOBODY: u32 = 65534;
+const NOBODY: u32 = local_server::SERVER_UID;
 
+/// A server program run as `user` (when the tests run as root), in the clean environment of
+/// `local_server::server_command`.
 fn command(program: &Path, user: OsUser) -> Command {
-    let mut command = Command::new(program);
-    command
-        .env_clear()
-        .env("PATH", "/usr/bin:/bin")
-        .env("LC_ALL", "C");
+    let mut command = local_server::server_command(program);
     if is_root() {
         command.uid(user.uid).gid(user.gid);
     }
@@ -157,24 +120,11 @@ fn command(program: &Path, user: OsUser) -> Command {
 }
 
 fn check(output: std::io::Result<Output>, what: &str) -> Result<Output, String> {
-    let output = output.map_err(|e| format!("{what}: {e}"))?;
-    if output.status.success() {
-        Ok(output)
-    } else {
-        Err(format!(
-            "{what} failed ({}): {}{}",
-            output.status,
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        ))
-    }
+    local_server::check(output, what).map_err(|e| e.to_string())
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free TCP port on 127.0.0.1")
+    local_server::free_port().expect("a free TCP port on 127.0.0.1")
 }
 
 impl Cluster {
@@ -293,6 +243,11 @@ impl Cluster {
 
     pub fn log_path(&self) -> PathBuf {
         self.dir.path().join("server.log")
+    }
+
+    /// The data directory (where a `logging_collector` writes its `log_directory`).
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
     }
 
     /// The server log as text.
@@ -539,12 +494,7 @@ fn self_log(dir: &Path) -> String {
 }
 
 fn append(path: &Path, text: &str) -> Result<(), String> {
-    use std::io::Write;
-    let mut file = std::fs::OpenOptions::new()
-        .append(true)
-        .open(path)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    file.write_all(text.as_bytes()).map_err(|e| e.to_string())
+    local_server::append(path, text).map_err(|e| e.to_string())
 }
 
 impl Drop for Cluster {

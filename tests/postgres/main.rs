@@ -14,6 +14,7 @@ mod connect;
 mod faults;
 mod formats;
 mod history;
+mod logs;
 mod oracle;
 mod ownership;
 mod reliability;
@@ -44,6 +45,7 @@ fn tests() -> Vec<(&'static str, TestFn)> {
     all.extend(connect::TESTS.iter().copied());
     all.extend(faults::TESTS.iter().copied());
     all.extend(reliability::TESTS.iter().copied());
+    all.extend(logs::TESTS.iter().copied());
     all
 }
 
