@@ -12,16 +12,15 @@
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use pgvac::blockers::{Thresholds, find_blockers};
+use pgvac::analysis::Analysis;
 use pgvac::render::{self, Format, Report};
 use pgvac::snapshot::{Snapshot, TableOptions, ToastTable};
 
-/// Every report format, then the sessions report and the `--terminate` dry run: what a user of
-/// the snapshot could ask for.
+/// The one analysis, every report format, then the sessions report and the `--terminate` dry
+/// run: what a user of the snapshot could ask for.
 fn analyse_and_render(snapshot: &Snapshot) {
-    let findings = pgvac::rules::analyse(snapshot);
-    let generated_at = snapshot.server.collected_at;
-    let report = Report::new(snapshot, &findings, generated_at);
+    let analysis = Analysis::new(snapshot);
+    let report = Report::new(&analysis, snapshot.server.collected_at);
     for format in [
         Format::Table,
         Format::Json,
@@ -42,22 +41,19 @@ fn analyse_and_render(snapshot: &Snapshot) {
             }
         }
     }
-    let thresholds = Thresholds::default();
-    let blockers = find_blockers(snapshot, &thresholds);
-    let plan = pgvac::terminate::plan(snapshot, &blockers, &Default::default());
-    let dry = pgvac::sessions::TerminateReport {
+    let plan = analysis.terminate_plan(&Default::default());
+    let dry = render::sessions::TerminateReport {
         mode: "dry_run",
-        outcomes: pgvac::terminate::dry_run(&plan),
+        outcomes: pgvac::analysis::terminate::dry_run(&plan),
         excluded: plan.excluded.clone(),
     };
-    let sessions =
-        pgvac::sessions::SessionsReport::new(snapshot, &thresholds, &blockers, Some(&dry));
+    let sessions = render::sessions::SessionsReport::new(&analysis, Some(&dry));
     let mut out = Vec::new();
     for width in [60, render::DEFAULT_WIDTH] {
-        pgvac::sessions::write_table(&mut out, &sessions, width).expect("rendering into memory");
+        render::sessions::write_table(&mut out, &sessions, width).expect("rendering into memory");
     }
     out.clear();
-    pgvac::sessions::write_json(&mut out, &sessions).expect("rendering into memory");
+    render::sessions::write_json(&mut out, &sessions).expect("rendering into memory");
     serde_json::from_slice::<serde_json::Value>(&out).expect("the sessions JSON is JSON");
 }
 
@@ -137,10 +133,10 @@ pub fn reloptions(data: &[u8]) -> bool {
     });
     toast.options = TableOptions::parse(&toast_options);
     toast.reloptions = toast_options;
-    let global = pgvac::autovacuum::GlobalSettings::from_snapshot(&snapshot);
+    let global = pgvac::analysis::autovacuum::GlobalSettings::from_snapshot(&snapshot);
     let database = &snapshot.databases[0];
     for table in &database.tables {
-        let _ = pgvac::autovacuum::evaluate(&global, database, table);
+        let _ = pgvac::analysis::autovacuum::evaluate(&global, database, table);
     }
     analyse_and_render(&snapshot);
     let table = &snapshot.databases[0].tables[0];

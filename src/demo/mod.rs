@@ -24,7 +24,6 @@ use crate::collect::{CollectOptions, collect};
 use crate::conn::{ConnectionArgs, ConnectionSettings};
 use crate::local_server::{self, Installation};
 use crate::render::{self, Format, Report};
-use crate::rules;
 use crate::snapshot::Snapshot;
 
 pub use seed::SETTINGS;
@@ -308,8 +307,8 @@ async fn demo(args: &DemoArgs, state: &mut State) -> Result<()> {
 /// what of the planted problems the report shows.
 fn show(target: &str, snapshot: &Snapshot) -> Result<()> {
     use std::io::IsTerminal;
-    let found = rules::analyse(snapshot);
-    let report = Report::new(snapshot, &found, chrono::Utc::now());
+    let analysis = crate::analysis::Analysis::new(snapshot);
+    let report = Report::new(&analysis, chrono::Utc::now());
     let to_terminal = std::io::stdout().is_terminal();
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let options = render::Options {
@@ -328,11 +327,10 @@ fn show(target: &str, snapshot: &Snapshot) -> Result<()> {
     say(&format!(
         "what holds vacuum back, also below the report's thresholds (pgvac sessions {target}):"
     ));
-    let thresholds = crate::blockers::Thresholds::default();
-    let blockers = crate::blockers::find_blockers(snapshot, &thresholds);
-    let sessions = crate::sessions::SessionsReport::new(snapshot, &thresholds, &blockers, None);
+    let sessions = crate::render::sessions::SessionsReport::new(&analysis, None);
     crate::cli::write_output(None, |out| {
-        crate::sessions::write_table(out, &sessions, options.width).context("could not render")
+        crate::render::sessions::write_table(out, &sessions, options.width)
+            .context("could not render")
     })?;
 
     say("what was planted, and whether the report shows it:");
@@ -346,7 +344,7 @@ fn show(target: &str, snapshot: &Snapshot) -> Result<()> {
         if !applies {
             continue;
         }
-        let shown = found.iter().any(|f| f.code == *code);
+        let shown = analysis.findings.iter().any(|f| f.code == *code);
         say(&format!(
             "  {code:<9} {planted}: {}",
             if shown { "shown" } else { "NOT shown" }

@@ -323,7 +323,7 @@ pub async fn seed(
 
     say(format!(
         "consuming {} transaction IDs, past autovacuum_freeze_max_age",
-        crate::findings::group_digits(i64::from(XIDS_BEFORE))
+        crate::analysis::findings::group_digits(i64::from(XIDS_BEFORE))
     ));
     consume_xids(settings, XIDS_BEFORE).await?;
 
@@ -422,7 +422,7 @@ pub async fn seed(
 
     say(format!(
         "consuming {} more transaction IDs, so these hold the horizon behind",
-        crate::findings::group_digits(i64::from(XIDS_AFTER))
+        crate::analysis::findings::group_digits(i64::from(XIDS_AFTER))
     ));
     consume_xids(settings, XIDS_AFTER).await?;
     wait_for_counts(&mut shop, "orders", (1_000_000, 80_000, 0)).await?;

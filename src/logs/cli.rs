@@ -105,7 +105,7 @@ impl ReportLogArgs {
 
 /// The snapshot's `autovacuum_max_workers`, for counting when every worker was busy.
 pub fn max_workers(snapshot: &crate::snapshot::Snapshot) -> u32 {
-    let workers = crate::autovacuum::GlobalSettings::from_snapshot(snapshot).max_workers;
+    let workers = crate::analysis::autovacuum::GlobalSettings::from_snapshot(snapshot).max_workers;
     u32::try_from(workers.max(1)).unwrap_or(u32::MAX)
 }
 

@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use super::{Prefix, summarise_text};
-use crate::rules::fixture::{corpus_file, corpus_prefix};
+use crate::analysis::rules::fixture::{corpus_file, corpus_prefix};
 
 fn corpus() -> Vec<String> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/logs");

@@ -10,7 +10,7 @@ use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{Cell, CellAlignment, ColumnConstraint, ContentArrangement, Table, Width};
 
 use super::summary::{DurationStats, LogSummary, TableSummary};
-use crate::findings::group_digits;
+use crate::analysis::findings::group_digits;
 use crate::render::text::{ellipsize, printable, wrap};
 
 /// How the summary is drawn.

@@ -7,8 +7,8 @@ use std::io::{self, Write};
 
 use super::text::{printable, severity_word};
 use super::{Options, Report, duration, percent};
-use crate::findings::{Finding, group_digits};
-use crate::rules::Category;
+use crate::analysis::findings::{Finding, group_digits};
+use crate::analysis::rules::Category;
 
 pub fn write(out: &mut dyn Write, report: &Report, options: &Options) -> io::Result<()> {
     let server = &report.snapshot.server;
@@ -124,7 +124,7 @@ pub fn write(out: &mut dyn Write, report: &Report, options: &Options) -> io::Res
             &[
                 "Status",
                 "Table",
-                "Dead rows",
+                "Counted",
                 "Vacuum after",
                 "Recommended",
                 "Rule",
@@ -137,7 +137,9 @@ pub fn write(out: &mut dyn Write, report: &Report, options: &Options) -> io::Res
                 &[
                     severity_word(t.severity),
                     &escape(&format!("{}: {}", t.database, t.display)),
-                    &t.dead_rows.map(group_digits).unwrap_or_default(),
+                    &t.count
+                        .map(|n| format!("{} {}", group_digits(n), t.trigger.counted()))
+                        .unwrap_or_default(),
                     &if t.autovacuum_disabled {
                         "disabled".to_string()
                     } else {
@@ -340,12 +342,12 @@ mod tests {
             ("warning", fixtures::warning()),
             ("critical", fixtures::critical()),
         ] {
-            let findings = fixtures::findings(&snapshot);
+            let analysis = crate::analysis::Analysis::new(&snapshot);
             let mut out = Vec::new();
             write(
                 &mut out,
                 Format::Markdown,
-                &Report::new(&snapshot, &findings, generated_at()),
+                &Report::new(&analysis, generated_at()),
                 &Options::default(),
             )
             .unwrap();

@@ -14,18 +14,20 @@ pub mod markdown;
 pub mod prometheus;
 pub mod rules;
 pub mod script;
+pub mod sessions;
 pub mod table;
 pub mod text;
 pub mod trends;
 
 use chrono::{DateTime, Utc};
 
-use crate::blockers::Thresholds;
-use crate::findings::{Finding, Needs, Object, SettingChange, Severity, plural};
-use crate::history::Trends;
-use crate::rules::wraparound::{IdKind, server_limits};
-use crate::rules::{Category, Context, tuning};
+use crate::analysis::Analysis;
+use crate::analysis::findings::{Finding, Needs, Object, SettingChange, Severity, plural};
+use crate::analysis::rules::Category;
+use crate::analysis::tuning;
+use crate::analysis::wraparound::{IdKind, server_limits};
 use crate::snapshot::{CollectionWarning, Missing, PlatformKind, Snapshot, Visit};
+use crate::store::history::Trends;
 
 /// How a report is drawn, beyond its format.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,18 +68,6 @@ pub fn fit_width(flag: Option<u16>, to_terminal: bool) -> usize {
         }
         None => DEFAULT_WIDTH,
     }
-}
-
-/// Which section of a report a finding belongs to: one per rule category.
-pub fn section_of(finding: &Finding) -> Category {
-    let code = finding.code;
-    Category::ALL
-        .into_iter()
-        .find(|c| {
-            code.strip_prefix(c.prefix())
-                .is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()))
-        })
-        .unwrap_or(Category::Config)
 }
 
 /// A database's transaction ID and multixact ages, as shares of the limits that matter.
@@ -121,14 +111,37 @@ pub struct TableRow {
     pub severity: Severity,
     /// Codes of its findings, in display order.
     pub codes: Vec<&'static str>,
-    pub dead_rows: Option<i64>,
-    /// Dead rows autovacuum waits for now (`threshold + scale_factor * reltuples`).
+    /// Which trigger the row's numbers are about: the one the advice changes (inserts for an
+    /// append-only table), else dead rows.
+    pub trigger: TriggerKind,
+    /// What that trigger counts now: dead rows, or rows inserted since the last vacuum.
+    pub count: Option<i64>,
+    /// The count at which autovacuum vacuums it now (`threshold + scale_factor * reltuples`).
     pub trigger_rows: f64,
     /// The trigger pgvac recommends, when it recommends one.
     pub recommended_rows: Option<f64>,
     pub last_autovacuum: Option<DateTime<Utc>>,
     /// Autovacuum is disabled for it (only anti-wraparound vacuums run).
     pub autovacuum_disabled: bool,
+}
+
+/// The two triggers that make autovacuum vacuum a table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TriggerKind {
+    /// `n_dead_tup` against the dead-row trigger.
+    DeadRows,
+    /// `n_ins_since_vacuum` against the insert trigger (13+).
+    Inserts,
+}
+
+impl TriggerKind {
+    /// What its count counts, after a number: `12,000 dead`, `600,000 inserted`.
+    pub fn counted(self) -> &'static str {
+        match self {
+            TriggerKind::DeadRows => "dead",
+            TriggerKind::Inserts => "inserted",
+        }
+    }
 }
 
 /// A server setting to change.
@@ -181,8 +194,10 @@ pub struct RunningRow {
     pub severity: Option<Severity>,
 }
 
-/// What every format shows: the findings in display order and the sections' contents.
+/// What every format shows: the findings in display order and the sections' contents, laid out
+/// from one [`Analysis`] (nothing here computes the model, the plans or the blockers again).
 pub struct Report<'s> {
+    pub analysis: &'s Analysis<'s>,
     pub snapshot: &'s Snapshot,
     pub findings: &'s [Finding],
     /// When the report was made (not when the snapshot was collected).
@@ -209,12 +224,10 @@ pub struct Report<'s> {
 pub const OLDEST_TABLES: usize = 20;
 
 impl<'s> Report<'s> {
-    pub fn new(
-        snapshot: &'s Snapshot,
-        findings: &'s [Finding],
-        generated_at: DateTime<Utc>,
-    ) -> Report<'s> {
-        let context = Context::new(snapshot);
+    pub fn new(analysis: &'s Analysis<'s>, generated_at: DateTime<Utc>) -> Report<'s> {
+        let context = &analysis.context;
+        let snapshot = analysis.snapshot();
+        let findings = analysis.findings.as_slice();
         let major = snapshot.server.major();
         let freeze_max_age = context.settings.freeze_max_age.max(1);
         let multixact_freeze_max_age = context.settings.multixact_freeze_max_age.max(1);
@@ -223,7 +236,7 @@ impl<'s> Report<'s> {
         let worst_about = |wanted: &dyn Fn(&Object) -> bool, category: Category| {
             findings
                 .iter()
-                .filter(|f| section_of(f) == category && wanted(&f.object))
+                .filter(|f| f.category == category && wanted(&f.object))
                 .map(|f| f.severity)
                 .max()
         };
@@ -282,16 +295,33 @@ impl<'s> Report<'s> {
             let object = view.object();
             let about: Vec<&Finding> = findings
                 .iter()
-                .filter(|f| section_of(f) == Category::Table && f.object == object)
+                .filter(|f| f.category == Category::Table && f.object == object)
                 .collect();
             let Some(severity) = about.iter().map(|f| f.severity).max() else {
                 continue;
             };
-            let plan = tuning::plan(&context, &view);
-            let recommended_rows = plan
-                .as_ref()
-                .and_then(|p| p.dead_rows.as_ref().or(p.inserts.as_ref()))
-                .map(|a| a.recommended_rows);
+            // The trigger the advice is about, its count and threshold now, and the advice.
+            let inserts = view
+                .plan
+                .filter(|p| p.dead_rows.is_none())
+                .and_then(|p| p.inserts.as_ref())
+                .zip(view.autovacuum.inserts.as_ref());
+            let (trigger, count, trigger_rows, recommended_rows) = match inserts {
+                Some((advice, now)) => (
+                    TriggerKind::Inserts,
+                    now.count,
+                    now.rows,
+                    Some(advice.recommended_rows),
+                ),
+                None => (
+                    TriggerKind::DeadRows,
+                    view.autovacuum.dead_rows.count,
+                    view.autovacuum.dead_rows.rows,
+                    view.plan
+                        .and_then(|p| p.dead_rows.as_ref())
+                        .map(|a| a.recommended_rows),
+                ),
+            };
             let mut codes: Vec<&'static str> = about.iter().map(|f| f.code).collect();
             codes.dedup();
             tables.push(TableRow {
@@ -301,8 +331,9 @@ impl<'s> Report<'s> {
                 display: tuning::display_name(&view),
                 severity,
                 codes,
-                dead_rows: view.autovacuum.dead_rows.count,
-                trigger_rows: view.autovacuum.dead_rows.rows,
+                trigger,
+                count,
+                trigger_rows,
                 recommended_rows,
                 last_autovacuum: view.table.stats.as_ref().and_then(|s| s.last_autovacuum),
                 autovacuum_disabled: !view.autovacuum.enabled.value,
@@ -311,7 +342,7 @@ impl<'s> Report<'s> {
         tables.sort_by(|a, b| {
             b.severity
                 .cmp(&a.severity)
-                .then_with(|| b.dead_rows.unwrap_or(0).cmp(&a.dead_rows.unwrap_or(0)))
+                .then_with(|| b.count.unwrap_or(0).cmp(&a.count.unwrap_or(0)))
                 .then_with(|| a.database.cmp(&b.database))
                 .then_with(|| a.display.cmp(&b.display))
         });
@@ -339,13 +370,13 @@ impl<'s> Report<'s> {
             }
         }
 
-        let mut sessions_to_terminate = sessions_to_terminate(snapshot);
+        let mut sessions_to_terminate = sessions_to_terminate(analysis);
         // In the order of their findings, so a table of sessions and the findings under it
         // (each cut by --top) show the same sessions first.
         let finding_rank = |pid: i32| {
             findings
                 .iter()
-                .filter(|f| section_of(f) == Category::Blockers)
+                .filter(|f| f.category == Category::Blockers)
                 .position(|f| matches!(f.object, Object::Session { pid: p, .. } if p == pid))
                 .unwrap_or(usize::MAX)
         };
@@ -379,6 +410,7 @@ impl<'s> Report<'s> {
             .collect();
 
         Report {
+            analysis,
             snapshot,
             findings,
             generated_at,
@@ -392,7 +424,7 @@ impl<'s> Report<'s> {
             settings,
             sessions_to_terminate,
             running,
-            trends: None,
+            trends: analysis.trends.as_ref(),
         }
     }
 
@@ -408,9 +440,7 @@ impl<'s> Report<'s> {
 
     /// The findings of one section, in display order.
     pub fn section(&self, category: Category) -> impl Iterator<Item = &Finding> {
-        self.findings
-            .iter()
-            .filter(move |f| section_of(f) == category)
+        self.findings.iter().filter(move |f| f.category == category)
     }
 
     /// Databases every source of which was read.
@@ -547,11 +577,13 @@ pub fn incomplete_summary(snapshot: &Snapshot) -> Option<String> {
 /// `datfrozenxid`; never backups, maintenance commands or unproven owners), with the guarded
 /// statement that ends each: the same plan, so the report never offers what `--terminate` would
 /// refuse.
-fn sessions_to_terminate(snapshot: &Snapshot) -> Vec<SessionToTerminate> {
-    let blockers = crate::blockers::find_blockers(snapshot, &Thresholds::default());
-    let plan = crate::terminate::plan(snapshot, &blockers, &crate::terminate::Filters::default());
-    plan.targets
-        .into_iter()
+fn sessions_to_terminate(analysis: &Analysis) -> Vec<SessionToTerminate> {
+    let snapshot = analysis.snapshot();
+    let blockers = &analysis.context.blockers;
+    analysis
+        .terminate
+        .targets
+        .iter()
         .filter_map(|target| {
             let blocker = blockers
                 .iter()
@@ -575,7 +607,7 @@ fn sessions_to_terminate(snapshot: &Snapshot) -> Vec<SessionToTerminate> {
                     .unwrap_or_else(|| blocker.identity.clone()),
                 held_xid_age: Some(blocker.horizon.age),
                 held_seconds: blocker.held_secs,
-                sql: target.sql,
+                sql: target.sql.clone(),
             })
         })
         .collect()
@@ -626,7 +658,7 @@ pub fn human_bytes(bytes: i64) -> String {
 }
 
 /// `3d 04h`, `2h 05m`, `5m 10s`, `42s`.
-pub use crate::blockers::format_duration as duration;
+pub use crate::analysis::blockers::format_duration as duration;
 
 /// `12.5%`, `0.3%`, `150%`.
 pub fn percent(share: f64) -> String {
@@ -692,7 +724,7 @@ pub mod fixtures {
 
     use chrono::{DateTime, Duration, TimeZone, Utc};
 
-    use crate::rules::fixture::{Fx, T};
+    use crate::analysis::rules::fixture::{Fx, T};
     use crate::snapshot::{RunningVacuum, Session, Snapshot};
 
     /// A fixed report time, so snapshots do not change from run to run.
@@ -1070,11 +1102,6 @@ pub mod fixtures {
             })
             .done()
     }
-
-    /// The findings of a snapshot, as `pgvac report` makes them.
-    pub fn findings(snapshot: &Snapshot) -> Vec<crate::findings::Finding> {
-        crate::rules::analyse(snapshot)
-    }
 }
 
 #[cfg(test)]
@@ -1084,10 +1111,10 @@ mod signals {
     //! AND backend_start = '...'` (or `pg_cancel_backend`), never a bare `pg_terminate_backend(N)`.
 
     use super::{Format, Options, Report, fixtures, write};
-    use crate::blockers::{Thresholds, find_blockers};
-    use crate::sessions::{SessionsReport, TerminateReport, write_json, write_table};
+    use crate::analysis::Analysis;
+    use crate::analysis::terminate::{Filters, dry_run};
+    use crate::render::sessions::{SessionsReport, TerminateReport, write_json, write_table};
     use crate::snapshot::Snapshot;
-    use crate::terminate::{Filters, dry_run, plan};
 
     /// Every signal statement in `text` that is not the guarded form. Runs of whitespace count
     /// as one space: the terminal report wraps long statements.
@@ -1113,8 +1140,8 @@ mod signals {
 
     fn outputs(snapshot: &Snapshot) -> Vec<(String, String)> {
         let mut out = Vec::new();
-        let found = fixtures::findings(snapshot);
-        let report = Report::new(snapshot, &found, fixtures::generated_at());
+        let analysis = crate::analysis::Analysis::new(snapshot);
+        let report = Report::new(&analysis, fixtures::generated_at());
         for format in [
             Format::Table,
             Format::Json,
@@ -1133,8 +1160,7 @@ mod signals {
                 out.push((format!("{format:?}"), String::from_utf8(text).unwrap()));
             }
         }
-        let thresholds = Thresholds::default();
-        let blockers = find_blockers(snapshot, &thresholds);
+        let analysis = Analysis::new(snapshot);
         let pids: Vec<i32> = snapshot.sessions.iter().map(|s| s.pid).collect();
         for filters in [
             Filters::default(),
@@ -1147,13 +1173,13 @@ mod signals {
                 ..Filters::default()
             },
         ] {
-            let plan = plan(snapshot, &blockers, &filters);
+            let plan = analysis.terminate_plan(&filters);
             let terminate = TerminateReport {
                 mode: "dry_run",
                 outcomes: dry_run(&plan),
                 excluded: plan.excluded.clone(),
             };
-            let report = SessionsReport::new(snapshot, &thresholds, &blockers, Some(&terminate));
+            let report = SessionsReport::new(&analysis, Some(&terminate));
             let mut table = Vec::new();
             write_table(&mut table, &report, 100).unwrap();
             out.push((
@@ -1192,7 +1218,7 @@ mod signals {
             ("critical".to_string(), fixtures::critical()),
             ("blockers".to_string(), fixtures::blockers()),
         ];
-        for rule in crate::rules::all() {
+        for rule in crate::analysis::rules::all() {
             let examples = (rule.examples)();
             for (label, snapshot) in examples.fires.into_iter().chain(examples.quiet) {
                 snapshots.push((format!("{} {label}", rule.code), snapshot));
@@ -1216,8 +1242,8 @@ mod signals {
     #[test]
     fn what_cannot_be_identified_is_never_offered() {
         let snapshot = fixtures::blockers();
-        let found = fixtures::findings(&snapshot);
-        let report = Report::new(&snapshot, &found, fixtures::generated_at());
+        let analysis = crate::analysis::Analysis::new(&snapshot);
+        let report = Report::new(&analysis, fixtures::generated_at());
         let pids: Vec<i32> = report.sessions_to_terminate.iter().map(|s| s.pid).collect();
         // The proven temp owner and the idle transaction; never the hidden session (4242), the
         // pg_dump (4343), VACUUM FULL (4444), the lazy VACUUM (4545, holds nothing), the
@@ -1231,6 +1257,65 @@ mod signals {
             table.contains("GRANT pg_read_all_stats TO watcher"),
             "{table}"
         );
+    }
+}
+
+#[cfg(test)]
+mod computed_once {
+    //! One report is one analysis: the model, the plans and the blockers are computed once, and
+    //! every format (and `pgvac sessions`, with and without `--terminate`) reads that result.
+
+    use clap::ValueEnum;
+
+    use super::{Format, Options, Report, fixtures, write};
+    use crate::analysis::Analysis;
+    use crate::analysis::computed::{self, Step};
+    use crate::analysis::terminate::{Filters, dry_run};
+    use crate::render::sessions::{SessionsReport, TerminateReport, write_json, write_table};
+
+    #[test]
+    fn one_report_computes_the_model_the_plans_and_the_blockers_once() {
+        for snapshot in [
+            fixtures::warning(),
+            fixtures::critical(),
+            fixtures::blockers(),
+        ] {
+            computed::reset();
+            let analysis = Analysis::new(&snapshot);
+            let report = Report::new(&analysis, fixtures::generated_at());
+            let mut written = 0;
+            for format in Format::value_variants() {
+                for verbose in [false, true] {
+                    let options = Options {
+                        verbose,
+                        ..Options::default()
+                    };
+                    let mut out = Vec::new();
+                    write(&mut out, *format, &report, &options).unwrap();
+                    written += out.len();
+                }
+            }
+            let plan = analysis.terminate_plan(&Filters {
+                min_xid_age: Some(0),
+                ..Filters::default()
+            });
+            let terminate = TerminateReport {
+                mode: "dry_run",
+                outcomes: dry_run(&plan),
+                excluded: plan.excluded.clone(),
+            };
+            for terminate in [None, Some(&terminate)] {
+                let sessions = SessionsReport::new(&analysis, terminate);
+                let mut out = Vec::new();
+                write_table(&mut out, &sessions, 100).unwrap();
+                write_json(&mut out, &sessions).unwrap();
+                written += out.len();
+            }
+            assert!(written > 0);
+            for step in [Step::Model, Step::Plans, Step::Blockers] {
+                assert_eq!(computed::times(step), 1, "{step:?} computed more than once");
+            }
+        }
     }
 }
 

@@ -17,8 +17,8 @@ use comfy_table::{Cell, CellAlignment, Color, ColumnConstraint, ContentArrangeme
 
 use super::text::{Paint, ellipsize, printable, severity_word, width, wrap, wrap_sql};
 use super::{Options, Report, duration, percent};
-use crate::findings::{Finding, Needs, Safety, Severity, Value, group_digits};
-use crate::rules::Category;
+use crate::analysis::findings::{Finding, Needs, Safety, Severity, Value, group_digits};
+use crate::analysis::rules::Category;
 
 /// Narrowest width the report is laid out for.
 const MIN_WIDTH: usize = 60;
@@ -361,7 +361,7 @@ impl Writer<'_> {
         let mut table = self.table(&[
             "Status",
             "Table",
-            "Dead rows",
+            "Counted",
             "Vacuum at",
             "Advised",
             "Last autovac",
@@ -385,8 +385,8 @@ impl Writer<'_> {
                     &printable(&format!("{}: {}", t.database, t.display)),
                     NAME_COLUMNS,
                 )),
-                match t.dead_rows {
-                    Some(n) => number(n),
+                match t.count {
+                    Some(n) => right(format!("{} {}", group_digits(n), t.trigger.counted())),
                     None => Cell::new(""),
                 },
                 right(trigger),
@@ -500,8 +500,7 @@ impl Writer<'_> {
 
     fn notes(&mut self, report: &Report) -> io::Result<()> {
         let warnings = report.collection_warnings();
-        let assumed =
-            &crate::autovacuum::GlobalSettings::from_snapshot(report.snapshot).assumed_defaults;
+        let assumed = &report.analysis.context.settings.assumed_defaults;
         if warnings.is_empty() && assumed.is_empty() {
             return Ok(());
         }
@@ -643,17 +642,17 @@ pub fn needs(needs: Needs) -> &'static str {
 
 #[cfg(test)]
 mod tests {
+    use crate::analysis::rules::fixture::Fx;
     use crate::render::fixtures::{self, generated_at};
     use crate::render::{Format, Options, Report, write};
-    use crate::rules::fixture::Fx;
 
     fn render(snapshot: &crate::snapshot::Snapshot, options: &Options) -> String {
-        let findings = fixtures::findings(snapshot);
+        let analysis = crate::analysis::Analysis::new(snapshot);
         let mut out = Vec::new();
         write(
             &mut out,
             Format::Table,
-            &Report::new(snapshot, &findings, generated_at()),
+            &Report::new(&analysis, generated_at()),
             options,
         )
         .unwrap();
@@ -757,7 +756,7 @@ mod tests {
     /// Two runs an hour apart: the trends section as a DBA sees it, pinned with insta.
     #[test]
     fn trends_section_snapshot() {
-        use crate::rules::fixture::T;
+        use crate::analysis::rules::fixture::T;
         let before = Fx::new(16)
             .table(T::new("orders").rows(100_000).dead(1_000))
             .table(T::new("ledger").rows(10_000).dead(400))
@@ -784,11 +783,12 @@ mod tests {
                 s.databases[0].xid_age = 20_000;
             })
             .done();
-        let trends =
-            crate::history::trends(&now, &crate::history::History::from_snapshots([&before]));
-        let findings = crate::rules::analyse(&now);
-        let mut report = Report::new(&now, &findings, generated_at());
-        report.trends = Some(&trends);
+        let trends = crate::store::history::trends(
+            &now,
+            &crate::store::history::History::from_snapshots([&before]),
+        );
+        let analysis = crate::analysis::Analysis::new(&now).with_trends(Some(trends));
+        let report = Report::new(&analysis, generated_at());
         let mut out = Vec::new();
         write(&mut out, Format::Table, &report, &Options::default()).unwrap();
         let text = String::from_utf8(out).unwrap();
