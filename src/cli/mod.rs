@@ -10,6 +10,8 @@ pub mod progress;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -17,7 +19,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::analysis::blockers::Thresholds;
 use crate::analysis::{Analysis, findings, rules};
-use crate::collect::CollectOptions;
+use crate::collect::{CollectError, CollectOptions};
 use crate::conn::{ConnectionArgs, ConnectionSettings};
 use crate::render::{self, Format, Report};
 use crate::snapshot::Snapshot;
@@ -25,6 +27,9 @@ use crate::store::history::{self, HistoryDir};
 
 /// Exit status when pgvac could not complete (Nagios UNKNOWN).
 pub const EXIT_INCOMPLETE: u8 = 3;
+
+/// Exit status of a run stopped by Ctrl-C (SIGINT): 128 + 2, as a shell reports it.
+pub const EXIT_INTERRUPTED: u8 = 130;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -40,8 +45,10 @@ pub const EXIT_INCOMPLETE: u8 = 3;
                   Exit status (Nagios convention, for cron and monitoring): 0 nothing at warning \
                   or above, 1 a warning, 2 something critical, 3 pgvac could not complete \
                   (connection, bad snapshot, bad flags, or an incomplete run: a database or \
-                  source it set out to read and could not; --allow-partial accepts one). \
-                  `pgvac report --fail-on` chooses which findings make the status non-zero.",
+                  source it set out to read and could not; --allow-partial accepts one); 130 \
+                  interrupted by Ctrl-C, which cancels pgvac's statements on the server and \
+                  writes nothing. `pgvac report --fail-on` chooses which findings make the \
+                  status non-zero.",
     disable_help_flag = true
 )]
 pub struct Cli {
@@ -539,10 +546,16 @@ pub fn run() -> ExitCode {
     };
     match execute(cli) {
         Ok(code) => ExitCode::from(code),
-        Err(error) => {
-            eprintln!("pgvac: error: {}", one_line(&error));
-            ExitCode::from(EXIT_INCOMPLETE)
-        }
+        Err(error) => match error.downcast_ref::<CollectError>() {
+            Some(CollectError::Interrupted(cancelled)) => {
+                eprintln!("pgvac: interrupted: {cancelled}; nothing was written");
+                ExitCode::from(EXIT_INTERRUPTED)
+            }
+            _ => {
+                eprintln!("pgvac: error: {}", one_line(&error));
+                ExitCode::from(EXIT_INCOMPLETE)
+            }
+        },
     }
 }
 
@@ -630,12 +643,19 @@ fn refuse_connection_flags(flags: &ConnectionFlags, allowed: &[&str], why: &str)
 }
 
 fn execute(cli: Cli) -> Result<u8> {
+    // Only the commands that read a server catch Ctrl-C; demo handles it itself.
+    let runtime = match &cli.command {
+        Command::Collect(_) | Command::Sessions(_) | Command::Report(_) | Command::Ping(_) => {
+            Some(Runtime::start()?)
+        }
+        _ => None,
+    };
+    let runtime = || runtime.as_ref().expect("a runtime for this command");
     match cli.command {
         Command::Collect(args) => {
             let settings = args.connection.settings()?;
             let options = args.connection.collect_options();
-            let snapshot =
-                runtime()?.block_on(crate::cli::progress::collect(&settings, &options))?;
+            let snapshot = runtime().collect(&settings, &options)?;
             let status = incomplete(&snapshot, args.allow_partial, args.output.as_deref());
             let output = args.output.as_deref().filter(|_| status.is_none());
             if args.output.is_none() || output.is_some() {
@@ -647,7 +667,7 @@ fn execute(cli: Cli) -> Result<u8> {
             }
             Ok(status.unwrap_or(0))
         }
-        Command::Sessions(args) => sessions(args),
+        Command::Sessions(args) => sessions(args, runtime()),
         Command::Report(args) => {
             // Open the history first, so an unusable directory fails before collecting.
             let history = args.history.as_deref().map(HistoryDir::open).transpose()?;
@@ -657,7 +677,7 @@ fn execute(cli: Cli) -> Result<u8> {
                 None => {
                     let settings = args.connection.settings()?;
                     let options = args.connection.collect_options();
-                    runtime()?.block_on(crate::cli::progress::collect(&settings, &options))?
+                    runtime().collect(&settings, &options)?
                 }
             };
             let trends = history
@@ -702,7 +722,7 @@ fn execute(cli: Cli) -> Result<u8> {
         }
         Command::Ping(args) => {
             let settings = args.connection.settings()?;
-            let line = runtime()?.block_on(crate::conn::ping(&settings))?;
+            let line = runtime().tokio.block_on(crate::conn::ping(&settings))?;
             write_output(None, |out| Ok(writeln!(out, "{line}")?))?;
             Ok(0)
         }
@@ -724,7 +744,7 @@ fn secs(duration: Duration) -> i64 {
     i64::try_from(duration.as_secs()).unwrap_or(i64::MAX)
 }
 
-fn sessions(args: SessionsArgs) -> Result<u8> {
+fn sessions(args: SessionsArgs, runtime: &Runtime) -> Result<u8> {
     use crate::analysis::blockers::worst_severity;
     use crate::analysis::terminate::{Filters, dry_run};
     use crate::collect::terminate::execute;
@@ -753,15 +773,11 @@ fn sessions(args: SessionsArgs) -> Result<u8> {
             refuse_connection_flags(&args.connection, &[], "the snapshot is analysed offline")?;
         }
     }
-    let runtime = runtime()?;
     let snapshot: Snapshot = match &args.snapshot {
         Some(path) => read_snapshot(path)?,
         None => {
             let settings = args.connection.settings()?;
-            runtime.block_on(crate::cli::progress::collect(
-                &settings,
-                &args.connection.collect_options(),
-            ))?
+            runtime.collect(&settings, &args.connection.collect_options())?
         }
     };
     let thresholds = Thresholds {
@@ -863,7 +879,7 @@ fn sessions(args: SessionsArgs) -> Result<u8> {
         .first()
         .cloned()
         .unwrap_or_else(|| settings.initial_database());
-    let outcomes = runtime.block_on(execute(
+    let outcomes = runtime.tokio.block_on(execute(
         &settings,
         &database,
         snapshot.server.postmaster_start_time,
@@ -877,12 +893,80 @@ fn sessions(args: SessionsArgs) -> Result<u8> {
     Ok(0)
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("could not start the async runtime")
+/// A command's async runtime, with Ctrl-C (SIGINT) caught for as long as the command runs.
+///
+/// While pgvac reads the server ([`Runtime::collect`]), Ctrl-C stops the reading: collect drops
+/// its connections and cancels what pgvac's sessions still execute on the server (a closed
+/// connection alone leaves a statement running until its timeout), and the command ends with
+/// exit 130 having written nothing: no `-o` file, no history, nothing on stdout. At any other
+/// moment (the `--execute` confirmation, writing a file) pgvac exits 130 at once, as it would
+/// without the handler; so does a second Ctrl-C while the cancel is under way.
+struct Runtime {
+    tokio: tokio::runtime::Runtime,
+    /// Becomes true on the Ctrl-C that a reading run handles.
+    interrupted: tokio::sync::watch::Receiver<bool>,
+    /// Whether a reading run is under way.
+    reading: Arc<AtomicBool>,
+}
+
+impl Runtime {
+    fn start() -> Result<Runtime> {
+        let tokio = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .context("could not start the async runtime")?;
+        // Registered now, not when the task first runs, so no Ctrl-C falls between the two.
+        let mut sigint = {
+            let _context = tokio.enter();
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+                .context("could not catch Ctrl-C")?
+        };
+        let (fire, interrupted) = tokio::sync::watch::channel(false);
+        let reading = Arc::new(AtomicBool::new(false));
+        let watching = Arc::clone(&reading);
+        tokio.spawn(async move {
+            sigint.recv().await;
+            if watching.load(Ordering::SeqCst) {
+                let _ = fire.send(true);
+                sigint.recv().await;
+            }
+            eprintln!("pgvac: interrupted");
+            std::process::exit(i32::from(EXIT_INTERRUPTED));
+        });
+        Ok(Runtime {
+            tokio,
+            interrupted,
+            reading,
+        })
+    }
+
+    /// Read the server; Ctrl-C meanwhile gives [`CollectError::Interrupted`].
+    fn collect(
+        &self,
+        settings: &ConnectionSettings,
+        options: &CollectOptions,
+    ) -> Result<Snapshot, CollectError> {
+        self.reading.store(true, Ordering::SeqCst);
+        let mut interrupted = self.interrupted.clone();
+        let interrupt = async move {
+            if interrupted.wait_for(|fired| *fired).await.is_err() {
+                // The watcher is gone: no Ctrl-C will come through it.
+                std::future::pending::<()>().await;
+            }
+        };
+        let result = self
+            .tokio
+            .block_on(crate::cli::progress::collect(settings, options, interrupt));
+        self.reading.store(false, Ordering::SeqCst);
+        if result.is_ok() && *self.interrupted.borrow() {
+            // Ctrl-C as the run ended: still nothing is written.
+            return Err(CollectError::Interrupted(
+                crate::collect::Cancelled::Statements(0),
+            ));
+        }
+        result
+    }
 }
 
 /// Write to stdout, or to FILE with pgvac's one file writer ([`crate::store::output`]: a regular file

@@ -14,7 +14,12 @@
 //! - a database that could not be read is re-checked in `pg_database` (by oid) before it is
 //!   called missing: one dropped while pgvac ran is said so ([`Visit::Dropped`]) and does not
 //!   make the run incomplete;
-//! - driver errors reach the user as one plain line, never as the driver's protocol text.
+//! - driver errors reach the user as one plain line, never as the driver's protocol text;
+//! - an interrupted run ([`collect_until`], Ctrl-C) leaves nothing running on the server: each
+//!   session reports its own pid and backend_start when it connects ([`OwnSessions`]), and on
+//!   the interrupt pgvac drops its connections and cancels, by that identity, the statements
+//!   they still execute (a server reads nothing from a client while a statement runs, so a
+//!   closed connection alone would leave it running until its timeout).
 //!
 //! Each source is one file under `sql/`; every query returns one JSON text column per row, which
 //! serde maps onto the snapshot types by column name. Columns that only some versions have are
@@ -24,6 +29,8 @@ pub mod temp_owner;
 pub mod terminate;
 
 use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
@@ -51,6 +58,108 @@ pub enum CollectError {
     },
     #[error("database \"{0}\" does not exist (named with -d/--dbname)")]
     NoSuchDatabase(String),
+    /// The run was interrupted ([`collect_until`]); what became of pgvac's statements.
+    #[error("{0}")]
+    Interrupted(Cancelled),
+}
+
+/// What an interrupted run did about the statements its sessions were still executing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cancelled {
+    /// The server cancelled this many (0: none was running).
+    Statements(i64),
+    /// The cancel could not be sent: they run until their statement timeout.
+    Failed(String),
+}
+
+impl std::fmt::Display for Cancelled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Cancelled::Statements(0) => {
+                write!(f, "no statement of pgvac's was running on the server")
+            }
+            Cancelled::Statements(n) => write!(
+                f,
+                "the server cancelled pgvac's {}",
+                plural(
+                    usize::try_from(*n).unwrap_or(usize::MAX),
+                    "running statement",
+                    "running statements"
+                )
+            ),
+            Cancelled::Failed(why) => write!(
+                f,
+                "could not cancel pgvac's statements on the server ({why}): they stop at their \
+                 statement timeout"
+            ),
+        }
+    }
+}
+
+/// The server sessions pgvac opened in this run, each named by the pid and backend_start it
+/// reported right after connecting, so that an interrupted run can cancel what they still
+/// execute, and nothing else.
+#[derive(Debug, Clone, Default)]
+pub struct OwnSessions(Arc<Mutex<Vec<OwnSession>>>);
+
+#[derive(Debug, Clone, Deserialize)]
+struct OwnSession {
+    pid: i32,
+    /// As the server wrote it (JSON text of a timestamptz): compared by the server, exactly.
+    backend_start: String,
+}
+
+impl OwnSessions {
+    /// Open a session on `database` and note who it is on the server. A session that cannot
+    /// say so is used all the same (its statements fail or succeed as they would); only a
+    /// cancel could not reach it.
+    async fn connect(
+        &self,
+        settings: &ConnectionSettings,
+        database: &str,
+    ) -> Result<PgConnection, ConnectError> {
+        let mut conn = settings.connect(database).await?;
+        let identity = sqlx::raw_sql(include_str!("../../sql/own_session.sql"))
+            .fetch_optional(&mut conn)
+            .await;
+        if let Ok(Some(row)) = identity
+            && let Ok(text) = row.try_get::<String, _>(0)
+            && let Ok(session) = serde_json::from_str::<OwnSession>(&text)
+        {
+            self.0.lock().expect("own sessions lock").push(session);
+        }
+        Ok(conn)
+    }
+
+    /// Cancel what these sessions still execute, from a new session on `database`. Their
+    /// connections must be closed first, or the next statement would follow the cancelled one.
+    async fn cancel(&self, settings: &ConnectionSettings, database: &str) -> Cancelled {
+        let (pids, starts): (Vec<i32>, Vec<String>) = self
+            .0
+            .lock()
+            .expect("own sessions lock")
+            .iter()
+            .map(|s| (s.pid, s.backend_start.clone()))
+            .unzip();
+        if pids.is_empty() {
+            return Cancelled::Statements(0);
+        }
+        let mut conn = match settings.connect(database).await {
+            Ok(conn) => conn,
+            Err(error) => return Cancelled::Failed(error.to_string()),
+        };
+        let cancelled: Result<i64, sqlx::Error> =
+            sqlx::query_scalar(include_str!("../../sql/cancel_own_sessions.sql"))
+                .bind(pids)
+                .bind(starts)
+                .fetch_one(&mut conn)
+                .await;
+        let _ = conn.close().await;
+        match cancelled {
+            Ok(n) => Cancelled::Statements(n),
+            Err(error) => Cancelled::Failed(SourceError::from_sqlx(&error).message),
+        }
+    }
 }
 
 /// Which databases to visit and how many at once.
@@ -92,7 +201,7 @@ pub async fn collect(
     settings: &ConnectionSettings,
     options: &CollectOptions,
 ) -> Result<Snapshot, CollectError> {
-    collect_with_progress(settings, options, &()).await
+    collect_until(settings, options, &(), std::future::pending()).await
 }
 
 /// [`collect`], telling `progress` how far it got.
@@ -101,12 +210,54 @@ pub async fn collect_with_progress(
     options: &CollectOptions,
     progress: &dyn Progress,
 ) -> Result<Snapshot, CollectError> {
-    let first_database = options
+    collect_until(settings, options, progress, std::future::pending()).await
+}
+
+/// Read the whole snapshot, telling `progress` how far it got, unless `interrupt` completes
+/// first (Ctrl-C): then every connection of the run is dropped, the statements pgvac's
+/// sessions still execute on the server are cancelled, and the result is
+/// [`CollectError::Interrupted`].
+pub async fn collect_until(
+    settings: &ConnectionSettings,
+    options: &CollectOptions,
+    progress: &dyn Progress,
+    interrupt: impl Future<Output = ()>,
+) -> Result<Snapshot, CollectError> {
+    let own = OwnSessions::default();
+    // The run's future, and with it every connection, is dropped when the select ends.
+    let finished = {
+        let run = read_all(settings, options, progress, &own);
+        tokio::select! {
+            result = run => Some(result),
+            () = interrupt => None,
+        }
+    };
+    match finished {
+        Some(result) => result,
+        None => Err(CollectError::Interrupted(
+            own.cancel(settings, &first_database(settings, options))
+                .await,
+        )),
+    }
+}
+
+/// The database pgvac connects to first (and where it reads the cluster-wide sources).
+fn first_database(settings: &ConnectionSettings, options: &CollectOptions) -> String {
+    options
         .databases
         .first()
         .cloned()
-        .unwrap_or_else(|| settings.initial_database());
-    let mut conn = settings.connect(&first_database).await?;
+        .unwrap_or_else(|| settings.initial_database())
+}
+
+async fn read_all(
+    settings: &ConnectionSettings,
+    options: &CollectOptions,
+    progress: &dyn Progress,
+    own: &OwnSessions,
+) -> Result<Snapshot, CollectError> {
+    let first_database = first_database(settings, options);
+    let mut conn = own.connect(settings, &first_database).await?;
     let (mut cluster, no_connect) = read_cluster(&mut conn, &first_database).await?;
     let _ = conn.close().await;
 
@@ -149,7 +300,7 @@ pub async fn collect_with_progress(
     progress.visiting(to_visit.len());
     let visits: Vec<(String, DatabaseContents)> = futures::stream::iter(to_visit)
         .map(|name| async move {
-            let contents = read_database(settings, &name, cluster.server.version_num).await;
+            let contents = read_database(settings, own, &name, cluster.server.version_num).await;
             progress.database_read(contents.tables.len());
             (name, contents)
         })
@@ -176,7 +327,7 @@ pub async fn collect_with_progress(
         cluster.missing.extend(contents.missing);
     }
 
-    recheck_unread_databases(settings, &first_database, &mut cluster).await;
+    recheck_unread_databases(settings, own, &first_database, &mut cluster).await;
     name_running_vacuums(&mut cluster);
     note_hidden_data(&mut cluster);
     Ok(cluster)
@@ -209,6 +360,7 @@ struct Recheck {
 /// noted. If the check itself cannot be made, the databases stay missing.
 async fn recheck_unread_databases(
     settings: &ConnectionSettings,
+    own: &OwnSessions,
     first_database: &str,
     snapshot: &mut Snapshot,
 ) {
@@ -222,8 +374,8 @@ async fn recheck_unread_databases(
         return;
     }
     let recheck = async {
-        let mut conn = settings
-            .connect(first_database)
+        let mut conn = own
+            .connect(settings, first_database)
             .await
             .map_err(|e| e.to_string())?;
         let mut reader = Reader::new(&mut conn, first_database);
@@ -824,6 +976,7 @@ const DATABASE_SOURCES: [&str; 4] = ["clock", "tables", "pg_locks", "temp schema
 /// could not be read is in the result's `missing`.
 async fn read_database(
     settings: &ConnectionSettings,
+    own: &OwnSessions,
     database: &str,
     version_num: i32,
 ) -> DatabaseContents {
@@ -835,7 +988,7 @@ async fn read_database(
         warnings: Vec::new(),
         missing: Vec::new(),
     };
-    let mut conn = match settings.connect(database).await {
+    let mut conn = match own.connect(settings, database).await {
         Ok(conn) => conn,
         Err(error) => {
             contents.missing.push(Missing {
@@ -973,11 +1126,11 @@ fn note_hidden_data(snapshot: &mut Snapshot) {
             message: format!(
                 "{} of other roles {} hidden from \"{}\": their query, state and start times are \
                  unknown, so idle-in-transaction and long-running sessions cannot be told apart \
-                 (GRANT pg_monitor TO \"{}\")",
+                 (GRANT pg_monitor TO {})",
                 plural(redacted, "session", "sessions"),
                 if redacted == 1 { "is" } else { "are" },
                 snapshot.role.name,
-                snapshot.role.name
+                quote_ident(&snapshot.role.name)
             ),
         });
     }
@@ -992,7 +1145,7 @@ fn note_hidden_data(snapshot: &mut Snapshot) {
             database: None,
             message: format!(
                 "{} {} to other roles: {} table, progress and whether {} autovacuum or \
-                 anti-wraparound are hidden (GRANT pg_monitor TO \"{}\")",
+                 anti-wraparound are hidden (GRANT pg_monitor TO {})",
                 plural(hidden_vacuums, "running vacuum", "running vacuums"),
                 if hidden_vacuums == 1 {
                     "belongs"
@@ -1005,7 +1158,7 @@ fn note_hidden_data(snapshot: &mut Snapshot) {
                 } else {
                     "they are"
                 },
-                snapshot.role.name
+                quote_ident(&snapshot.role.name)
             ),
         });
     }

@@ -17,6 +17,7 @@ mod history;
 mod logs;
 mod oracle;
 mod ownership;
+mod reliability;
 mod report;
 mod runner;
 
@@ -43,6 +44,7 @@ fn tests() -> Vec<(&'static str, TestFn)> {
     all.extend(formats::TESTS.iter().copied());
     all.extend(connect::TESTS.iter().copied());
     all.extend(faults::TESTS.iter().copied());
+    all.extend(reliability::TESTS.iter().copied());
     all.extend(logs::TESTS.iter().copied());
     all
 }
