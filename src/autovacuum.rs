@@ -873,7 +873,7 @@ mod tests {
             heap_bytes: 100 * 8192,
             xid_age: Some(1000),
             mxid_age: Some(1),
-            options: TableOptions::parse(&reloptions),
+            options: TableOptions::parse(&reloptions).into(),
             reloptions,
             toast: None,
             owner_oid: None,
@@ -904,14 +904,14 @@ mod tests {
         toast.schema = "pg_toast".to_string();
         toast.kind = RelKind::Toast;
         toast.owner_oid = Some(owner.oid);
-        owner.toast = Some(ToastTable {
+        owner.toast = Some(Box::new(ToastTable {
             oid: toast.oid,
             xid_age: toast.xid_age,
             mxid_age: toast.mxid_age,
             relpages: toast.relpages,
             options: TableOptions::parse(&reloptions),
             reloptions,
-        });
+        }));
         database(vec![owner, toast])
     }
 
@@ -1319,7 +1319,7 @@ mod tests {
         );
         assert!(t.vacuum_due);
         capped.reloptions = vec!["autovacuum_vacuum_max_threshold=-1".to_string()];
-        capped.options = TableOptions::parse(&capped.reloptions);
+        capped.options = TableOptions::parse(&capped.reloptions).into();
         let uncapped = one(&defaults(18), big.clone());
         let mut big_uncapped = big;
         big_uncapped.reloptions = capped.reloptions.clone();

@@ -993,7 +993,7 @@ impl TablesRead {
             heap_bytes: relpages.saturating_mul(block_size),
             xid_age: get::<i32>(row, c.xid_age)?.map(i64::from),
             mxid_age: get::<i32>(row, c.mxid_age)?.map(i64::from),
-            options: TableOptions::parse(&reloptions),
+            options: TableOptions::parse(&reloptions).into(),
             reloptions,
             toast: None,
             owner_oid: None,
@@ -1020,21 +1020,21 @@ impl TablesRead {
             indexes,
             ..
         } = self;
-        let mut toasts: HashMap<u32, ToastTable> = HashMap::new();
+        let mut toasts: HashMap<u32, Box<ToastTable>> = HashMap::new();
         let mut owners: HashMap<u32, u32> = HashMap::new();
         for read in &tables {
             let table = &read.table;
             if table.kind == RelKind::Toast {
                 toasts.insert(
                     table.oid,
-                    ToastTable {
+                    Box::new(ToastTable {
                         oid: table.oid,
                         xid_age: table.xid_age,
                         mxid_age: table.mxid_age,
                         relpages: table.relpages,
                         reloptions: table.reloptions.clone(),
-                        options: table.options.clone(),
-                    },
+                        options: (*table.options).clone(),
+                    }),
                 );
             }
             if read.toast_oid != 0 {

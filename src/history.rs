@@ -1295,7 +1295,7 @@ mod tests {
             xid_age: Some(1000),
             mxid_age: Some(1),
             reloptions: Vec::new(),
-            options: TableOptions::default(),
+            options: Default::default(),
             toast: None,
             owner_oid: None,
             stats: Some(TableStats {

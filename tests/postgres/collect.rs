@@ -972,14 +972,14 @@ impl OracleRow {
         let reloptions = self.reloptions.unwrap_or_default();
         let toast = self.toast_oid.map(|oid| {
             let reloptions = self.toast_reloptions.unwrap_or_default();
-            ToastTable {
+            Box::new(ToastTable {
                 oid,
                 xid_age: self.toast_xid_age,
                 mxid_age: self.toast_mxid_age,
                 relpages: self.toast_relpages.unwrap_or(0),
                 options: TableOptions::parse(&reloptions),
                 reloptions,
-            }
+            })
         });
         Table {
             oid: self.oid,
@@ -994,7 +994,7 @@ impl OracleRow {
             heap_bytes: self.heap_bytes,
             xid_age: self.xid_age,
             mxid_age: self.mxid_age,
-            options: TableOptions::parse(&reloptions),
+            options: TableOptions::parse(&reloptions).into(),
             reloptions,
             toast,
             owner_oid: self.owner_oid,
