@@ -20,7 +20,7 @@
 //! serde maps onto the snapshot types by column name. Columns that only some versions have are
 //! read from `to_jsonb(row)` by name and arrive as absent fields, never as errors.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
@@ -1205,26 +1205,24 @@ async fn read_database(
     contents
 }
 
-/// Give running vacuums their table names, from the databases that were visited.
+/// Give running vacuums their table names, from the databases that were visited. Tables are
+/// kept by oid, so each is a binary search: no name is built for the tables not being vacuumed.
 fn name_running_vacuums(snapshot: &mut Snapshot) {
-    let mut names: BTreeMap<(&str, u32), String> = BTreeMap::new();
-    for database in &snapshot.databases {
-        for table in &database.tables {
-            names.insert((database.name.as_str(), table.oid), table.qualified_name());
-        }
-    }
-    let named: Vec<Option<String>> = snapshot
-        .running_vacuums
-        .iter()
-        .map(|v| {
-            v.database
-                .as_deref()
-                .zip(v.relid)
-                .and_then(|key| names.get(&key).cloned())
-        })
-        .collect();
-    for (vacuum, name) in snapshot.running_vacuums.iter_mut().zip(named) {
-        vacuum.relation = name;
+    let Snapshot {
+        databases,
+        running_vacuums,
+        ..
+    } = snapshot;
+    for vacuum in running_vacuums.iter_mut() {
+        let (Some(database), Some(relid)) = (vacuum.database.as_deref(), vacuum.relid) else {
+            continue;
+        };
+        vacuum.relation = databases.iter().find(|d| d.name == database).and_then(|d| {
+            d.tables
+                .binary_search_by_key(&relid, |t| t.oid)
+                .ok()
+                .map(|at| d.tables[at].qualified_name())
+        });
     }
 }
 
