@@ -467,18 +467,38 @@ impl TableAutovacuum {
 pub fn evaluate(global: &GlobalSettings, database: &Database, table: &Table) -> TableAutovacuum {
     let owner = table
         .owner_oid
-        .and_then(|oid| database.tables.iter().find(|t| t.oid == oid));
+        .and_then(|oid| table_by_oid(&database.tables, oid));
     evaluate_table(global, table, owner)
+}
+
+/// A table by oid. A database's tables are kept by oid, so it is a binary search (with a scan
+/// for a list in another order).
+fn table_by_oid(tables: &[Table], oid: u32) -> Option<&Table> {
+    match tables.binary_search_by_key(&oid, |t| t.oid) {
+        Ok(at) => Some(&tables[at]),
+        Err(_) => tables.iter().find(|t| t.oid == oid),
+    }
 }
 
 /// Evaluate every table of a database, in the database's order.
 pub fn evaluate_database(global: &GlobalSettings, database: &Database) -> Vec<TableAutovacuum> {
-    let by_oid: HashMap<u32, &Table> = database.tables.iter().map(|t| (t.oid, t)).collect();
+    let sorted = database.tables.is_sorted_by_key(|t| t.oid);
+    let by_oid: HashMap<u32, &Table> = if sorted {
+        HashMap::new()
+    } else {
+        database.tables.iter().map(|t| (t.oid, t)).collect()
+    };
     database
         .tables
         .iter()
         .map(|table| {
-            let owner = table.owner_oid.and_then(|oid| by_oid.get(&oid).copied());
+            let owner = table.owner_oid.and_then(|oid| {
+                if sorted {
+                    table_by_oid(&database.tables, oid)
+                } else {
+                    by_oid.get(&oid).copied()
+                }
+            });
             evaluate_table(global, table, owner)
         })
         .collect()

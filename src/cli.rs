@@ -570,8 +570,10 @@ fn execute(cli: Cli) -> Result<u8> {
             let trends = history
                 .map(|dir| dir.record(&snapshot, args.keep, args.allow_partial))
                 .transpose()?;
-            let found = rules::analyse(&snapshot);
-            let mut report = Report::new(&snapshot, &found, chrono::Utc::now());
+            let context = rules::Context::new(&snapshot);
+            let found = rules::check_all(&context);
+            let mut report = Report::from_context(&context, &found, chrono::Utc::now());
+            drop(context);
             report.trends = trends.as_ref();
             let options = args.render_options();
             let status = incomplete(&snapshot, args.allow_partial, args.output.as_deref());

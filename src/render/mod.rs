@@ -205,7 +205,17 @@ impl<'s> Report<'s> {
         findings: &'s [Finding],
         generated_at: DateTime<Utc>,
     ) -> Report<'s> {
-        let context = Context::new(snapshot);
+        Report::from_context(&Context::new(snapshot), findings, generated_at)
+    }
+
+    /// The report of an analysis already made: the rules' own context, so the autovacuum
+    /// model's verdict on every table is not computed a second time.
+    pub fn from_context(
+        context: &Context<'s>,
+        findings: &'s [Finding],
+        generated_at: DateTime<Utc>,
+    ) -> Report<'s> {
+        let snapshot = context.snapshot;
         let major = snapshot.server.major();
         let freeze_max_age = context.settings.freeze_max_age.max(1);
         let multixact_freeze_max_age = context.settings.multixact_freeze_max_age.max(1);
@@ -305,7 +315,7 @@ impl<'s> Report<'s> {
             let Some(severity) = about.iter().map(|f| f.severity).max() else {
                 continue;
             };
-            let plan = tuning::plan(&context, &view);
+            let plan = tuning::plan(context, &view);
             let recommended_rows = plan
                 .as_ref()
                 .and_then(|p| p.dead_rows.as_ref().or(p.inserts.as_ref()))

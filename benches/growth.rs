@@ -1,0 +1,92 @@
+//! How analysis and rendering grow with the number of tables: prints measurements, asserts
+//! nothing. Run by `scripts/bench`, which collects the snapshot of its 100,000-table database
+//! first; by hand:
+//!
+//! ```sh
+//! PGVAC_BENCH_SNAPSHOT=snapshot.json cargo bench --bench growth
+//! ```
+//!
+//! The database of the snapshot with the most tables is cut to its first 10,000, 30,000 and
+//! 100,000 tables (by oid, with their TOAST tables and the catalogs), and each cut is analysed
+//! (the rules' context and every rule) and rendered as JSON and as the terminal report from
+//! that analysis, best of three. Linear growth shows as a steady time per table.
+
+use std::time::{Duration, Instant};
+
+use pgvac::render::{self, Format, Report};
+use pgvac::rules::Context;
+use pgvac::snapshot::{RelKind, Snapshot};
+
+const SIZES: [usize; 3] = [10_000, 30_000, 100_000];
+const RUNS: usize = 3;
+
+fn best<T>(mut run: impl FnMut() -> T) -> Duration {
+    (0..RUNS)
+        .map(|_| {
+            let start = Instant::now();
+            std::hint::black_box(run());
+            start.elapsed()
+        })
+        .min()
+        .expect("RUNS > 0")
+}
+
+/// The snapshot with its largest database cut to its first `tables` tables (kind `table`, by
+/// oid) and every other relation up to the last of them.
+fn cut(snapshot: &Snapshot, tables: usize) -> Option<Snapshot> {
+    let mut cut = snapshot.clone();
+    let database = cut.databases.iter_mut().max_by_key(|d| d.tables.len())?;
+    let last = database
+        .tables
+        .iter()
+        .filter(|t| t.kind == RelKind::Table)
+        .nth(tables - 1)?
+        .oid;
+    database.tables.retain(|t| t.oid <= last);
+    Some(cut)
+}
+
+fn main() {
+    let Some(path) = std::env::var_os("PGVAC_BENCH_SNAPSHOT") else {
+        println!("growth: set PGVAC_BENCH_SNAPSHOT to a snapshot (pgvac collect -o FILE)");
+        return;
+    };
+    let text = std::fs::read_to_string(&path).expect("the snapshot can be read");
+    let snapshot: Snapshot = serde_json::from_str(&text).expect("a pgvac snapshot");
+    drop(text);
+    println!(
+        "{:>8} {:>10} {:>12} {:>12} {:>12} {:>10}",
+        "tables", "relations", "analysis", "json", "table", "us/table"
+    );
+    for size in SIZES {
+        let Some(cut) = cut(&snapshot, size) else {
+            println!("{size:>8} (the snapshot has fewer tables)");
+            continue;
+        };
+        let relations: usize = cut.databases.iter().map(|d| d.tables.len()).sum();
+        let analysis = best(|| {
+            let context = Context::new(&cut);
+            (pgvac::rules::check_all(&context), context)
+        });
+        let context = Context::new(&cut);
+        let findings = pgvac::rules::check_all(&context);
+        let options = render::Options::default();
+        let render = |format: Format| {
+            best(|| {
+                let report = Report::from_context(&context, &findings, chrono::Utc::now());
+                let mut out = Vec::new();
+                render::write(&mut out, format, &report, &options).expect("rendered");
+                out.len()
+            })
+        };
+        let json = render(Format::Json);
+        let table = render(Format::Table);
+        let per_table = (analysis + json).as_secs_f64() * 1e6 / size as f64;
+        println!(
+            "{size:>8} {relations:>10} {:>9.1} ms {:>9.1} ms {:>9.1} ms {per_table:>10.2}",
+            analysis.as_secs_f64() * 1e3,
+            json.as_secs_f64() * 1e3,
+            table.as_secs_f64() * 1e3,
+        );
+    }
+}
