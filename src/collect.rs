@@ -16,9 +16,13 @@
 //!   make the run incomplete;
 //! - driver errors reach the user as one plain line, never as the driver's protocol text.
 //!
-//! Each source is one file under `sql/`; every query returns one JSON text column per row, which
-//! serde maps onto the snapshot types by column name. Columns that only some versions have are
-//! read from `to_jsonb(row)` by name and arrive as absent fields, never as errors.
+//! Each source is one file under `sql/`. The tables source, the one that grows with the
+//! catalog, returns typed columns read in binary (extended protocol), found by name once per
+//! query; its version-gated lines (`-- N+`) are left out for older servers and their columns
+//! read as absent. The other sources, a few rows each, return one JSON text column per row,
+//! which serde maps onto the snapshot types by column name; there, columns that only some
+//! versions have are read from `to_jsonb(row)` by name and arrive as absent fields, never as
+//! errors.
 
 use std::collections::HashMap;
 
