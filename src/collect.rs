@@ -93,7 +93,6 @@ pub async fn collect(
         .unwrap_or_else(|| settings.initial_database());
     let mut conn = settings.connect(&first_database).await?;
     let (mut cluster, no_connect) = read_cluster(&mut conn, &first_database).await?;
-    let _ = conn.close().await;
 
     let names: Vec<String> = cluster.databases.iter().map(|d| d.name.clone()).collect();
     for wanted in &options.databases {
@@ -130,12 +129,30 @@ pub async fn collect(
         }
     }
 
+    // The first database's visit reuses the session of the cluster-wide read, when that read
+    // went well: one connection set-up less per run. Otherwise it is closed now, so that no
+    // more than --jobs sessions are open at once.
+    let reuse = cluster.missing.is_empty() && to_visit.contains(&first_database);
+    let first_session = if reuse {
+        Some(conn)
+    } else {
+        let _ = conn.close().await;
+        None
+    };
+    let first_session = std::sync::Mutex::new(first_session);
+    let (first_session, first_database) = (&first_session, &first_database);
     let jobs = options.jobs.max(1);
     let visits: Vec<(String, DatabaseContents)> = futures::stream::iter(to_visit)
         .map(|name| async move {
+            let session = if name == *first_database {
+                first_session.lock().map_or(None, |mut s| s.take())
+            } else {
+                None
+            };
             let contents = read_database(
                 settings,
                 &name,
+                session,
                 cluster.server.version_num,
                 cluster.server.block_size,
             )
@@ -165,7 +182,7 @@ pub async fn collect(
         cluster.missing.extend(contents.missing);
     }
 
-    recheck_unread_databases(settings, &first_database, &mut cluster).await;
+    recheck_unread_databases(settings, first_database, &mut cluster).await;
     name_running_vacuums(&mut cluster);
     note_hidden_data(&mut cluster);
     Ok(cluster)
@@ -1106,11 +1123,13 @@ struct NowRow {
 /// The sources read in each database, in order.
 const DATABASE_SOURCES: [&str; 3] = ["clock", "tables", "temp schemas"];
 
-/// One database's tables and temp schemas, in one read-only transaction. Never fails: what
-/// could not be read is in the result's `missing`.
+/// One database's tables and temp schemas, in one read-only transaction, on `session` when
+/// one is already open there. Never fails: what could not be read is in the result's
+/// `missing`.
 async fn read_database(
     settings: &ConnectionSettings,
     database: &str,
+    session: Option<PgConnection>,
     version_num: i32,
     block_size: i64,
 ) -> DatabaseContents {
@@ -1122,7 +1141,11 @@ async fn read_database(
         warnings: Vec::new(),
         missing: Vec::new(),
     };
-    let mut conn = match settings.connect(database).await {
+    let connected = match session {
+        Some(session) => Ok(session),
+        None => settings.connect(database).await,
+    };
+    let mut conn = match connected {
         Ok(conn) => conn,
         Err(error) => {
             contents.missing.push(Missing {
