@@ -8,13 +8,13 @@
 //!
 //! The database of the snapshot with the most tables is cut to its first 10,000, 30,000 and
 //! 100,000 tables (by oid, with their TOAST tables and the catalogs), and each cut is analysed
-//! (the rules' context and every rule) and rendered as JSON and as the terminal report from
+//! (`Analysis`: the model, plans, blockers and every rule) and rendered as JSON and as the terminal report from
 //! that analysis, best of three. Linear growth shows as a steady time per table.
 
 use std::time::{Duration, Instant};
 
+use pgvac::analysis::Analysis;
 use pgvac::render::{self, Format, Report};
-use pgvac::rules::Context;
 use pgvac::snapshot::{RelKind, Snapshot};
 
 const SIZES: [usize; 3] = [10_000, 30_000, 100_000];
@@ -73,16 +73,12 @@ fn main() {
             continue;
         };
         let relations: usize = cut.databases.iter().map(|d| d.tables.len()).sum();
-        let analysis = first_and_best(|| {
-            let context = Context::new(&cut);
-            (pgvac::rules::check_all(&context), context)
-        });
-        let context = Context::new(&cut);
-        let findings = pgvac::rules::check_all(&context);
+        let analysis = first_and_best(|| Analysis::new(&cut));
+        let built = Analysis::new(&cut);
         let options = render::Options::default();
         let render = |format: Format| {
             first_and_best(|| {
-                let report = Report::from_context(&context, &findings, chrono::Utc::now());
+                let report = Report::new(&built, chrono::Utc::now());
                 let mut out = Vec::new();
                 render::write(&mut out, format, &report, &options).expect("rendered");
                 out.len()

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 /// Version of the snapshot format. Readers refuse a snapshot with a different major format.
 pub const SNAPSHOT_VERSION: u32 = 1;
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct Snapshot {
     pub snapshot_version: u32,
     /// Version of the pgvac that collected it.
@@ -46,7 +46,7 @@ pub struct Snapshot {
     pub missing: Vec<Missing>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct Server {
     /// `server_version_num`, e.g. 170010.
     pub version_num: i32,
@@ -77,7 +77,7 @@ pub struct Server {
 }
 
 /// The settings of pgvac's own session, read back from the server (`current_setting`).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct SessionSettings {
     pub application_name: String,
     pub default_transaction_read_only: String,
@@ -94,7 +94,7 @@ impl Server {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct Platform {
     pub kind: PlatformKind,
     /// `aurora_version()` on Aurora.
@@ -103,7 +103,7 @@ pub struct Platform {
     pub evidence: Vec<String>,
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PlatformKind {
     Postgres,
@@ -111,7 +111,7 @@ pub enum PlatformKind {
     Aurora,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct RoleCapabilities {
     pub name: String,
     pub superuser: bool,
@@ -132,7 +132,7 @@ impl RoleCapabilities {
 }
 
 /// One row of `pg_settings`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct Setting {
     pub name: String,
     /// `setting`, in the setting's base unit (see `unit`).
@@ -150,7 +150,7 @@ pub struct Setting {
     pub pending_restart: bool,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct Database {
     pub oid: u32,
     pub name: String,
@@ -185,7 +185,7 @@ impl Database {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(tag = "status", content = "reason", rename_all = "snake_case")]
 pub enum Visit {
     /// Every source of the database was read.
@@ -229,7 +229,7 @@ impl RelKind {
     }
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Persistence {
     Permanent,
@@ -249,7 +249,7 @@ impl Persistence {
 }
 
 /// One relation that vacuum cares about, with its `pg_class` and `pg_stat_all_tables` data.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct Table {
     pub oid: u32,
     pub schema: String,
@@ -272,8 +272,9 @@ pub struct Table {
     pub reloptions: Vec<String>,
     /// The vacuum-related reloptions, typed.
     pub options: SetOptions,
-    /// Boxed: nine tables in ten have none, and a table is kept in memory for every relation
-    /// of the cluster.
+    /// The table's TOAST table, when it has one.
+    // Boxed: nine tables in ten have none, and a table is kept in memory for every relation of
+    // the cluster.
     pub toast: Option<Box<ToastTable>>,
     /// For a TOAST table: the table that owns it.
     pub owner_oid: Option<u32>,
@@ -291,7 +292,7 @@ impl Table {
 }
 
 /// A table's TOAST table, as seen from the table.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct ToastTable {
     pub oid: u32,
     pub xid_age: Option<i64>,
@@ -304,7 +305,7 @@ pub struct ToastTable {
 }
 
 /// Per-table vacuum settings from reloptions. `None` means "not set here".
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct TableOptions {
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub autovacuum_enabled: Option<bool>,
@@ -434,6 +435,21 @@ static NO_OPTIONS: TableOptions = TableOptions {
     vacuum_index_cleanup: None,
 };
 
+/// Described as the options it reads and is written as.
+impl schemars::JsonSchema for SetOptions {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        TableOptions::schema_name()
+    }
+
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        TableOptions::schema_id()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        TableOptions::json_schema(generator)
+    }
+}
+
 impl std::ops::Deref for SetOptions {
     type Target = TableOptions;
 
@@ -478,7 +494,7 @@ fn parse_bool(value: &str) -> Option<bool> {
 }
 
 /// `pg_stat_all_tables` counters. Each is absent on versions that lack the column.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct TableStats {
     pub seq_scan: Option<i64>,
     /// 16+.
@@ -518,7 +534,7 @@ pub struct TableStats {
 }
 
 /// A temporary schema (`pg_temp_N`) that holds tables, and the session that owns it.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct TempSchema {
     pub schema: String,
     /// N in `pg_temp_N`: the owner's backend id (12-16) or proc number (17+).
@@ -528,21 +544,139 @@ pub struct TempSchema {
     pub table_oids: Vec<u32>,
 }
 
-/// Who owns a temp schema, only as far as it can be known exactly.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(tag = "status", rename_all = "snake_case")]
+/// Who owns a temp schema, only as far as it is proven (docs/snapshot.md says how, per version).
+///
+/// Holding backend id N does not make a session the owner of `pg_temp_N`: a backend owns it only
+/// once it has used temporary tables itself (which clears what an earlier holder of the id left).
+/// So `Known` needs proof that the session itself owns the schema now; a session that merely has
+/// the id is a `candidate` of an `Unknown` owner.
+///
+/// Snapshots of earlier pgvac versions said `known` for that candidate (`source`
+/// `backend_status` or `virtualxid_lock`, no `proof`): they are read as `Unknown` with that
+/// candidate, never as proven.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
+#[serde(tag = "status", rename_all = "snake_case", from = "TempOwnerWire")]
 pub enum TempOwner {
-    /// The owning backend, and how it was found (`backend_status` on 16+,
-    /// `virtualxid_lock` on 12-15 while the owner is inside a transaction).
-    Known { pid: i32, source: String },
-    /// 16+: no live backend of this database holds that backend id, so the tables are orphaned.
-    Orphaned,
-    /// 12-15 with the owner outside a transaction: it cannot be known exactly.
-    Unknown,
+    /// The session that owns the schema now, proven.
+    Known {
+        pid: i32,
+        /// How it was proven: `index_lock` (see docs/snapshot.md).
+        source: String,
+        /// The owner's `backend_start`, read with the proof: what a terminate statement
+        /// rechecks.
+        backend_start: Option<DateTime<Utc>>,
+        /// The evidence, in words.
+        proof: String,
+    },
+    /// Provably no live session owns the schema.
+    Orphaned {
+        /// Why, in words.
+        reason: String,
+    },
+    /// Not proven either way.
+    Unknown {
+        /// A session that has the schema's backend id, when one is known: it may or may not
+        /// own the schema.
+        candidate: Option<TempCandidate>,
+        /// Why ownership is not proven, in words.
+        reason: String,
+    },
+}
+
+impl TempOwner {
+    /// The proven owner's pid.
+    pub fn known_pid(&self) -> Option<i32> {
+        match self {
+            TempOwner::Known { pid, .. } => Some(*pid),
+            _ => None,
+        }
+    }
+
+    /// The session that may own the schema without proof.
+    pub fn candidate(&self) -> Option<&TempCandidate> {
+        match self {
+            TempOwner::Unknown { candidate, .. } => candidate.as_ref(),
+            _ => None,
+        }
+    }
+}
+
+/// A session that has a temp schema's backend id, its ownership not proven.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
+pub struct TempCandidate {
+    pub pid: i32,
+    pub backend_start: Option<DateTime<Utc>>,
+}
+
+/// [`TempOwner`] as every snapshot of format 1 has written it.
+#[derive(Deserialize, schemars::JsonSchema)]
+#[serde(tag = "status", rename_all = "snake_case")]
+enum TempOwnerWire {
+    Known {
+        pid: i32,
+        source: String,
+        #[serde(default)]
+        backend_start: Option<DateTime<Utc>>,
+        #[serde(default)]
+        proof: Option<String>,
+    },
+    Orphaned {
+        #[serde(default)]
+        reason: Option<String>,
+    },
+    Unknown {
+        #[serde(default)]
+        candidate: Option<TempCandidate>,
+        #[serde(default)]
+        reason: Option<String>,
+    },
+}
+
+impl From<TempOwnerWire> for TempOwner {
+    fn from(wire: TempOwnerWire) -> TempOwner {
+        match wire {
+            TempOwnerWire::Known {
+                pid,
+                source,
+                backend_start,
+                proof: Some(proof),
+            } => TempOwner::Known {
+                pid,
+                source,
+                backend_start,
+                proof,
+            },
+            // Written by a pgvac that took the backend id as proof of ownership: it is not.
+            TempOwnerWire::Known {
+                pid,
+                source,
+                backend_start,
+                proof: None,
+            } => TempOwner::Unknown {
+                candidate: Some(TempCandidate { pid, backend_start }),
+                reason: format!(
+                    "collected by an older pgvac, which named pid {pid} from its backend id \
+                     ({source}) without proof that it owns the schema"
+                ),
+            },
+            TempOwnerWire::Orphaned { reason } => TempOwner::Orphaned {
+                reason: reason.unwrap_or_else(|| {
+                    "no session connected to this database had its backend id".to_string()
+                }),
+            },
+            TempOwnerWire::Unknown { candidate, reason } => TempOwner::Unknown {
+                candidate,
+                reason: reason.unwrap_or_else(|| {
+                    "the owner could not be identified (PostgreSQL 12-15, outside a transaction)"
+                        .to_string()
+                }),
+            },
+        }
+    }
 }
 
 /// One row of `pg_stat_activity`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct Session {
     pub pid: i32,
     pub database: Option<String>,
@@ -571,7 +705,7 @@ pub struct Session {
     pub redacted: bool,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct PreparedTransaction {
     pub gid: String,
     pub xid: i64,
@@ -581,7 +715,7 @@ pub struct PreparedTransaction {
     pub database: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct ReplicationSlot {
     pub slot_name: String,
     /// `physical` or `logical`.
@@ -608,7 +742,7 @@ pub struct ReplicationSlot {
 }
 
 /// A standby connected to this server (`pg_stat_replication`).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct Standby {
     pub pid: i32,
     pub user: Option<String>,
@@ -623,11 +757,12 @@ pub struct Standby {
 }
 
 /// A vacuum in progress (`pg_stat_progress_vacuum` with `pg_stat_activity`).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct RunningVacuum {
     pub pid: i32,
     pub database: Option<String>,
-    /// The table's oid; null for another role's vacuum seen without `pg_read_all_stats`.
+    /// The table's oid; hidden (absent) for other roles' vacuums without `pg_read_all_stats`,
+    /// whose pid and database every role sees.
     pub relid: Option<u32>,
     /// `schema.name`, where the database was visited.
     pub relation: Option<String>,
@@ -746,5 +881,51 @@ impl Snapshot {
 
     pub fn database(&self, name: &str) -> Option<&Database> {
         self.databases.iter().find(|d| d.name == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_older_pgvacs_known_owner_is_read_as_an_unproven_candidate() {
+        for source in ["backend_status", "virtualxid_lock"] {
+            let old = format!(r#"{{"status": "known", "pid": 4242, "source": "{source}"}}"#);
+            let owner: TempOwner = serde_json::from_str(&old).unwrap();
+            assert_eq!(owner.known_pid(), None);
+            assert_eq!(owner.candidate().map(|c| c.pid), Some(4242));
+        }
+        let orphaned: TempOwner = serde_json::from_str(r#"{"status": "orphaned"}"#).unwrap();
+        assert!(matches!(orphaned, TempOwner::Orphaned { .. }));
+        let unknown: TempOwner = serde_json::from_str(r#"{"status": "unknown"}"#).unwrap();
+        assert!(matches!(
+            unknown,
+            TempOwner::Unknown {
+                candidate: None,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn a_proven_owner_reads_back_as_written() {
+        let owner = TempOwner::Known {
+            pid: 7,
+            source: "index_lock".into(),
+            backend_start: Some(Utc::now()),
+            proof: "holds AccessShareLock on btree index pg_temp_3.i".into(),
+        };
+        let text = serde_json::to_string(&owner).unwrap();
+        assert_eq!(serde_json::from_str::<TempOwner>(&text).unwrap(), owner);
+        let unknown = TempOwner::Unknown {
+            candidate: Some(TempCandidate {
+                pid: 8,
+                backend_start: None,
+            }),
+            reason: "idle".into(),
+        };
+        let text = serde_json::to_string(&unknown).unwrap();
+        assert_eq!(serde_json::from_str::<TempOwner>(&text).unwrap(), unknown);
     }
 }

@@ -21,9 +21,9 @@ use serde::Serialize;
 use serde::ser::SerializeMap;
 
 use super::{Options, Report};
-use crate::findings::{self, Finding, Object, Value};
-use crate::history::Trends;
+use crate::analysis::findings::{self, Category, Finding, Object, Value};
 use crate::snapshot::{MissingCause, PlatformKind, Visit};
+use crate::store::history::Trends;
 
 /// Version of this JSON format.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -65,6 +65,9 @@ pub struct WireReport {
     /// Invalid databases (an interrupted `DROP DATABASE`) are left out: they have a finding.
     pub databases: Vec<WireDatabase>,
     pub summary: WireSummary,
+    /// Rules left out with `--ignore` (or `PGVAC_IGNORE`), and how many findings each hid: they
+    /// are not in `findings` or `summary`, and do not count for the exit status.
+    pub ignored: Vec<WireIgnored>,
     /// Every finding, most severe first, then by code and object.
     pub findings: Vec<WireFinding>,
     /// Sessions pgvac recommends terminating, with the guarded SQL that does it.
@@ -187,6 +190,14 @@ pub struct WireMissing {
     pub message: String,
 }
 
+/// A rule left out with `--ignore`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct WireIgnored {
+    pub code: String,
+    /// How many of its findings were left out.
+    pub findings: usize,
+}
+
 /// Counts of findings by severity.
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct WireSummary {
@@ -222,12 +233,46 @@ pub struct WireFinding {
     pub code: String,
     /// Kebab-case rule name, e.g. `dead-row-trigger-too-high`.
     pub name: String,
+    /// The rule's category: the section of the report the finding is in.
+    pub category: WireCategory,
     pub severity: WireSeverity,
     pub object: WireObject,
     /// One line.
     pub message: String,
     pub evidence: WireEvidence,
     pub recommendation: Option<WireRecommendation>,
+}
+
+/// A rule's category; its codes start with the matching prefix (`WRAP`, `TABLE`, `CONFIG`,
+/// `RUN`, `BLOCK`, `LOG`).
+#[derive(Debug, Clone, Copy, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WireCategory {
+    /// Transaction ID and multixact wraparound.
+    Wraparound,
+    /// Per-table autovacuum settings.
+    Table,
+    /// Server-wide settings.
+    Config,
+    /// Vacuums running now.
+    Running,
+    /// What holds vacuum back.
+    Blockers,
+    /// What the server log says autovacuum did (`pgvac report --log`).
+    Log,
+}
+
+impl From<Category> for WireCategory {
+    fn from(category: Category) -> WireCategory {
+        match category {
+            Category::Wraparound => WireCategory::Wraparound,
+            Category::Table => WireCategory::Table,
+            Category::Config => WireCategory::Config,
+            Category::Running => WireCategory::Running,
+            Category::Blockers => WireCategory::Blockers,
+            Category::Log => WireCategory::Log,
+        }
+    }
 }
 
 /// What a finding is about. Which fields are present depends on `kind`.
@@ -293,6 +338,12 @@ pub struct WireRecommendation {
     /// Statements to run, one per line; null when the fix is not SQL (e.g. a parameter group).
     pub sql: Option<String>,
     pub safety: WireSafety,
+    /// It ends sessions or transactions, or drops something (the SQL script comments it out
+    /// unless `--include-destructive`).
+    pub destructive: bool,
+    /// Where to run the SQL: "this server", "database NAME", "database NAME as ROLE or a
+    /// superuser", "the standby ..." or "the DB parameter group"; null without SQL.
+    pub run_on: Option<String>,
     /// The lock the SQL takes.
     pub lock: Option<String>,
     pub needs: WireNeeds,
@@ -431,6 +482,7 @@ fn finding(finding: &Finding) -> WireFinding {
     WireFinding {
         code: finding.code.to_string(),
         name: finding.name.to_string(),
+        category: finding.category.into(),
         severity: finding.severity.into(),
         object: object(&finding.object),
         message: finding.message.clone(),
@@ -443,6 +495,8 @@ fn finding(finding: &Finding) -> WireFinding {
                 findings::Safety::NeedsCare => WireSafety::NeedsCare,
                 findings::Safety::DisplayOnly => WireSafety::DisplayOnly,
             },
+            destructive: r.destructive,
+            run_on: r.run_on.as_ref().map(|place| place.to_string()),
             lock: r.lock.clone(),
             needs: r.needs.into(),
         }),
@@ -543,6 +597,15 @@ pub fn wire(report: &Report) -> WireReport {
             info,
             worst: findings::worst(report.findings).map(WireSeverity::from),
         },
+        ignored: report
+            .analysis
+            .ignored
+            .iter()
+            .map(|(code, count)| WireIgnored {
+                code: code.to_string(),
+                findings: *count,
+            })
+            .collect(),
         findings: report.findings.iter().map(finding).collect(),
         sessions_to_terminate: report
             .sessions_to_terminate
@@ -616,12 +679,12 @@ mod tests {
     use crate::snapshot::Snapshot;
 
     fn render(snapshot: &Snapshot) -> String {
-        let findings = fixtures::findings(snapshot);
+        let analysis = crate::analysis::Analysis::new(snapshot);
         let mut out = Vec::new();
         write(
             &mut out,
             Format::Json,
-            &Report::new(snapshot, &findings, generated_at()),
+            &Report::new(&analysis, generated_at()),
             &Options::default(),
         )
         .unwrap();
@@ -722,7 +785,7 @@ mod tests {
 
     #[test]
     fn json_carries_the_trends_with_history_and_they_validate() {
-        use crate::rules::fixture::Fx;
+        use crate::analysis::rules::fixture::Fx;
         let before = Fx::new(17).done();
         let now = Fx::new(17)
             .with(|s| {
@@ -730,10 +793,12 @@ mod tests {
                 s.server.next_xid += 100_000;
             })
             .done();
-        let trends =
-            crate::history::trends(&now, &crate::history::History::from_snapshots([&before]));
-        let mut report = Report::new(&now, &[], generated_at());
-        report.trends = Some(&trends);
+        let trends = crate::store::history::trends(
+            &now,
+            &crate::store::history::History::from_snapshots([&before]),
+        );
+        let analysis = crate::analysis::Analysis::new(&now).with_trends(Some(trends));
+        let report = Report::new(&analysis, generated_at());
         let mut out = Vec::new();
         write(&mut out, Format::Json, &report, &Options::default()).unwrap();
         let value: serde_json::Value = serde_json::from_slice(&out).unwrap();

@@ -7,8 +7,8 @@ use std::io::{self, Write};
 
 use super::text::{printable, severity_word};
 use super::{Options, Report, duration, percent};
-use crate::findings::{Finding, group_digits};
-use crate::rules::Category;
+use crate::analysis::findings::{Finding, group_digits};
+use crate::analysis::rules::Category;
 
 pub fn write(out: &mut dyn Write, report: &Report, options: &Options) -> io::Result<()> {
     let server = &report.snapshot.server;
@@ -49,6 +49,9 @@ pub fn write(out: &mut dyn Write, report: &Report, options: &Options) -> io::Res
         out,
         "- **Findings:** {critical} critical, {warning} warning, {info} info"
     )?;
+    if let Some(ignored) = report.ignored_summary() {
+        writeln!(out, "- **Ignored (--ignore):** {}", escape(&ignored))?;
+    }
 
     let top = options.top;
     let limit = |n: usize| top.map_or(n, |t| t.min(n));
@@ -124,7 +127,7 @@ pub fn write(out: &mut dyn Write, report: &Report, options: &Options) -> io::Res
             &[
                 "Status",
                 "Table",
-                "Dead rows",
+                "Counted",
                 "Vacuum after",
                 "Recommended",
                 "Rule",
@@ -137,7 +140,9 @@ pub fn write(out: &mut dyn Write, report: &Report, options: &Options) -> io::Res
                 &[
                     severity_word(t.severity),
                     &escape(&format!("{}: {}", t.database, t.display)),
-                    &t.dead_rows.map(group_digits).unwrap_or_default(),
+                    &t.count
+                        .map(|n| format!("{} {}", group_digits(n), t.trigger.counted()))
+                        .unwrap_or_default(),
                     &if t.autovacuum_disabled {
                         "disabled".to_string()
                     } else {
@@ -203,6 +208,12 @@ pub fn write(out: &mut dyn Write, report: &Report, options: &Options) -> io::Res
             }
         }
         findings(out, &running, options)?;
+    }
+
+    let logged: Vec<&Finding> = report.section(Category::Log).collect();
+    if !logged.is_empty() {
+        heading(out, Category::Log.title())?;
+        findings(out, &logged, options)?;
     }
 
     if let Some(trends) = &report.trends {
@@ -334,12 +345,12 @@ mod tests {
             ("warning", fixtures::warning()),
             ("critical", fixtures::critical()),
         ] {
-            let findings = fixtures::findings(&snapshot);
+            let analysis = crate::analysis::Analysis::new(&snapshot);
             let mut out = Vec::new();
             write(
                 &mut out,
                 Format::Markdown,
-                &Report::new(&snapshot, &findings, generated_at()),
+                &Report::new(&analysis, generated_at()),
                 &Options::default(),
             )
             .unwrap();

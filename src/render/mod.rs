@@ -14,6 +14,7 @@ pub mod markdown;
 pub mod prometheus;
 pub mod rules;
 pub mod script;
+pub mod sessions;
 pub mod table;
 pub mod text;
 pub mod trends;
@@ -22,12 +23,13 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 
-use crate::blockers::Thresholds;
-use crate::findings::{Finding, Needs, Object, SettingChange, Severity, plural};
-use crate::history::Trends;
-use crate::rules::wraparound::{IdKind, server_limits};
-use crate::rules::{Category, Context, TableView, tuning};
+use crate::analysis::Analysis;
+use crate::analysis::findings::{Finding, Needs, Object, SettingChange, Severity, plural};
+use crate::analysis::rules::{Category, TableView};
+use crate::analysis::tuning;
+use crate::analysis::wraparound::{IdKind, server_limits};
 use crate::snapshot::{CollectionWarning, Missing, PlatformKind, Snapshot, Visit};
+use crate::store::history::Trends;
 
 /// How a report is drawn, beyond its format.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,16 +61,15 @@ impl Default for Options {
 /// Width of the terminal report when stdout is not a terminal (files, pipes, cron mail).
 pub const DEFAULT_WIDTH: usize = 100;
 
-/// Which section of a report a finding belongs to: one per rule category.
-pub fn section_of(finding: &Finding) -> Category {
-    let code = finding.code;
-    Category::ALL
-        .into_iter()
-        .find(|c| {
-            code.strip_prefix(c.prefix())
-                .is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()))
-        })
-        .unwrap_or(Category::Config)
+/// The columns a terminal view fits in: `--width`, else the terminal's, else [`DEFAULT_WIDTH`].
+pub fn fit_width(flag: Option<u16>, to_terminal: bool) -> usize {
+    match flag {
+        Some(width) => usize::from(width),
+        None if to_terminal => {
+            terminal_size::terminal_size().map_or(DEFAULT_WIDTH, |(w, _)| usize::from(w.0))
+        }
+        None => DEFAULT_WIDTH,
+    }
 }
 
 /// A database's transaction ID and multixact ages, as shares of the limits that matter.
@@ -112,14 +113,37 @@ pub struct TableRow {
     pub severity: Severity,
     /// Codes of its findings, in display order.
     pub codes: Vec<&'static str>,
-    pub dead_rows: Option<i64>,
-    /// Dead rows autovacuum waits for now (`threshold + scale_factor * reltuples`).
+    /// Which trigger the row's numbers are about: the one the advice changes (inserts for an
+    /// append-only table), else dead rows.
+    pub trigger: TriggerKind,
+    /// What that trigger counts now: dead rows, or rows inserted since the last vacuum.
+    pub count: Option<i64>,
+    /// The count at which autovacuum vacuums it now (`threshold + scale_factor * reltuples`).
     pub trigger_rows: f64,
     /// The trigger pgvac recommends, when it recommends one.
     pub recommended_rows: Option<f64>,
     pub last_autovacuum: Option<DateTime<Utc>>,
     /// Autovacuum is disabled for it (only anti-wraparound vacuums run).
     pub autovacuum_disabled: bool,
+}
+
+/// The two triggers that make autovacuum vacuum a table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TriggerKind {
+    /// `n_dead_tup` against the dead-row trigger.
+    DeadRows,
+    /// `n_ins_since_vacuum` against the insert trigger (13+).
+    Inserts,
+}
+
+impl TriggerKind {
+    /// What its count counts, after a number: `12,000 dead`, `600,000 inserted`.
+    pub fn counted(self) -> &'static str {
+        match self {
+            TriggerKind::DeadRows => "dead",
+            TriggerKind::Inserts => "inserted",
+        }
+    }
 }
 
 /// A server setting to change.
@@ -172,8 +196,10 @@ pub struct RunningRow {
     pub severity: Option<Severity>,
 }
 
-/// What every format shows: the findings in display order and the sections' contents.
+/// What every format shows: the findings in display order and the sections' contents, laid out
+/// from one [`Analysis`] (nothing here computes the model, the plans or the blockers again).
 pub struct Report<'s> {
+    pub analysis: &'s Analysis<'s>,
     pub snapshot: &'s Snapshot,
     pub findings: &'s [Finding],
     /// When the report was made (not when the snapshot was collected).
@@ -200,22 +226,10 @@ pub struct Report<'s> {
 pub const OLDEST_TABLES: usize = 20;
 
 impl<'s> Report<'s> {
-    pub fn new(
-        snapshot: &'s Snapshot,
-        findings: &'s [Finding],
-        generated_at: DateTime<Utc>,
-    ) -> Report<'s> {
-        Report::from_context(&Context::new(snapshot), findings, generated_at)
-    }
-
-    /// The report of an analysis already made: the rules' own context, so the autovacuum
-    /// model's verdict on every table is not computed a second time.
-    pub fn from_context(
-        context: &Context<'s>,
-        findings: &'s [Finding],
-        generated_at: DateTime<Utc>,
-    ) -> Report<'s> {
-        let snapshot = context.snapshot;
+    pub fn new(analysis: &'s Analysis<'s>, generated_at: DateTime<Utc>) -> Report<'s> {
+        let context = &analysis.context;
+        let snapshot = analysis.snapshot();
+        let findings = analysis.findings.as_slice();
         let major = snapshot.server.major();
         let freeze_max_age = context.settings.freeze_max_age.max(1);
         let multixact_freeze_max_age = context.settings.multixact_freeze_max_age.max(1);
@@ -224,7 +238,7 @@ impl<'s> Report<'s> {
         let worst_about = |wanted: &dyn Fn(&Object) -> bool, category: Category| {
             findings
                 .iter()
-                .filter(|f| section_of(f) == category && wanted(&f.object))
+                .filter(|f| f.category == category && wanted(&f.object))
                 .map(|f| f.severity)
                 .max()
         };
@@ -287,39 +301,44 @@ impl<'s> Report<'s> {
         oldest_tables.truncate(OLDEST_TABLES);
 
         // The table findings by table, so each table is looked up, not compared with each.
-        let mut table_findings: HashMap<(&str, &str, &str), Vec<&Finding>> = HashMap::new();
-        for finding in findings {
-            if let Object::Table {
-                database,
-                schema,
-                name,
-            } = &finding.object
-                && section_of(finding) == Category::Table
-            {
-                table_findings
-                    .entry((database.as_str(), schema.as_str(), name.as_str()))
-                    .or_default()
-                    .push(finding);
-            }
+        let mut table_findings: HashMap<&Object, Vec<&Finding>> = HashMap::new();
+        for finding in findings.iter().filter(|f| f.category == Category::Table) {
+            table_findings
+                .entry(&finding.object)
+                .or_default()
+                .push(finding);
         }
         let mut tables = Vec::new();
         for view in context.tables() {
-            let key = (
-                view.database.name.as_str(),
-                view.table.schema.as_str(),
-                view.table.name.as_str(),
-            );
-            let Some(about) = table_findings.get(&key) else {
+            let object = view.object();
+            let Some(about) = table_findings.get(&object) else {
                 continue;
             };
             let Some(severity) = about.iter().map(|f| f.severity).max() else {
                 continue;
             };
-            let plan = tuning::plan(context, &view);
-            let recommended_rows = plan
-                .as_ref()
-                .and_then(|p| p.dead_rows.as_ref().or(p.inserts.as_ref()))
-                .map(|a| a.recommended_rows);
+            // The trigger the advice is about, its count and threshold now, and the advice.
+            let inserts = view
+                .plan
+                .filter(|p| p.dead_rows.is_none())
+                .and_then(|p| p.inserts.as_ref())
+                .zip(view.autovacuum.inserts.as_ref());
+            let (trigger, count, trigger_rows, recommended_rows) = match inserts {
+                Some((advice, now)) => (
+                    TriggerKind::Inserts,
+                    now.count,
+                    now.rows,
+                    Some(advice.recommended_rows),
+                ),
+                None => (
+                    TriggerKind::DeadRows,
+                    view.autovacuum.dead_rows.count,
+                    view.autovacuum.dead_rows.rows,
+                    view.plan
+                        .and_then(|p| p.dead_rows.as_ref())
+                        .map(|a| a.recommended_rows),
+                ),
+            };
             let mut codes: Vec<&'static str> = about.iter().map(|f| f.code).collect();
             codes.dedup();
             tables.push(TableRow {
@@ -329,8 +348,9 @@ impl<'s> Report<'s> {
                 display: tuning::display_name(&view),
                 severity,
                 codes,
-                dead_rows: view.autovacuum.dead_rows.count,
-                trigger_rows: view.autovacuum.dead_rows.rows,
+                trigger,
+                count,
+                trigger_rows,
                 recommended_rows,
                 last_autovacuum: view.table.stats.as_ref().and_then(|s| s.last_autovacuum),
                 autovacuum_disabled: !view.autovacuum.enabled.value,
@@ -339,7 +359,7 @@ impl<'s> Report<'s> {
         tables.sort_by(|a, b| {
             b.severity
                 .cmp(&a.severity)
-                .then_with(|| b.dead_rows.unwrap_or(0).cmp(&a.dead_rows.unwrap_or(0)))
+                .then_with(|| b.count.unwrap_or(0).cmp(&a.count.unwrap_or(0)))
                 .then_with(|| a.database.cmp(&b.database))
                 .then_with(|| a.display.cmp(&b.display))
         });
@@ -367,13 +387,13 @@ impl<'s> Report<'s> {
             }
         }
 
-        let mut sessions_to_terminate = sessions_to_terminate(snapshot);
+        let mut sessions_to_terminate = sessions_to_terminate(analysis);
         // In the order of their findings, so a table of sessions and the findings under it
         // (each cut by --top) show the same sessions first.
         let finding_rank = |pid: i32| {
             findings
                 .iter()
-                .filter(|f| section_of(f) == Category::Blockers)
+                .filter(|f| f.category == Category::Blockers)
                 .position(|f| matches!(f.object, Object::Session { pid: p, .. } if p == pid))
                 .unwrap_or(usize::MAX)
         };
@@ -407,6 +427,7 @@ impl<'s> Report<'s> {
             .collect();
 
         Report {
+            analysis,
             snapshot,
             findings,
             generated_at,
@@ -420,8 +441,25 @@ impl<'s> Report<'s> {
             settings,
             sessions_to_terminate,
             running,
-            trends: None,
+            trends: analysis.trends.as_ref(),
         }
+    }
+
+    /// `--ignore`: `TABLE003 (2 findings), WRAP001 (none)`, when rules were ignored.
+    pub fn ignored_summary(&self) -> Option<String> {
+        if self.analysis.ignored.is_empty() {
+            return None;
+        }
+        let parts: Vec<String> = self
+            .analysis
+            .ignored
+            .iter()
+            .map(|(code, count)| match count {
+                0 => format!("{code} (none)"),
+                n => format!("{code} ({})", plural(*n, "finding", "findings")),
+            })
+            .collect();
+        Some(parts.join(", "))
     }
 
     /// Counts by severity: (critical, warning, info).
@@ -436,9 +474,7 @@ impl<'s> Report<'s> {
 
     /// The findings of one section, in display order.
     pub fn section(&self, category: Category) -> impl Iterator<Item = &Finding> {
-        self.findings
-            .iter()
-            .filter(move |f| section_of(f) == category)
+        self.findings.iter().filter(move |f| f.category == category)
     }
 
     /// Databases every source of which was read.
@@ -570,52 +606,45 @@ pub fn incomplete_summary(snapshot: &Snapshot) -> Option<String> {
     Some(format!("not read: {}", parts.join(", ")))
 }
 
-/// The client sessions among the blockers at warning or above (the ones the BLOCK rules
-/// report), and the known owners of temporary tables that pin `datfrozenxid`, with the guarded
-/// `pg_terminate_backend` that ends each.
-fn sessions_to_terminate(snapshot: &Snapshot) -> Vec<SessionToTerminate> {
-    let blockers = crate::blockers::find_blockers(snapshot, &Thresholds::default());
-    let mut out: Vec<SessionToTerminate> = Vec::new();
-    for blocker in blockers {
-        if blocker.severity < Severity::Warning {
-            continue;
-        }
-        let Some(pid) = blocker.session_pid() else {
-            continue;
-        };
-        let Some(sql) = blocker.actions.iter().find_map(|a| {
-            a.statements
+/// The sessions `pgvac sessions --terminate` would end by default (client sessions among the
+/// blockers at warning or above, and the proven owners of temporary tables that pin
+/// `datfrozenxid`; never backups, maintenance commands or unproven owners), with the guarded
+/// statement that ends each: the same plan, so the report never offers what `--terminate` would
+/// refuse.
+fn sessions_to_terminate(analysis: &Analysis) -> Vec<SessionToTerminate> {
+    let snapshot = analysis.snapshot();
+    let blockers = &analysis.context.blockers;
+    analysis
+        .terminate
+        .targets
+        .iter()
+        .filter_map(|target| {
+            let blocker = blockers
                 .iter()
-                .find(|s| s.contains("pg_terminate_backend"))
-        }) else {
-            continue;
-        };
-        if out.iter().any(|s| s.pid == pid) {
-            continue;
-        }
-        let session = snapshot.sessions.iter().find(|s| s.pid == pid);
-        out.push(SessionToTerminate {
-            pid,
-            database: blocker
-                .database
-                .clone()
-                .or_else(|| session.and_then(|s| s.database.clone())),
-            user: session.and_then(|s| s.user.clone()),
-            application_name: session.and_then(|s| s.application_name.clone()),
-            state: session.and_then(|s| s.state.clone()),
-            severity: blocker.severity,
-            kind: blocker.kind.as_str(),
-            reason: blocker
-                .reasons
-                .first()
-                .cloned()
-                .unwrap_or_else(|| blocker.identity.clone()),
-            held_xid_age: Some(blocker.horizon.age),
-            held_seconds: blocker.held_secs,
-            sql: sql.clone(),
-        });
-    }
-    out
+                .find(|b| b.session_pid() == Some(target.pid))?;
+            let session = snapshot.sessions.iter().find(|s| s.pid == target.pid);
+            Some(SessionToTerminate {
+                pid: target.pid,
+                database: blocker
+                    .database
+                    .clone()
+                    .or_else(|| session.and_then(|s| s.database.clone())),
+                user: session.and_then(|s| s.user.clone()),
+                application_name: session.and_then(|s| s.application_name.clone()),
+                state: session.and_then(|s| s.state.clone()),
+                severity: blocker.severity,
+                kind: blocker.kind.as_str(),
+                reason: blocker
+                    .reasons
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| blocker.identity.clone()),
+                held_xid_age: Some(blocker.horizon.age),
+                held_seconds: blocker.held_secs,
+                sql: target.sql.clone(),
+            })
+        })
+        .collect()
 }
 
 /// A `pg_settings` value with its unit, as a person writes it: `64MB`, `2ms`, `1min`, `on`.
@@ -663,7 +692,7 @@ pub fn human_bytes(bytes: i64) -> String {
 }
 
 /// `3d 04h`, `2h 05m`, `5m 10s`, `42s`.
-pub use crate::blockers::format_duration as duration;
+pub use crate::analysis::blockers::format_duration as duration;
 
 /// `12.5%`, `0.3%`, `150%`.
 pub fn percent(share: f64) -> String {
@@ -729,7 +758,7 @@ pub mod fixtures {
 
     use chrono::{DateTime, Duration, TimeZone, Utc};
 
-    use crate::rules::fixture::{Fx, T};
+    use crate::analysis::rules::fixture::{Fx, T};
     use crate::snapshot::{RunningVacuum, Session, Snapshot};
 
     /// A fixed report time, so snapshots do not change from run to run.
@@ -906,9 +935,421 @@ pub mod fixtures {
         }
     }
 
-    /// The findings of a snapshot, as `pgvac report` makes them.
-    pub fn findings(snapshot: &Snapshot) -> Vec<crate::findings::Finding> {
-        crate::rules::analyse(snapshot)
+    /// A cluster with a blocker of every kind, the ones pgvac must not offer to end included:
+    /// another role's session seen without pg_read_all_stats, a pg_dump, a manual VACUUM, a
+    /// temporary schema whose backend id a session has without proof, a proven owner, an
+    /// orphan, a slot with an active consumer and a standby.
+    pub fn blockers() -> Snapshot {
+        use crate::snapshot::{ReplicationSlot, Standby, TempCandidate, TempOwner, TempSchema};
+        let fx = Fx::new(16);
+        let now = fx.now();
+        let session = |pid: i32| Session {
+            backend_xid_age: Some(600_000_000),
+            ..idle_session(now, pid)
+        };
+        let redacted = Session {
+            user: Some("batch".to_string()),
+            application_name: None,
+            client_addr: None,
+            backend_type: None,
+            state: None,
+            backend_start: None,
+            xact_start: None,
+            query_start: None,
+            state_change: None,
+            wait_event_type: None,
+            wait_event: None,
+            query: Some("<insufficient privilege>".to_string()),
+            redacted: true,
+            ..session(4242)
+        };
+        let pg_dump = Session {
+            application_name: Some("pg_dump".to_string()),
+            state: Some("active".to_string()),
+            query: Some("COPY public.orders (id, total) TO stdout;".to_string()),
+            backend_xid: None,
+            backend_xid_age: None,
+            backend_xmin: Some(1_000_000),
+            backend_xmin_age: Some(700_000_000),
+            ..session(4343)
+        };
+        let vacuum_full = Session {
+            state: Some("active".to_string()),
+            query: Some("VACUUM (FULL, VERBOSE) orders".to_string()),
+            backend_xid: None,
+            backend_xid_age: None,
+            backend_xmin: Some(1_000_000),
+            backend_xmin_age: Some(650_000_000),
+            ..session(4444)
+        };
+        let lazy_vacuum = Session {
+            state: Some("active".to_string()),
+            query: Some("VACUUM orders".to_string()),
+            backend_xid: None,
+            backend_xid_age: None,
+            backend_xmin: Some(1_000_000),
+            backend_xmin_age: Some(800_000_000),
+            ..session(4545)
+        };
+        let candidate = Session {
+            state: Some("idle".to_string()),
+            xact_start: None,
+            backend_xid: None,
+            backend_xid_age: None,
+            ..session(4646)
+        };
+        let owner = Session {
+            state: Some("idle in transaction".to_string()),
+            backend_xid: None,
+            backend_xid_age: None,
+            ..session(4747)
+        };
+        let walsender = Session {
+            backend_type: Some("walsender".to_string()),
+            application_name: Some("cdc".to_string()),
+            state: Some("streaming".to_string()),
+            backend_xid: None,
+            backend_xid_age: None,
+            ..session(4848)
+        };
+        let temp = |oid: u32, schema: &str| {
+            let mut table = T::new("scratch")
+                .schema(schema)
+                .persistence(crate::snapshot::Persistence::Temporary)
+                .xid_age(900_000_000);
+            table.0.oid = oid;
+            table
+        };
+        fx.table(T::new("orders").rows(1_000).xid_age(100))
+            .table(temp(30001, "pg_temp_3"))
+            .table(temp(30002, "pg_temp_4"))
+            .table(temp(30003, "pg_temp_5"))
+            .with(|s| {
+                let owner_start = owner.backend_start;
+                s.sessions.extend([
+                    session(4141),
+                    redacted,
+                    pg_dump,
+                    vacuum_full,
+                    lazy_vacuum,
+                    candidate,
+                    owner,
+                    walsender,
+                ]);
+                s.running_vacuums.push(RunningVacuum {
+                    pid: 4545,
+                    database: Some("app".to_string()),
+                    relid: Some(20001),
+                    relation: Some("public.orders".to_string()),
+                    phase: Some("scanning heap".to_string()),
+                    is_autovacuum: Some(false),
+                    is_wraparound: Some(false),
+                    backend_type: Some("client backend".to_string()),
+                    query: Some("VACUUM orders".to_string()),
+                    started_at: Some(now - Duration::minutes(95)),
+                    heap_blks_total: None,
+                    heap_blks_scanned: None,
+                    heap_blks_vacuumed: None,
+                    index_vacuum_count: None,
+                    max_dead_tuples: None,
+                    num_dead_tuples: None,
+                    max_dead_tuple_bytes: None,
+                    dead_tuple_bytes: None,
+                    num_dead_item_ids: None,
+                    indexes_total: None,
+                    indexes_processed: None,
+                    delay_time: None,
+                });
+                let app = s.databases.iter_mut().find(|d| d.name == "app").unwrap();
+                app.temp_schemas = vec![
+                    TempSchema {
+                        schema: "pg_temp_3".to_string(),
+                        backend_id: 3,
+                        owner: TempOwner::Unknown {
+                            candidate: Some(TempCandidate {
+                                pid: 4646,
+                                backend_start: Some(now - Duration::hours(3)),
+                            }),
+                            reason: "pid 4646 has backend id 3 in this database, but it is \
+                                     not inside a transaction"
+                                .to_string(),
+                        },
+                        table_oids: vec![30001],
+                    },
+                    TempSchema {
+                        schema: "pg_temp_4".to_string(),
+                        backend_id: 4,
+                        owner: TempOwner::Known {
+                            pid: 4747,
+                            source: "index_lock".to_string(),
+                            backend_start: owner_start,
+                            proof: "pid 4747 holds AccessShareLock on btree index \
+                                    pg_temp_4.scratch_pkey"
+                                .to_string(),
+                        },
+                        table_oids: vec![30002],
+                    },
+                    TempSchema {
+                        schema: "pg_temp_5".to_string(),
+                        backend_id: 5,
+                        owner: TempOwner::Orphaned {
+                            reason: "no session connected to this database has backend id 5"
+                                .to_string(),
+                        },
+                        table_oids: vec![30003],
+                    },
+                ];
+                s.replication_slots.push(ReplicationSlot {
+                    slot_name: "cdc".to_string(),
+                    slot_type: "logical".to_string(),
+                    plugin: Some("pgoutput".to_string()),
+                    database: Some("app".to_string()),
+                    temporary: false,
+                    active: true,
+                    active_pid: Some(4848),
+                    xmin: None,
+                    xmin_age: None,
+                    catalog_xmin: Some(1_000_000),
+                    catalog_xmin_age: Some(550_000_000),
+                    restart_lsn: None,
+                    confirmed_flush_lsn: None,
+                    wal_status: None,
+                    safe_wal_size: None,
+                    inactive_since: None,
+                    invalidation_reason: None,
+                });
+                s.standbys.push(Standby {
+                    pid: 4949,
+                    user: Some("repl".to_string()),
+                    application_name: Some("replica1".to_string()),
+                    client_addr: Some("10.0.0.9".to_string()),
+                    state: Some("streaming".to_string()),
+                    sync_state: Some("async".to_string()),
+                    backend_xmin: Some(1_000_000),
+                    backend_xmin_age: Some(520_000_000),
+                    reply_time: None,
+                });
+                s.role.superuser = false;
+                s.role.pg_monitor = false;
+                s.role.pg_read_all_stats = false;
+                s.role.name = "watcher".to_string();
+            })
+            .done()
+    }
+}
+
+#[cfg(test)]
+mod signals {
+    //! Every statement that signals a session, in every output pgvac writes, rechecks the
+    //! session's identity: `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid = N
+    //! AND backend_start = '...'` (or `pg_cancel_backend`), never a bare `pg_terminate_backend(N)`.
+
+    use super::{Format, Options, Report, fixtures, write};
+    use crate::analysis::Analysis;
+    use crate::analysis::terminate::{Filters, dry_run};
+    use crate::render::sessions::{SessionsReport, TerminateReport, write_json, write_table};
+    use crate::snapshot::Snapshot;
+
+    /// Every signal statement in `text` that is not the guarded form. Runs of whitespace count
+    /// as one space: the terminal report wraps long statements.
+    fn unguarded(text: &str) -> Vec<String> {
+        let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        let text = text.as_str();
+        let mut bad = Vec::new();
+        for function in ["pg_terminate_backend(", "pg_cancel_backend("] {
+            for (at, _) in text.match_indices(function) {
+                let rest = &text[at + function.len()..];
+                let guarded = rest
+                    .strip_prefix("pid) FROM pg_stat_activity WHERE pid = ")
+                    .map(|r| r.trim_start_matches(|c: char| c.is_ascii_digit()))
+                    .is_some_and(|r| r.starts_with(" AND backend_start = '"));
+                if !guarded {
+                    let end = text[at..].find(';').map_or(text.len(), |e| at + e + 1);
+                    bad.push(text[at..end].to_string());
+                }
+            }
+        }
+        bad
+    }
+
+    fn outputs(snapshot: &Snapshot) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        let analysis = crate::analysis::Analysis::new(snapshot);
+        let report = Report::new(&analysis, fixtures::generated_at());
+        for format in [
+            Format::Table,
+            Format::Json,
+            Format::Sql,
+            Format::Markdown,
+            Format::Prometheus,
+        ] {
+            for include_destructive in [false, true] {
+                let options = Options {
+                    verbose: true,
+                    include_destructive,
+                    ..Options::default()
+                };
+                let mut text = Vec::new();
+                write(&mut text, format, &report, &options).unwrap();
+                out.push((format!("{format:?}"), String::from_utf8(text).unwrap()));
+            }
+        }
+        let analysis = Analysis::new(snapshot);
+        let pids: Vec<i32> = snapshot.sessions.iter().map(|s| s.pid).collect();
+        for filters in [
+            Filters::default(),
+            Filters {
+                min_xid_age: Some(0),
+                ..Filters::default()
+            },
+            Filters {
+                pids,
+                ..Filters::default()
+            },
+        ] {
+            let plan = analysis.terminate_plan(&filters);
+            let terminate = TerminateReport {
+                mode: "dry_run",
+                outcomes: dry_run(&plan),
+                excluded: plan.excluded.clone(),
+            };
+            let report = SessionsReport::new(&analysis, Some(&terminate));
+            let mut table = Vec::new();
+            write_table(&mut table, &report, 100).unwrap();
+            out.push((
+                "sessions table".to_string(),
+                String::from_utf8(table).unwrap(),
+            ));
+            let mut json = Vec::new();
+            write_json(&mut json, &report).unwrap();
+            out.push((
+                "sessions json".to_string(),
+                String::from_utf8(json).unwrap(),
+            ));
+        }
+        out
+    }
+
+    #[test]
+    fn the_checker_catches_a_bare_statement() {
+        assert_eq!(
+            unguarded("x SELECT pg_terminate_backend(4242);\n"),
+            ["pg_terminate_backend(4242);"]
+        );
+        assert!(
+            unguarded(
+                "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE pid = 7 AND \
+                 backend_start = '2025-01-01T00:00:00.000000Z';"
+            )
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn every_signal_statement_in_every_format_is_guarded() {
+        let mut snapshots: Vec<(String, Snapshot)> = vec![
+            ("warning".to_string(), fixtures::warning()),
+            ("critical".to_string(), fixtures::critical()),
+            ("blockers".to_string(), fixtures::blockers()),
+        ];
+        for rule in crate::analysis::rules::all() {
+            let examples = (rule.examples)();
+            for (label, snapshot) in examples.fires.into_iter().chain(examples.quiet) {
+                snapshots.push((format!("{} {label}", rule.code), snapshot));
+            }
+        }
+        let mut signals = 0;
+        for (name, snapshot) in &snapshots {
+            for (format, text) in outputs(snapshot) {
+                signals += text.matches("_backend(pid) FROM pg_stat_activity").count();
+                let bad = unguarded(&text);
+                assert!(
+                    bad.is_empty(),
+                    "{name}, {format}: unguarded {bad:?}\n{text}"
+                );
+            }
+        }
+        // The scan saw guarded statements, so it would have seen bare ones.
+        assert!(signals > 0);
+    }
+
+    #[test]
+    fn what_cannot_be_identified_is_never_offered() {
+        let snapshot = fixtures::blockers();
+        let analysis = crate::analysis::Analysis::new(&snapshot);
+        let report = Report::new(&analysis, fixtures::generated_at());
+        let pids: Vec<i32> = report.sessions_to_terminate.iter().map(|s| s.pid).collect();
+        // The proven temp owner and the idle transaction; never the hidden session (4242), the
+        // pg_dump (4343), VACUUM FULL (4444), the lazy VACUUM (4545, holds nothing), the
+        // candidate (4646) or the walsender (4848). In the findings' order, so `--top` shows the
+        // same sessions in both sections.
+        assert_eq!(pids, [4141, 4747]);
+        let mut table = Vec::new();
+        write(&mut table, Format::Table, &report, &Options::default()).unwrap();
+        let table = String::from_utf8(table).unwrap();
+        assert!(
+            table.contains("GRANT pg_read_all_stats TO watcher"),
+            "{table}"
+        );
+    }
+}
+
+#[cfg(test)]
+mod computed_once {
+    //! One report is one analysis: the model, the plans and the blockers are computed once, and
+    //! every format (and `pgvac sessions`, with and without `--terminate`) reads that result.
+
+    use clap::ValueEnum;
+
+    use super::{Format, Options, Report, fixtures, write};
+    use crate::analysis::Analysis;
+    use crate::analysis::computed::{self, Step};
+    use crate::analysis::terminate::{Filters, dry_run};
+    use crate::render::sessions::{SessionsReport, TerminateReport, write_json, write_table};
+
+    #[test]
+    fn one_report_computes_the_model_the_plans_and_the_blockers_once() {
+        for snapshot in [
+            fixtures::warning(),
+            fixtures::critical(),
+            fixtures::blockers(),
+        ] {
+            computed::reset();
+            let analysis = Analysis::new(&snapshot);
+            let report = Report::new(&analysis, fixtures::generated_at());
+            let mut written = 0;
+            for format in Format::value_variants() {
+                for verbose in [false, true] {
+                    let options = Options {
+                        verbose,
+                        ..Options::default()
+                    };
+                    let mut out = Vec::new();
+                    write(&mut out, *format, &report, &options).unwrap();
+                    written += out.len();
+                }
+            }
+            let plan = analysis.terminate_plan(&Filters {
+                min_xid_age: Some(0),
+                ..Filters::default()
+            });
+            let terminate = TerminateReport {
+                mode: "dry_run",
+                outcomes: dry_run(&plan),
+                excluded: plan.excluded.clone(),
+            };
+            for terminate in [None, Some(&terminate)] {
+                let sessions = SessionsReport::new(&analysis, terminate);
+                let mut out = Vec::new();
+                write_table(&mut out, &sessions, 100).unwrap();
+                write_json(&mut out, &sessions).unwrap();
+                written += out.len();
+            }
+            assert!(written > 0);
+            for step in [Step::Model, Step::Plans, Step::Blockers] {
+                assert_eq!(computed::times(step), 1, "{step:?} computed more than once");
+            }
+        }
     }
 }
 

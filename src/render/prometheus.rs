@@ -10,8 +10,8 @@
 use std::io::{self, Write};
 
 use super::{Options, Report};
-use crate::findings::{Severity, Value};
-use crate::rules::Category;
+use crate::analysis::findings::{Severity, Value};
+use crate::analysis::rules::Category;
 
 struct Family<'a> {
     name: &'a str,
@@ -276,12 +276,12 @@ mod tests {
             ("warning", fixtures::warning()),
             ("critical", fixtures::critical()),
         ] {
-            let findings = fixtures::findings(&snapshot);
+            let analysis = crate::analysis::Analysis::new(&snapshot);
             let mut out = Vec::new();
             write(
                 &mut out,
                 Format::Prometheus,
-                &Report::new(&snapshot, &findings, generated_at()),
+                &Report::new(&analysis, generated_at()),
                 &Options::default(),
             )
             .unwrap();

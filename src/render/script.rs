@@ -25,7 +25,7 @@ use std::io::{self, Write};
 
 use super::text::printable;
 use super::{Options, Report};
-use crate::findings::{Finding, Needs, Object, Safety};
+use crate::analysis::findings::{Finding, Needs, RunOn, Safety};
 use crate::sql::{quote_ident, quote_literal};
 
 pub fn write(out: &mut dyn Write, report: &Report, options: &Options) -> io::Result<()> {
@@ -257,7 +257,7 @@ fn statement(out: &mut dyn Write, finding: &Finding, options: &Options) -> io::R
         return Ok(());
     };
     finding_comment(out, finding)?;
-    let destructive = is_destructive(sql);
+    let destructive = fix.destructive;
     let display_only = fix.safety == Safety::DisplayOnly;
     let commented = display_only || (destructive && !options.include_destructive);
     if display_only {
@@ -285,53 +285,11 @@ fn statement(out: &mut dyn Write, finding: &Finding, options: &Options) -> io::R
 
 /// Where a finding's SQL must run: connected to a database, or anywhere (`None`).
 fn run_in(finding: &Finding) -> Option<&str> {
-    let sql = finding
+    finding
         .recommendation
         .as_ref()
-        .and_then(|r| r.sql.as_deref())
-        .unwrap_or("");
-    match &finding.object {
-        Object::Table { database, .. } | Object::PreparedTransaction { database, .. } => {
-            Some(database)
-        }
-        // An invalid database is dropped from another one.
-        Object::Database { database } if !outside_quotes(sql).contains("DROP DATABASE") => {
-            Some(database)
-        }
-        _ => None,
-    }
-}
-
-/// Ends sessions, drops something, or ends a prepared transaction.
-fn is_destructive(sql: &str) -> bool {
-    let text = outside_quotes(sql).to_ascii_lowercase();
-    [
-        "pg_terminate_backend",
-        "pg_cancel_backend",
-        "drop ",
-        "truncate ",
-        "rollback prepared",
-        "commit prepared",
-        "pg_drop_replication_slot",
-    ]
-    .iter()
-    .any(|word| text.contains(word))
-}
-
-/// The SQL with quoted names and literals blanked, so a table called "drop me" is not taken for
-/// a `DROP`.
-fn outside_quotes(sql: &str) -> String {
-    let mut out = String::with_capacity(sql.len());
-    let mut quote: Option<char> = None;
-    for c in sql.chars() {
-        match quote {
-            Some(q) if c == q => quote = None,
-            Some(_) => {}
-            None if c == '\'' || c == '"' => quote = Some(c),
-            None => out.push(c),
-        }
-    }
-    out
+        .and_then(|fix| fix.run_on.as_ref())
+        .and_then(RunOn::database_name)
 }
 
 /// psql's `\connect` to a database, or `None` when the name cannot be written on one line.
@@ -368,12 +326,12 @@ mod tests {
     use crate::snapshot::Snapshot;
 
     fn render(snapshot: &Snapshot, options: &Options) -> String {
-        let findings = fixtures::findings(snapshot);
+        let analysis = crate::analysis::Analysis::new(snapshot);
         let mut out = Vec::new();
         write(
             &mut out,
             Format::Sql,
-            &Report::new(snapshot, &findings, generated_at()),
+            &Report::new(&analysis, generated_at()),
             options,
         )
         .unwrap();
@@ -421,7 +379,7 @@ mod tests {
 
     #[test]
     fn rds_settings_are_parameter_group_comments() {
-        let snapshot = crate::rules::fixture::Fx::new(16)
+        let snapshot = crate::analysis::rules::fixture::Fx::new(16)
             .rds()
             .set("autovacuum_vacuum_cost_delay", "20")
             .done();
@@ -445,16 +403,76 @@ mod tests {
             "\\connect -reuse-previous=on \"dbname='a=b'\""
         );
         assert_eq!(connect("bad\nname"), None);
-        assert!(is_destructive("SELECT pg_terminate_backend(1);"));
-        assert!(!is_destructive("ALTER TABLE \"drop me\" RESET (x);"));
-        assert!(is_destructive("DROP DATABASE \"x\";"));
+    }
+
+    /// The script comments out what a fix says is destructive, so every fix must say it: a
+    /// statement that signals a session, drops something or ends a prepared transaction is
+    /// marked destructive, and nothing else is. (Checked here on the text, the one place
+    /// pgvac reads its own SQL: to test the fields the renderers decide by.)
+    #[test]
+    fn every_fix_that_ends_or_drops_something_says_it_is_destructive() {
+        fn outside_quotes(sql: &str) -> String {
+            let mut out = String::with_capacity(sql.len());
+            let mut quote: Option<char> = None;
+            for c in sql.chars() {
+                match quote {
+                    Some(q) if c == q => quote = None,
+                    Some(_) => {}
+                    None if c == '\'' || c == '"' => quote = Some(c),
+                    None => out.push(c),
+                }
+            }
+            out.to_ascii_lowercase()
+        }
+        let words = [
+            "_backend(",
+            "drop ",
+            "rollback prepared",
+            "commit prepared",
+            "pg_drop_replication_slot",
+        ];
+        let mut snapshots = vec![
+            fixtures::warning(),
+            fixtures::critical(),
+            fixtures::blockers(),
+        ];
+        for rule in crate::analysis::rules::all() {
+            let examples = (rule.examples)();
+            snapshots.extend(examples.fires.into_iter().map(|(_, s)| s));
+        }
+        let mut checked = 0;
+        for snapshot in &snapshots {
+            let analysis = crate::analysis::Analysis::new(snapshot);
+            for finding in &analysis.findings {
+                let Some(fix) = &finding.recommendation else {
+                    continue;
+                };
+                let Some(sql) = &fix.sql else {
+                    continue;
+                };
+                let text = outside_quotes(sql);
+                let ends_or_drops = words.iter().any(|w| text.contains(w));
+                assert_eq!(
+                    fix.destructive, ends_or_drops,
+                    "{} {}: destructive = {} for\n{sql}",
+                    finding.code, finding.object, fix.destructive
+                );
+                assert!(
+                    fix.run_on.is_some(),
+                    "{}: SQL without a place",
+                    finding.code
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked > 10, "only {checked} fixes checked");
     }
 
     #[test]
     fn names_cannot_escape_a_comment() {
-        let snapshot = crate::rules::fixture::Fx::new(16)
+        let snapshot = crate::analysis::rules::fixture::Fx::new(16)
             .table(
-                crate::rules::fixture::T::new("evil\nDROP TABLE y;")
+                crate::analysis::rules::fixture::T::new("evil\nDROP TABLE y;")
                     .rows(10_000)
                     .dead(5_000)
                     .option("autovacuum_enabled=false"),

@@ -17,8 +17,8 @@ use comfy_table::{Cell, CellAlignment, Color, ColumnConstraint, ContentArrangeme
 
 use super::text::{Paint, ellipsize, printable, severity_word, width, wrap, wrap_sql};
 use super::{Options, Report, duration, percent};
-use crate::findings::{Finding, Needs, Safety, Severity, Value, group_digits};
-use crate::rules::Category;
+use crate::analysis::findings::{Finding, Needs, Safety, Severity, Value, group_digits};
+use crate::analysis::rules::Category;
 
 /// Narrowest width the report is laid out for.
 const MIN_WIDTH: usize = 60;
@@ -52,6 +52,7 @@ pub fn write(out: &mut dyn Write, report: &Report, options: &Options) -> io::Res
     w.tables(report)?;
     w.settings(report)?;
     w.running(report)?;
+    w.log_section(report)?;
     w.trends(report)?;
     w.notes(report)?;
     w.footer(report)
@@ -190,6 +191,9 @@ impl Writer<'_> {
             "nothing at warning or above"
         };
         self.line(&format!("Findings: {counts}: {verdict}"))?;
+        if let Some(ignored) = report.ignored_summary() {
+            self.prose(0, &format!("Ignored (--ignore): {ignored}"))?;
+        }
         if let Some(oldest) = report.databases.first() {
             self.prose(
                 0,
@@ -360,7 +364,7 @@ impl Writer<'_> {
         let mut table = self.table(&[
             "Status",
             "Table",
-            "Dead rows",
+            "Counted",
             "Vacuum at",
             "Advised",
             "Last autovac",
@@ -384,8 +388,8 @@ impl Writer<'_> {
                     &printable(&format!("{}: {}", t.database, t.display)),
                     NAME_COLUMNS,
                 )),
-                match t.dead_rows {
-                    Some(n) => number(n),
+                match t.count {
+                    Some(n) => right(format!("{} {}", group_digits(n), t.trigger.counted())),
                     None => Cell::new(""),
                 },
                 right(trigger),
@@ -435,6 +439,16 @@ impl Writer<'_> {
             self.print_table(&table)?;
             self.more(left_out, "setting", "settings")?;
         }
+        self.findings(&found)
+    }
+
+    /// The LOG findings (`report --log`).
+    fn log_section(&mut self, report: &Report) -> io::Result<()> {
+        let found: Vec<&Finding> = report.section(Category::Log).collect();
+        if found.is_empty() {
+            return Ok(());
+        }
+        self.title(Category::Log.title(), None)?;
         self.findings(&found)
     }
 
@@ -489,8 +503,7 @@ impl Writer<'_> {
 
     fn notes(&mut self, report: &Report) -> io::Result<()> {
         let warnings = report.collection_warnings();
-        let assumed =
-            &crate::autovacuum::GlobalSettings::from_snapshot(report.snapshot).assumed_defaults;
+        let assumed = &report.analysis.context.settings.assumed_defaults;
         if warnings.is_empty() && assumed.is_empty() {
             return Ok(());
         }
@@ -632,17 +645,17 @@ pub fn needs(needs: Needs) -> &'static str {
 
 #[cfg(test)]
 mod tests {
+    use crate::analysis::rules::fixture::Fx;
     use crate::render::fixtures::{self, generated_at};
     use crate::render::{Format, Options, Report, write};
-    use crate::rules::fixture::Fx;
 
     fn render(snapshot: &crate::snapshot::Snapshot, options: &Options) -> String {
-        let findings = fixtures::findings(snapshot);
+        let analysis = crate::analysis::Analysis::new(snapshot);
         let mut out = Vec::new();
         write(
             &mut out,
             Format::Table,
-            &Report::new(snapshot, &findings, generated_at()),
+            &Report::new(&analysis, generated_at()),
             options,
         )
         .unwrap();
@@ -746,7 +759,7 @@ mod tests {
     /// Two runs an hour apart: the trends section as a DBA sees it, pinned with insta.
     #[test]
     fn trends_section_snapshot() {
-        use crate::rules::fixture::T;
+        use crate::analysis::rules::fixture::T;
         let before = Fx::new(16)
             .table(T::new("orders").rows(100_000).dead(1_000))
             .table(T::new("ledger").rows(10_000).dead(400))
@@ -773,11 +786,12 @@ mod tests {
                 s.databases[0].xid_age = 20_000;
             })
             .done();
-        let trends =
-            crate::history::trends(&now, &crate::history::History::from_snapshots([&before]));
-        let findings = crate::rules::analyse(&now);
-        let mut report = Report::new(&now, &findings, generated_at());
-        report.trends = Some(&trends);
+        let trends = crate::store::history::trends(
+            &now,
+            &crate::store::history::History::from_snapshots([&before]),
+        );
+        let analysis = crate::analysis::Analysis::new(&now).with_trends(Some(trends));
+        let report = Report::new(&analysis, generated_at());
         let mut out = Vec::new();
         write(&mut out, Format::Table, &report, &Options::default()).unwrap();
         let text = String::from_utf8(out).unwrap();

@@ -5,7 +5,7 @@
 
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
-use crate::findings::Severity;
+use crate::analysis::findings::Severity;
 
 /// Display width of a string.
 pub fn width(text: &str) -> usize {

@@ -31,6 +31,22 @@ impl Client {
         Client::open(options)
     }
 
+    /// Connect as postgres with an `application_name` of the test's choosing.
+    pub fn connect_named(
+        cluster: &Cluster,
+        database: &str,
+        application_name: &str,
+    ) -> Result<Client, String> {
+        let options = PgConnectOptions::new_without_pgpass()
+            .host("127.0.0.1")
+            .port(cluster.port)
+            .username("postgres")
+            .database(database)
+            .application_name(application_name)
+            .disable_statement_logging();
+        Client::open(options)
+    }
+
     /// Connect to any server on 127.0.0.1 (a standby, say).
     pub fn connect_at(port: u16, user: &str, database: &str) -> Result<Client, String> {
         let options = PgConnectOptions::new_without_pgpass()

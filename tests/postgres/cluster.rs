@@ -5,17 +5,18 @@
 //! passed or failed. initdb refuses to run as root, so when the tests run as root the server
 //! runs as the unprivileged user `nobody`.
 //!
-//! Binaries are found, per major version, in the directories listed in `PGVAC_PG_BINDIRS`
-//! (colon-separated), then on `PATH`, then under `/usr/lib/postgresql/*/bin`.
+//! Finding the binaries and running them as that user is `pgvac::local_server`'s, shared with
+//! `pgvac demo`.
 
 use std::collections::BTreeMap;
-use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::RwLock;
 use std::time::Duration;
+
+use pgvac::local_server;
 
 /// Settings every test cluster runs with. `autovacuum_naptime = 1s` lets the oracle tests see
 /// autovacuum decide within seconds; the rest enable prepared transactions and logical slots.
@@ -39,7 +40,7 @@ const SERVER_SETTINGS: &[(&str, &str)] = &[
 
 /// A test CA (`ca.crt` in the cluster directory) and a server certificate for 127.0.0.1 and
 /// localhost signed by it, so the tests can check `sslmode=verify-full` end to end.
-fn write_certificates(dir: &Path, data: &Path) -> Result<(), String> {
+fn write_certificates(dir: &Path, data: &Path, user: OsUser) -> Result<(), String> {
     use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
     let err = |e: rcgen::Error| format!("test certificates: {e}");
     let ca_key = KeyPair::generate().map_err(err)?;
@@ -58,9 +59,14 @@ fn write_certificates(dir: &Path, data: &Path) -> Result<(), String> {
         .distinguished_name
         .push(DnType::CommonName, "localhost");
     let server_cert = server_params.signed_by(&server_key, &issuer).map_err(err)?;
-    write_owned(&data.join("server.crt"), &server_cert.pem(), 0o644)?;
-    write_owned(&data.join("server.key"), &server_key.serialize_pem(), 0o600)?;
-    write_owned(&dir.join("ca.crt"), &ca_cert.pem(), 0o644)
+    write_owned(&data.join("server.crt"), &server_cert.pem(), 0o644, user)?;
+    write_owned(
+        &data.join("server.key"),
+        &server_key.serialize_pem(),
+        0o600,
+        user,
+    )?;
+    write_owned(&dir.join("ca.crt"), &ca_cert.pem(), 0o644, user)
 }
 
 pub struct Cluster {
@@ -72,89 +78,53 @@ pub struct Cluster {
     /// Tests that hold back the xmin horizon or change cluster-wide state take this for writing;
     /// all others take it for reading, so they never see each other's horizon holders.
     pub exclusive: RwLock<()>,
+    /// The operating-system user the server runs as (when the tests run as root).
+    pub os_user: OsUser,
 }
+
+/// An operating-system user for the server's processes and files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OsUser {
+    pub uid: u32,
+    pub gid: u32,
+}
+
+/// `nobody`, the default server user.
+pub const NOBODY_USER: OsUser = OsUser {
+    uid: NOBODY,
+    gid: NOBODY,
+};
 
 /// Major version to bin directory, for every PostgreSQL installation that can be found.
 pub fn installations() -> BTreeMap<u32, PathBuf> {
-    let mut dirs: Vec<PathBuf> = Vec::new();
-    if let Ok(list) = std::env::var("PGVAC_PG_BINDIRS") {
-        dirs.extend(list.split(':').filter(|s| !s.is_empty()).map(PathBuf::from));
-    }
-    if let Ok(path) = std::env::var("PATH") {
-        dirs.extend(std::env::split_paths(&path));
-    }
-    if let Ok(entries) = std::fs::read_dir("/usr/lib/postgresql") {
-        let mut found: Vec<PathBuf> = entries.flatten().map(|e| e.path().join("bin")).collect();
-        found.sort();
-        dirs.extend(found);
-    }
-    let mut by_major = BTreeMap::new();
-    for dir in dirs {
-        let postgres = dir.join("postgres");
-        if !postgres.is_file() || !dir.join("pg_ctl").is_file() || !dir.join("initdb").is_file() {
-            continue;
-        }
-        let Ok(output) = Command::new(&postgres).arg("--version").output() else {
-            continue;
-        };
-        // "postgres (PostgreSQL) 16.14"
-        let text = String::from_utf8_lossy(&output.stdout);
-        let Some(version) = text.split_whitespace().nth(2) else {
-            continue;
-        };
-        let Some(major) = version
-            .split('.')
-            .next()
-            .and_then(|m| m.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        by_major.entry(major).or_insert(dir);
-    }
-    by_major
+    local_server::installations()
+        .into_iter()
+        .map(|(major, installation)| (major, installation.bindir))
+        .collect()
 }
 
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe extern "C" {
-        fn geteuid() -> u32;
-    }
-    unsafe { geteuid() == 0 }
+pub fn is_root() -> bool {
+    local_server::is_root()
 }
 
-const NOBODY: u32 = 65534;
+const NOBODY: u32 = local_server::SERVER_UID;
 
-fn command(program: &Path) -> Command {
-    let mut command = Command::new(program);
-    command
-        .env_clear()
-        .env("PATH", "/usr/bin:/bin")
-        .env("LC_ALL", "C");
+/// A server program run as `user` (when the tests run as root), in the clean environment of
+/// `local_server::server_command`.
+fn command(program: &Path, user: OsUser) -> Command {
+    let mut command = local_server::server_command(program);
     if is_root() {
-        command.uid(NOBODY).gid(NOBODY);
+        command.uid(user.uid).gid(user.gid);
     }
     command
 }
 
 fn check(output: std::io::Result<Output>, what: &str) -> Result<Output, String> {
-    let output = output.map_err(|e| format!("{what}: {e}"))?;
-    if output.status.success() {
-        Ok(output)
-    } else {
-        Err(format!(
-            "{what} failed ({}): {}{}",
-            output.status,
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        ))
-    }
+    local_server::check(output, what).map_err(|e| e.to_string())
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free TCP port on 127.0.0.1")
+    local_server::free_port().expect("a free TCP port on 127.0.0.1")
 }
 
 impl Cluster {
@@ -164,16 +134,28 @@ impl Cluster {
 
     /// A cluster with `settings` (postgresql.conf lines) after the test settings.
     pub fn start_with(major: u32, bindir: &Path, settings: &str) -> Result<Cluster, String> {
+        Cluster::start_as(major, bindir, settings, NOBODY_USER, None)
+    }
+
+    /// A cluster run by `user`, with its Unix-domain socket in `socket_dir` (default: the
+    /// cluster's own temporary directory).
+    pub fn start_as(
+        major: u32,
+        bindir: &Path,
+        settings: &str,
+        user: OsUser,
+        socket_dir: Option<&Path>,
+    ) -> Result<Cluster, String> {
         let dir = tempfile::Builder::new()
             .prefix(&format!("pgvac-pg{major}-"))
             .tempdir()
             .map_err(|e| format!("temporary directory: {e}"))?;
-        own(dir.path())?;
+        own(dir.path(), user)?;
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700))
             .map_err(|e| e.to_string())?;
         let data = dir.path().join("data");
         check(
-            command(&bindir.join("initdb"))
+            command(&bindir.join("initdb"), user)
                 .arg("-D")
                 .arg(&data)
                 .args([
@@ -195,7 +177,7 @@ impl Cluster {
         }
         conf.push_str(settings);
         append(&data.join("postgresql.conf"), &conf)?;
-        write_certificates(dir.path(), &data)?;
+        write_certificates(dir.path(), &data, user)?;
         // Password authentication over TCP for every role but postgres, so the tests can check
         // a wrong password; postgres and local sockets are trusted.
         std::fs::write(
@@ -207,17 +189,18 @@ impl Cluster {
         )
         .map_err(|e| e.to_string())?;
 
+        let socket_dir = socket_dir.unwrap_or(dir.path()).to_path_buf();
         let mut last_error = String::new();
         for _ in 0..3 {
             let port = free_port();
             let result = check(
-                command(&bindir.join("pg_ctl"))
+                command(&bindir.join("pg_ctl"), user)
                     .arg("-D")
                     .arg(&data)
                     .arg("-l")
                     .arg(dir.path().join("server.log"))
                     .args(["-w", "-t", "60", "-o"])
-                    .arg(format!("-p {port} -k {}", dir.path().display()))
+                    .arg(format!("-p {port} -k {}", socket_dir.display()))
                     .arg("start")
                     .output(),
                 &format!("pg_ctl start for PostgreSQL {major}"),
@@ -242,6 +225,7 @@ impl Cluster {
                         port,
                         dir,
                         exclusive: RwLock::new(()),
+                        os_user: user,
                     });
                 }
                 Err(e) => {
@@ -261,6 +245,11 @@ impl Cluster {
         self.dir.path().join("server.log")
     }
 
+    /// The data directory (where a `logging_collector` writes its `log_directory`).
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
     /// The server log as text.
     pub fn log(&self) -> String {
         self_log(self.dir.path())
@@ -276,7 +265,7 @@ impl Cluster {
     /// ([`Cluster::start_with`]): a restart of the shared one would break the other tests.
     pub fn restart(&self) -> Result<(), String> {
         check(
-            command(&self.bindir.join("pg_ctl"))
+            command(&self.bindir.join("pg_ctl"), self.os_user)
                 .arg("-D")
                 .arg(self.dir.path().join("data"))
                 .arg("-l")
@@ -292,7 +281,7 @@ impl Cluster {
     pub fn reload_with(&self, settings: &str) -> Result<(), String> {
         append(&self.dir.path().join("data/postgresql.conf"), settings)?;
         check(
-            command(&self.bindir.join("pg_ctl"))
+            command(&self.bindir.join("pg_ctl"), self.os_user)
                 .arg("-D")
                 .arg(self.dir.path().join("data"))
                 .arg("reload")
@@ -300,6 +289,22 @@ impl Cluster {
             "pg_ctl reload",
         )
         .map(|_| ())
+    }
+
+    /// Replace pg_hba.conf and reload.
+    pub fn set_hba(&self, text: &str) -> Result<(), String> {
+        self.write_data_file("pg_hba.conf", text, 0o600)?;
+        self.reload_with("")
+    }
+
+    /// Write a file into the data directory (a certificate, say), owned by the server's user.
+    pub fn write_data_file(&self, name: &str, text: &str, mode: u32) -> Result<(), String> {
+        write_owned(
+            &self.dir.path().join("data").join(name),
+            text,
+            mode,
+            self.os_user,
+        )
     }
 }
 
@@ -310,6 +315,7 @@ pub struct Standby {
     bindir: PathBuf,
     data: PathBuf,
     log: PathBuf,
+    os_user: OsUser,
 }
 
 impl Standby {
@@ -344,13 +350,13 @@ impl Cluster {
             )
         };
         admin.text(start)?;
-        let copied = copy_data_directory(&self.dir.path().join("data"), &data);
+        let copied = copy_data_directory(&self.dir.path().join("data"), &data, self.os_user);
         // End the backup whatever happened to the copy.
         let label = admin.text(stop)?;
         copied?;
         let label = label.ok_or("the backup returned no backup_label")?;
-        write_owned(&data.join("backup_label"), &label, 0o600)?;
-        write_owned(&data.join("standby.signal"), "", 0o600)?;
+        write_owned(&data.join("backup_label"), &label, 0o600, self.os_user)?;
+        write_owned(&data.join("standby.signal"), "", 0o600, self.os_user)?;
         append(
             &data.join("postgresql.auto.conf"),
             &format!(
@@ -363,7 +369,7 @@ impl Cluster {
         let log = self.dir.path().join(format!("standby-{slot}.log"));
         let port = free_port();
         check(
-            command(&self.bindir.join("pg_ctl"))
+            command(&self.bindir.join("pg_ctl"), self.os_user)
                 .arg("-D")
                 .arg(&data)
                 .arg("-l")
@@ -380,13 +386,14 @@ impl Cluster {
             bindir: self.bindir.clone(),
             data,
             log,
+            os_user: self.os_user,
         })
     }
 }
 
 impl Drop for Standby {
     fn drop(&mut self) {
-        let _ = command(&self.bindir.join("pg_ctl"))
+        let _ = command(&self.bindir.join("pg_ctl"), self.os_user)
             .arg("-D")
             .arg(&self.data)
             .args(["-m", "immediate", "-w", "stop"])
@@ -412,10 +419,10 @@ const LEFT_OUT_OF_BACKUP: &[&str] = &["postmaster.pid", "postmaster.opts", "pg_i
 
 /// Copy a running cluster's data directory for a base backup, owned as the server expects. Files
 /// that vanish during the copy (a dropped table) are skipped: WAL replay accounts for them.
-fn copy_data_directory(from: &Path, to: &Path) -> Result<(), String> {
-    fn copy(from: &Path, to: &Path, top: bool) -> Result<(), String> {
+fn copy_data_directory(from: &Path, to: &Path, user: OsUser) -> Result<(), String> {
+    fn copy(from: &Path, to: &Path, top: bool, user: OsUser) -> Result<(), String> {
         let error = |e: std::io::Error, path: &Path| format!("copying {}: {e}", path.display());
-        make_dir(to)?;
+        make_dir(to, user)?;
         let entries = match std::fs::read_dir(from) {
             Ok(entries) => entries,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
@@ -437,16 +444,16 @@ fn copy_data_directory(from: &Path, to: &Path) -> Result<(), String> {
             };
             if kind.is_dir() {
                 if top && EMPTY_IN_BACKUP.contains(&&*name) {
-                    make_dir(&target)?;
+                    make_dir(&target, user)?;
                     if name == "pg_wal" {
-                        make_dir(&target.join("archive_status"))?;
+                        make_dir(&target.join("archive_status"), user)?;
                     }
                 } else {
-                    copy(&source, &target, false)?;
+                    copy(&source, &target, false, user)?;
                 }
             } else if kind.is_file() {
                 match std::fs::copy(&source, &target) {
-                    Ok(_) => own(&target)?,
+                    Ok(_) => own(&target, user)?,
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                     Err(e) => return Err(error(e, &source)),
                 }
@@ -454,32 +461,32 @@ fn copy_data_directory(from: &Path, to: &Path) -> Result<(), String> {
         }
         Ok(())
     }
-    copy(from, to, true)
+    copy(from, to, true, user)
 }
 
 /// Hand a file or directory to the server's OS user (`nobody` when the tests run as root).
-fn own(path: &Path) -> Result<(), String> {
+fn own(path: &Path, user: OsUser) -> Result<(), String> {
     if is_root() {
-        std::os::unix::fs::chown(path, Some(NOBODY), Some(NOBODY))
+        std::os::unix::fs::chown(path, Some(user.uid), Some(user.gid))
             .map_err(|e| format!("chown {}: {e}", path.display()))?;
     }
     Ok(())
 }
 
 /// A directory only the server's OS user can use, as PostgreSQL requires of its data.
-fn make_dir(path: &Path) -> Result<(), String> {
+fn make_dir(path: &Path, user: OsUser) -> Result<(), String> {
     std::fs::create_dir(path).map_err(|e| format!("{}: {e}", path.display()))?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))
         .map_err(|e| format!("{}: {e}", path.display()))?;
-    own(path)
+    own(path, user)
 }
 
 /// Write a file with `mode`, owned by the server's OS user.
-fn write_owned(path: &Path, text: &str, mode: u32) -> Result<(), String> {
+fn write_owned(path: &Path, text: &str, mode: u32, user: OsUser) -> Result<(), String> {
     std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
         .map_err(|e| format!("{}: {e}", path.display()))?;
-    own(path)
+    own(path, user)
 }
 
 fn self_log(dir: &Path) -> String {
@@ -487,17 +494,12 @@ fn self_log(dir: &Path) -> String {
 }
 
 fn append(path: &Path, text: &str) -> Result<(), String> {
-    use std::io::Write;
-    let mut file = std::fs::OpenOptions::new()
-        .append(true)
-        .open(path)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    file.write_all(text.as_bytes()).map_err(|e| e.to_string())
+    local_server::append(path, text).map_err(|e| e.to_string())
 }
 
 impl Drop for Cluster {
     fn drop(&mut self) {
-        let _ = command(&self.bindir.join("pg_ctl"))
+        let _ = command(&self.bindir.join("pg_ctl"), self.os_user)
             .arg("-D")
             .arg(self.dir.path().join("data"))
             .args(["-m", "immediate", "-w", "stop"])

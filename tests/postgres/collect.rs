@@ -242,35 +242,60 @@ fn temp_table_owner(cluster: &Cluster) -> Result<(), String> {
         Ok(schema.owner.clone())
     };
 
-    // Outside a transaction: exact on 16+, unknown (never a guess) on 12-15.
+    // Outside a transaction nothing proves the owner: on 16+ the session with the schema's
+    // backend id is named as a candidate, on 12-15 its id cannot even be read.
     let idle = find(&runner::collect(cluster, "collect_temp")?)?;
-    if cluster.major >= 16 {
-        ensure(
-            matches!(&idle, TempOwner::Known { pid, .. } if *pid == owner.pid),
-            || format!("idle owner: {idle:?}, expected pid {}", owner.pid),
-        )?;
-    } else {
-        ensure(idle == TempOwner::Unknown, || {
-            format!(
-                "idle owner on {}: {idle:?}, expected unknown",
-                cluster.major
-            )
-        })?;
-    }
+    let candidate = idle.candidate().map(|c| c.pid);
+    let expected = (cluster.major >= 16).then_some(owner.pid);
+    ensure(idle.known_pid().is_none() && candidate == expected, || {
+        format!(
+            "idle owner: {idle:?}, expected unknown with candidate {expected:?} on {}",
+            cluster.major
+        )
+    })?;
 
-    // Inside a transaction the owner is known on every version.
+    // In a transaction that used the table, but the table has no index: a lock on the table
+    // itself proves nothing (any session can take one), so still a candidate, on every version.
     owner.execute("BEGIN; SELECT count(*) FROM scratch;")?;
-    let busy = find(&runner::collect(cluster, "collect_temp")?)?;
+    let table_lock = find(&runner::collect(cluster, "collect_temp")?)?;
     owner.execute("COMMIT")?;
     ensure(
-        matches!(&busy, TempOwner::Known { pid, .. } if *pid == owner.pid),
-        || {
-            format!(
-                "owner in a transaction: {busy:?}, expected pid {}",
-                owner.pid
-            )
-        },
-    )
+        table_lock.known_pid().is_none()
+            && table_lock.candidate().map(|c| c.pid) == Some(owner.pid),
+        || format!("owner holding a table lock: {table_lock:?}"),
+    )?;
+
+    // With a btree index read in a transaction the owner is now idle in: proven, with the
+    // identity a terminate statement rechecks.
+    owner.execute("CREATE INDEX ON scratch (id)")?;
+    owner.execute("BEGIN; SELECT count(*) FROM scratch;")?;
+    let backend_start = owner.text(
+        "SELECT to_json(backend_start)::text FROM pg_stat_activity WHERE pid = pg_backend_pid()",
+    )?;
+    let busy = find(&runner::collect(cluster, "collect_temp")?)?;
+    owner.execute("COMMIT")?;
+    match &busy {
+        TempOwner::Known {
+            pid,
+            source,
+            backend_start: Some(start),
+            proof,
+        } if *pid == owner.pid && source == "index_lock" && proof.contains("btree index") => {
+            let server: Option<chrono::DateTime<chrono::Utc>> = backend_start
+                .as_deref()
+                .map(serde_json::from_str)
+                .transpose()
+                .map_err(|e| e.to_string())?;
+            ensure(server == Some(*start), || {
+                format!("backend_start {start}, the server says {backend_start:?}")
+            })
+        }
+        other => Err(format!(
+            "owner idle in transaction after reading its indexed table: {other:?}, expected \
+             known pid {}",
+            owner.pid
+        )),
+    }
 }
 
 fn idle_in_transaction(cluster: &Cluster) -> Result<(), String> {

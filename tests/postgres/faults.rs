@@ -246,7 +246,7 @@ fn lock_timeout(cluster: &Cluster) -> Result<(), String> {
     let missing = missing_of(&snapshot, "fault_lock_b");
     // Every source there reads pg_namespace: each waited 100 ms and gave up, and each says so.
     ensure(
-        missing.len() == 3
+        missing.len() == 4
             && missing
                 .iter()
                 .all(|m| m["cause"] == "lock_timeout" && m["sqlstate"] == "55P03")
@@ -334,7 +334,7 @@ fn lost_connection(cluster: &Cluster) -> Result<(), String> {
     let sources: Vec<&Value> = missing.iter().map(|m| &m["source"]).collect();
     ensure(
         missing.iter().all(|m| m["cause"] == "connection_lost")
-            && sources == ["clock", "tables", "temp schemas"],
+            && sources == ["clock", "tables", "pg_locks", "temp schemas"],
         || format!("missing: {:#}", snapshot["missing"]),
     )?;
     // The session was terminated, the database is still there: not "dropped".

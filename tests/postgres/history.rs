@@ -1,5 +1,5 @@
 //! Trends between runs on real servers: snapshots of the real `pgvac collect`, kept in a
-//! history directory and compared through the library (`pgvac::history`).
+//! history directory and compared through the library (`pgvac::store::history`).
 //!
 //! The XID rate is checked against what the test itself knows: it consumes exactly 50,000
 //! XIDs between two runs, reads the next XID and the server clock around each run, and so
@@ -8,10 +8,10 @@
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use pgvac::history::{
+use pgvac::snapshot::Snapshot;
+use pgvac::store::history::{
     Direction, Estimate, EventKind, HistoryDir, Limit, NotCompared, Trends, trends,
 };
-use pgvac::snapshot::Snapshot;
 
 use crate::TestFn;
 use crate::client::Client;
@@ -154,7 +154,7 @@ fn xid_rate_and_resets(cluster: &Cluster) -> Result<(), String> {
     }
 
     // A single run never gives a rate.
-    let alone = trends(&first, &pgvac::history::History::default());
+    let alone = trends(&first, &pgvac::store::history::History::default());
     ensure(
         alone.xid_consumption.is_none() && alone.databases.is_empty(),
         || format!("a single run gave trends: {alone:?}"),

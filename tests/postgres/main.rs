@@ -10,10 +10,13 @@ mod blockers;
 mod client;
 mod cluster;
 mod collect;
+mod connect;
 mod faults;
 mod formats;
 mod history;
+mod logs;
 mod oracle;
+mod ownership;
 mod report;
 mod runner;
 
@@ -34,10 +37,13 @@ fn tests() -> Vec<(&'static str, TestFn)> {
     all.extend(collect::TESTS.iter().copied());
     all.extend(blockers::TESTS.iter().copied());
     all.extend(oracle::TESTS.iter().copied());
+    all.extend(ownership::TESTS.iter().copied());
     all.extend(history::TESTS.iter().copied());
     all.extend(report::TESTS.iter().copied());
     all.extend(formats::TESTS.iter().copied());
+    all.extend(connect::TESTS.iter().copied());
     all.extend(faults::TESTS.iter().copied());
+    all.extend(logs::TESTS.iter().copied());
     all
 }
 

@@ -1,4 +1,4 @@
-//! The oracle: pgvac's model of autovacuum (`pgvac::autovacuum`) against the real daemon.
+//! The oracle: pgvac's model of autovacuum (`pgvac::analysis::autovacuum`) against the real daemon.
 //!
 //! Tables are prepared so that each sits exactly at, or one row past, the trigger pgvac computes
 //! for it from a `pgvac collect` snapshot: dead rows under the defaults and under per-table
@@ -22,7 +22,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::ops::RangeInclusive;
 use std::time::{Duration, Instant};
 
-use pgvac::autovacuum::{GlobalSettings, TableAutovacuum, Trigger, evaluate};
+use pgvac::analysis::autovacuum::{GlobalSettings, TableAutovacuum, Trigger, evaluate};
 use pgvac::snapshot::{Database, Persistence, RelKind, Snapshot, Table};
 
 use crate::TestFn;

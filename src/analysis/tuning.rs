@@ -1,0 +1,397 @@
+//! Per-table trigger advice shared by TABLE001-TABLE003: which of a table's triggers to lower,
+//! to what, and the one `ALTER TABLE` that does it.
+//!
+//! The formula, and why each constant:
+//!
+//! - Only **large** tables get advice: `reltuples >= 1,000,000`. Below that the default 20%
+//!   trigger is at most 200,000 rows, which one vacuum pass with the default 64 MB of work memory
+//!   handles easily (about 11 million dead rows fit), so lowering it buys little. Small tables get
+//!   nothing: no noise.
+//! - A trigger gets advice when it lets its count reach **more than 5%** of the table
+//!   (`trigger rows > 0.05 * reltuples`): the default 0.2 (20%) and RDS's 0.1 (10%) do, a table
+//!   already tuned to a few percent does not.
+//! - The recommended trigger is **2% of the table** (`scale_factor = 0.02`, the base threshold
+//!   kept): the RDS guide's example of a large table whose plans degrade after a few percent of
+//!   changes lowers its scale factor from 5% to 2%. The base threshold stays as it is, so small
+//!   tables that share the setting are unaffected.
+//! - For dead rows the recommended trigger is also capped at what one vacuum pass holds in this
+//!   server's effective work memory at 6 bytes per dead row (the 12-16 array; 17's TID store needs
+//!   less, so the cap is conservative there): `work_mem_bytes / 6`. A table whose 2% is above that
+//!   gets `scale_factor = 0` and a fixed `threshold` of that many rows (rounded down to two
+//!   significant digits), so a vacuum never needs a second index pass.
+//! - Which triggers apply is decided by the table's observed changes since the statistics reset
+//!   (`pg_stat_all_tables`): it **churns** when `n_tup_upd + n_tup_del >= 5%` of its rows (or it
+//!   holds that many dead rows now): dead-row and analyze advice. It is **append-only** when
+//!   `n_tup_ins >= 5%` of its rows and updates plus deletes stay under 1% of its inserts: insert
+//!   advice (13+) or freeze advice (12), with analyze advice. A table with no such changes is static
+//!   and gets nothing.
+//! - Only tables autovacuum acts on by thresholds are advised (not disabled, temporary or
+//!   partitioned ones; TABLE005 and the CONFIG rules cover those).
+
+use crate::analysis::autovacuum::{GlobalSettings, Reach, TableAutovacuum, Trigger};
+use crate::analysis::findings::RunOn;
+use crate::analysis::findings::{Finding, Recommendation, Safety, Value, group_digits};
+use crate::snapshot::{RelKind, Table};
+
+use super::rules::{Context, TableView};
+
+pub const LARGE_TABLE_ROWS: f64 = 1_000_000.0;
+pub const ADVISE_ABOVE_SHARE: f64 = 0.05;
+pub const TARGET_SCALE_FACTOR: f64 = 0.02;
+pub const CHANGED_SHARE: f64 = 0.05;
+pub const APPEND_ONLY_MAX_OTHER_SHARE: f64 = 0.01;
+/// Bytes of vacuum memory per dead row before 17 (`sizeof(ItemPointerData)`).
+pub const BYTES_PER_DEAD_ROW: i64 = 6;
+
+/// How a table has been changing since the statistics reset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Changes {
+    Churns,
+    AppendOnly,
+    Static,
+}
+
+/// One trigger's advice: current and recommended trigger in rows, and the options that set it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TriggerAdvice {
+    /// `vacuum`, `vacuum_insert` or `analyze`: the middle of `autovacuum_*_scale_factor`.
+    pub option_stem: &'static str,
+    pub current_rows: f64,
+    pub current_scale_factor: f64,
+    pub current_threshold: i64,
+    pub scale_factor: f64,
+    pub threshold: i64,
+    pub recommended_rows: f64,
+}
+
+/// The advice for one table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    pub changes: Changes,
+    pub dead_rows: Option<TriggerAdvice>,
+    pub inserts: Option<TriggerAdvice>,
+    pub analyze: Option<TriggerAdvice>,
+    /// 12: an append-only table that only anti-wraparound vacuums visit, with this share of its
+    /// pages not all-visible.
+    pub freeze: Option<f64>,
+}
+
+impl Plan {
+    pub fn is_empty(&self) -> bool {
+        self.dead_rows.is_none()
+            && self.inserts.is_none()
+            && self.analyze.is_none()
+            && self.freeze.is_none()
+    }
+}
+
+/// Work out the advice for a table; `None` when it gets none.
+pub fn plan(settings: &GlobalSettings, table: &Table, eval: &TableAutovacuum) -> Option<Plan> {
+    if eval.reach != Reach::Thresholds
+        || !matches!(
+            table.kind,
+            RelKind::Table | RelKind::MaterializedView | RelKind::Toast
+        )
+    {
+        return None;
+    }
+    let rows = eval.reltuples;
+    if rows < LARGE_TABLE_ROWS {
+        return None;
+    }
+    let stats = table.stats.as_ref()?;
+    let inserted = stats.n_tup_ins.unwrap_or(0) as f64;
+    let churned = (stats.n_tup_upd.unwrap_or(0) + stats.n_tup_del.unwrap_or(0)) as f64;
+    let dead = stats.n_dead_tup.unwrap_or(0) as f64;
+    let changes = if churned >= CHANGED_SHARE * rows || dead >= CHANGED_SHARE * rows {
+        Changes::Churns
+    } else if inserted >= CHANGED_SHARE * rows && churned <= APPEND_ONLY_MAX_OTHER_SHARE * inserted
+    {
+        Changes::AppendOnly
+    } else {
+        Changes::Static
+    };
+
+    let mut plan = Plan {
+        changes,
+        dead_rows: None,
+        inserts: None,
+        analyze: None,
+        freeze: None,
+    };
+    match changes {
+        Changes::Static => return None,
+        Changes::Churns => {
+            let cap = (settings.work_mem_bytes / BYTES_PER_DEAD_ROW).max(1) as f64;
+            plan.dead_rows = advise(&eval.dead_rows, "vacuum", rows, Some(cap));
+        }
+        Changes::AppendOnly => match &eval.inserts {
+            Some(inserts) if !inserts.switched_off => {
+                plan.inserts = advise(inserts, "vacuum_insert", rows, None);
+            }
+            Some(_) => {}
+            None => {
+                // 12: no insert trigger. Pages not all-visible were never vacuumed.
+                if table.relpages > 0 {
+                    let unvacuumed = (table.relpages - table.relallvisible.min(table.relpages))
+                        as f64
+                        / table.relpages as f64;
+                    if unvacuumed > ADVISE_ABOVE_SHARE {
+                        plan.freeze = Some(unvacuumed);
+                    }
+                }
+            }
+        },
+    }
+    if table.kind != RelKind::Toast
+        && let Some(analyze) = &eval.analyze
+    {
+        plan.analyze = advise(analyze, "analyze", rows, None);
+    }
+    (!plan.is_empty()).then_some(plan)
+}
+
+fn advise(
+    trigger: &Trigger,
+    option_stem: &'static str,
+    rows: f64,
+    cap: Option<f64>,
+) -> Option<TriggerAdvice> {
+    if trigger.rows <= ADVISE_ABOVE_SHARE * rows {
+        return None;
+    }
+    let threshold = trigger.threshold.value.max(0);
+    let target = threshold as f64 + TARGET_SCALE_FACTOR * rows;
+    let (scale_factor, threshold, recommended_rows) = match cap {
+        Some(cap) if target > cap => {
+            let fixed = round_down_2_digits(cap as i64);
+            (0.0, fixed, fixed as f64)
+        }
+        _ => (TARGET_SCALE_FACTOR, threshold, target),
+    };
+    Some(TriggerAdvice {
+        option_stem,
+        current_rows: trigger.rows,
+        current_scale_factor: trigger.scale_factor.value,
+        current_threshold: trigger.threshold.value,
+        scale_factor,
+        threshold,
+        recommended_rows,
+    })
+}
+
+/// 11,184,810 -> 11,000,000.
+fn round_down_2_digits(n: i64) -> i64 {
+    if n < 100 {
+        return n;
+    }
+    let mut unit = 1;
+    while n / unit >= 100 {
+        unit *= 10;
+    }
+    n / unit * unit
+}
+
+/// The statement that applies a plan's trigger advice: one `ALTER TABLE` (or `ALTER
+/// MATERIALIZED VIEW`; for a TOAST table, its owner with `toast.` options).
+pub fn alter_statement(view: &TableView, advice: &[&TriggerAdvice]) -> Option<String> {
+    let (keyword, name, prefix) = target(view)?;
+    let mut options = Vec::new();
+    for a in advice {
+        options.push(format!(
+            "{prefix}autovacuum_{}_scale_factor = {}",
+            a.option_stem,
+            format_factor(a.scale_factor)
+        ));
+        options.push(format!(
+            "{prefix}autovacuum_{}_threshold = {}",
+            a.option_stem, a.threshold
+        ));
+    }
+    Some(format!(
+        "SET lock_timeout = '5s';\nALTER {keyword} {name} SET ({});",
+        options.join(", ")
+    ))
+}
+
+/// `TABLE public.orders` or `MATERIALIZED VIEW ...`, with the option prefix: a TOAST table is
+/// changed through its owner with `toast.` options.
+pub fn target(view: &TableView) -> Option<(&'static str, String, &'static str)> {
+    match view.table.kind {
+        RelKind::Table => Some(("TABLE", view.sql_name(), "")),
+        RelKind::MaterializedView => Some(("MATERIALIZED VIEW", view.sql_name(), "")),
+        RelKind::Toast => {
+            let owner = view.owner()?;
+            let keyword = if owner.kind == RelKind::MaterializedView {
+                "MATERIALIZED VIEW"
+            } else {
+                "TABLE"
+            };
+            Some((
+                keyword,
+                crate::sql::qualified(&owner.schema, &owner.name),
+                "toast.",
+            ))
+        }
+        RelKind::PartitionedTable => None,
+    }
+}
+
+/// How a table is named in messages: a TOAST table by its owner.
+pub fn display_name(view: &TableView) -> String {
+    match (view.table.kind, view.owner()) {
+        (RelKind::Toast, Some(owner)) => {
+            format!("TOAST table of {}.{}", owner.schema, owner.name)
+        }
+        _ => format!("{}.{}", view.table.schema, view.table.name),
+    }
+}
+
+/// What a message about `view` starts with, so that no view prints the table twice: nothing
+/// for a table (the finding's object names it), `TOAST table of schema.name: ` for a TOAST
+/// table, whose object names the `pg_toast` relation and not the table a DBA knows.
+pub fn message_lead(view: &TableView) -> String {
+    match view.table.kind {
+        RelKind::Toast => format!("{}: ", display_name(view)),
+        _ => String::new(),
+    }
+}
+
+/// `0.02`, `0`, `0.1`.
+pub fn format_factor(x: f64) -> String {
+    let text = format!("{x:.4}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    if text.is_empty() {
+        "0".to_string()
+    } else {
+        text.to_string()
+    }
+}
+
+/// The lock `ALTER TABLE ... SET (autovacuum_...)` takes.
+pub const ALTER_LOCK: &str = "SHARE UPDATE EXCLUSIVE on the table: reads and writes go on; it \
+                              waits for a running vacuum of the table (lock_timeout 5s set)";
+
+/// The message of a trigger finding: `<table>: <lead> N <unit> (P% of R rows); recommended M`.
+pub fn trigger_message(view: &TableView, lead: &str, unit: &str, advice: &TriggerAdvice) -> String {
+    let rows = view.autovacuum.reltuples;
+    format!(
+        "{}{lead} {} {unit} ({:.0}% of {} rows); recommended {}",
+        message_lead(view),
+        group_digits(advice.current_rows.round() as i64),
+        100.0 * advice.current_rows / rows,
+        group_digits(rows.round() as i64),
+        group_digits(advice.recommended_rows.round() as i64)
+    )
+}
+
+/// Complete a trigger finding: what the table was seen doing, each advised trigger's numbers,
+/// and the one `ALTER TABLE` that sets them (`what` says why).
+pub fn advised_finding(
+    mut finding: Finding,
+    context: &Context,
+    view: &TableView,
+    what: &str,
+    advice: &[&TriggerAdvice],
+) -> Finding {
+    finding.evidence.extend(observed(context, view));
+    for trigger in advice {
+        finding.evidence.extend(evidence(trigger));
+    }
+    finding.recommend(recommendation(view, what, advice))
+}
+
+/// The recommendation for a set of trigger advice.
+pub fn recommendation(view: &TableView, what: &str, advice: &[&TriggerAdvice]) -> Recommendation {
+    let parts: Vec<String> = advice
+        .iter()
+        .map(|a| {
+            format!(
+                "{} trigger from {} to {} rows",
+                a.option_stem.replace('_', " "),
+                group_digits(a.current_rows.round() as i64),
+                group_digits(a.recommended_rows.round() as i64)
+            )
+        })
+        .collect();
+    Recommendation {
+        text: format!(
+            "{what}: lower the {} (per table, so other tables keep the server settings).",
+            parts.join(", the ")
+        ),
+        sql: alter_statement(view, advice),
+        safety: Safety::Safe,
+        lock: Some(ALTER_LOCK.to_string()),
+        needs: crate::analysis::findings::Needs::None,
+        settings: Vec::new(),
+        destructive: false,
+        run_on: Some(RunOn::database(&view.database.name)),
+        signals: Vec::new(),
+    }
+}
+
+/// Evidence for one trigger advice, keys prefixed by its stem.
+pub fn evidence(advice: &TriggerAdvice) -> Vec<(String, Value)> {
+    let stem = advice.option_stem;
+    vec![
+        (
+            format!("{stem}_trigger_rows"),
+            Value::Int(advice.current_rows.round() as i64),
+        ),
+        (
+            format!("{stem}_scale_factor"),
+            Value::Real(advice.current_scale_factor),
+        ),
+        (
+            format!("{stem}_threshold"),
+            Value::Int(advice.current_threshold),
+        ),
+        (
+            format!("recommended_{stem}_trigger_rows"),
+            Value::Int(advice.recommended_rows.round() as i64),
+        ),
+    ]
+}
+
+/// The table's observed changes, for the evidence: counters since the statistics reset and how
+/// many vacuums they were spread over.
+pub fn observed(context: &Context, view: &TableView) -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    let Some(stats) = view.table.stats.as_ref() else {
+        return out;
+    };
+    for (key, value) in [
+        ("n_tup_ins", stats.n_tup_ins),
+        ("n_tup_upd", stats.n_tup_upd),
+        ("n_tup_del", stats.n_tup_del),
+    ] {
+        if let Some(value) = value {
+            out.push((key.to_string(), Value::Int(value)));
+        }
+    }
+    let vacuums = stats.vacuum_count.unwrap_or(0) + stats.autovacuum_count.unwrap_or(0);
+    out.push(("vacuums_since_reset".to_string(), Value::Int(vacuums)));
+    let reset = view
+        .database
+        .stats_reset
+        .or(context.snapshot.server.stats_reset);
+    if let Some(reset) = reset {
+        out.push(("stats_reset".to_string(), Value::Text(reset.to_rfc3339())));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rounding_and_formatting() {
+        assert_eq!(round_down_2_digits(11_184_810), 11_000_000);
+        assert_eq!(round_down_2_digits(178_956_970), 170_000_000);
+        assert_eq!(round_down_2_digits(99), 99);
+        assert_eq!(format_factor(0.02), "0.02");
+        assert_eq!(format_factor(0.0), "0");
+        assert_eq!(format_factor(0.1), "0.1");
+    }
+}
