@@ -84,7 +84,7 @@ fn base() -> &'static Snapshot {
     static BASE: OnceLock<Snapshot> = OnceLock::new();
     BASE.get_or_init(|| {
         pgvac::store::snapshot_file::parse(include_str!("../tests/fixtures/report-warning.json"))
-        .expect("the fixture parses")
+            .expect("the fixture parses")
     })
 }
 
@@ -118,15 +118,17 @@ pub fn reloptions(data: &[u8]) -> bool {
         stats.n_ins_since_vacuum = Some(word(8) & 0xffff);
         table.xid_age = Some(word(16));
     }
-    table.options = TableOptions::parse(&table_options);
+    table.options = TableOptions::parse(&table_options).into();
     table.reloptions = table_options;
-    let toast = table.toast.get_or_insert_with(|| ToastTable {
-        oid: 99_999,
-        xid_age: Some(1_000),
-        mxid_age: Some(1),
-        relpages: 10,
-        reloptions: Vec::new(),
-        options: TableOptions::default(),
+    let toast = table.toast.get_or_insert_with(|| {
+        Box::new(ToastTable {
+            oid: 99_999,
+            xid_age: Some(1_000),
+            mxid_age: Some(1),
+            relpages: 10,
+            reloptions: Vec::new(),
+            options: TableOptions::default(),
+        })
     });
     toast.options = TableOptions::parse(&toast_options);
     toast.reloptions = toast_options;

@@ -722,6 +722,7 @@ fn rules_as_json_and_a_closed_pipe() {
     let output = child.wait_with_output().unwrap();
     assert_eq!(output.status.code(), Some(0));
     assert_eq!(String::from_utf8_lossy(&output.stderr), "");
+}
 
 /// Every kind of file that is not a snapshot pgvac can read: exit 3, one line naming the file
 /// and what is wrong with it, nothing on stdout, and `-o` not written (docs/reliability.md).
@@ -789,11 +790,7 @@ fn bad_snapshot_files_are_refused_in_one_line_and_nothing_is_written() {
             ),
             "could not be read",
         ),
-        (
-            "a directory",
-            dir.path().to_path_buf(),
-            "could not be read",
-        ),
+        ("a directory", dir.path().to_path_buf(), "could not be read"),
         (
             "a missing file",
             dir.path().join("missing.json"),

@@ -467,18 +467,38 @@ impl TableAutovacuum {
 pub fn evaluate(global: &GlobalSettings, database: &Database, table: &Table) -> TableAutovacuum {
     let owner = table
         .owner_oid
-        .and_then(|oid| database.tables.iter().find(|t| t.oid == oid));
+        .and_then(|oid| table_by_oid(&database.tables, oid));
     evaluate_table(global, table, owner)
+}
+
+/// A table by oid. A database's tables are kept by oid, so it is a binary search (with a scan
+/// for a list in another order).
+fn table_by_oid(tables: &[Table], oid: u32) -> Option<&Table> {
+    match tables.binary_search_by_key(&oid, |t| t.oid) {
+        Ok(at) => Some(&tables[at]),
+        Err(_) => tables.iter().find(|t| t.oid == oid),
+    }
 }
 
 /// Evaluate every table of a database, in the database's order.
 pub fn evaluate_database(global: &GlobalSettings, database: &Database) -> Vec<TableAutovacuum> {
-    let by_oid: HashMap<u32, &Table> = database.tables.iter().map(|t| (t.oid, t)).collect();
+    let sorted = database.tables.is_sorted_by_key(|t| t.oid);
+    let by_oid: HashMap<u32, &Table> = if sorted {
+        HashMap::new()
+    } else {
+        database.tables.iter().map(|t| (t.oid, t)).collect()
+    };
     database
         .tables
         .iter()
         .map(|table| {
-            let owner = table.owner_oid.and_then(|oid| by_oid.get(&oid).copied());
+            let owner = table.owner_oid.and_then(|oid| {
+                if sorted {
+                    table_by_oid(&database.tables, oid)
+                } else {
+                    by_oid.get(&oid).copied()
+                }
+            });
             evaluate_table(global, table, owner)
         })
         .collect()
@@ -873,7 +893,7 @@ mod tests {
             heap_bytes: 100 * 8192,
             xid_age: Some(1000),
             mxid_age: Some(1),
-            options: TableOptions::parse(&reloptions),
+            options: TableOptions::parse(&reloptions).into(),
             reloptions,
             toast: None,
             owner_oid: None,
@@ -904,14 +924,14 @@ mod tests {
         toast.schema = "pg_toast".to_string();
         toast.kind = RelKind::Toast;
         toast.owner_oid = Some(owner.oid);
-        owner.toast = Some(ToastTable {
+        owner.toast = Some(Box::new(ToastTable {
             oid: toast.oid,
             xid_age: toast.xid_age,
             mxid_age: toast.mxid_age,
             relpages: toast.relpages,
             options: TableOptions::parse(&reloptions),
             reloptions,
-        });
+        }));
         database(vec![owner, toast])
     }
 
@@ -1319,7 +1339,7 @@ mod tests {
         );
         assert!(t.vacuum_due);
         capped.reloptions = vec!["autovacuum_vacuum_max_threshold=-1".to_string()];
-        capped.options = TableOptions::parse(&capped.reloptions);
+        capped.options = TableOptions::parse(&capped.reloptions).into();
         let uncapped = one(&defaults(18), big.clone());
         let mut big_uncapped = big;
         big_uncapped.reloptions = capped.reloptions.clone();

@@ -1868,7 +1868,7 @@ pub(crate) mod tests {
             xid_age: Some(age),
             mxid_age: Some(0),
             reloptions: vec![],
-            options: TableOptions::default(),
+            options: Default::default(),
             toast: None,
             owner_oid: None,
             stats: None,

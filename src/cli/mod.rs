@@ -332,14 +332,14 @@ pub struct ReportArgs {
     /// SQL script: leave statements that end sessions or drop objects uncommented.
     #[arg(long)]
     pub include_destructive: bool,
-    /// Keep each run's snapshot in DIR (created if missing) and report trends against the
-    /// earlier ones: XIDs consumed per hour, time until each database reaches its limits, dead
-    /// rows and autovacuums per table. Rates need two runs.
+    /// Keep what trends need of each run in DIR (created if missing; one compressed file a
+    /// run) and report trends against the earlier ones: XIDs consumed per hour, time until each
+    /// database reaches its limits, dead rows and autovacuums per table. Rates need two runs.
     #[arg(long, value_name = "DIR")]
     pub history: Option<PathBuf>,
     #[command(flatten)]
     pub log: crate::logs::cli::ReportLogArgs,
-    /// With --history: how many snapshots to keep (the newest).
+    /// With --history: how many runs to keep (the newest).
     #[arg(long, value_name = "N", default_value_t = history::DEFAULT_KEEP, requires = "history",
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub keep: usize,

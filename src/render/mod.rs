@@ -19,11 +19,13 @@ pub mod table;
 pub mod text;
 pub mod trends;
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 
 use crate::analysis::Analysis;
 use crate::analysis::findings::{Finding, Needs, Object, SettingChange, Severity, plural};
-use crate::analysis::rules::Category;
+use crate::analysis::rules::{Category, TableView};
 use crate::analysis::tuning;
 use crate::analysis::wraparound::{IdKind, server_limits};
 use crate::snapshot::{CollectionWarning, Missing, PlatformKind, Snapshot, Visit};
@@ -266,12 +268,20 @@ impl<'s> Report<'s> {
                 .then_with(|| a.name.cmp(&b.name))
         });
 
-        let mut oldest_tables: Vec<TableAge> = context
+        // Names and severities only for the oldest: the ages first, then the ties at the cut.
+        let mut by_age: Vec<(i64, TableView)> = context
             .tables()
-            .filter_map(|view| {
-                let xid_age = view.table.xid_age?;
+            .filter_map(|view| Some((view.table.xid_age?, view)))
+            .collect();
+        by_age.sort_unstable_by_key(|(age, _)| std::cmp::Reverse(*age));
+        if let Some(&(cut, _)) = by_age.get(OLDEST_TABLES.saturating_sub(1)) {
+            by_age.retain(|(age, _)| *age >= cut);
+        }
+        let mut oldest_tables: Vec<TableAge> = by_age
+            .into_iter()
+            .map(|(xid_age, view)| {
                 let table_freeze = view.autovacuum.wraparound.freeze_max_age.value.max(1);
-                Some(TableAge {
+                TableAge {
                     database: view.database.name.clone(),
                     name: tuning::display_name(&view),
                     xid_age,
@@ -279,7 +289,7 @@ impl<'s> Report<'s> {
                     xid_freeze_share: xid_age as f64 / table_freeze as f64,
                     xid_stop_share: xid_age as f64 / xid_stop_age as f64,
                     severity: worst_about(&|o| *o == view.object(), Category::Wraparound),
-                })
+                }
             })
             .collect();
         oldest_tables.sort_by(|a, b| {
@@ -290,13 +300,20 @@ impl<'s> Report<'s> {
         });
         oldest_tables.truncate(OLDEST_TABLES);
 
+        // The table findings by table, so each table is looked up, not compared with each.
+        let mut table_findings: HashMap<&Object, Vec<&Finding>> = HashMap::new();
+        for finding in findings.iter().filter(|f| f.category == Category::Table) {
+            table_findings
+                .entry(&finding.object)
+                .or_default()
+                .push(finding);
+        }
         let mut tables = Vec::new();
         for view in context.tables() {
             let object = view.object();
-            let about: Vec<&Finding> = findings
-                .iter()
-                .filter(|f| f.category == Category::Table && f.object == object)
-                .collect();
+            let Some(about) = table_findings.get(&object) else {
+                continue;
+            };
             let Some(severity) = about.iter().map(|f| f.severity).max() else {
                 continue;
             };

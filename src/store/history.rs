@@ -32,7 +32,6 @@
 //!   restart, a statistics reset (`stats_reset` changed) or a counter that went down (a reset of
 //!   single tables): the event is reported instead.
 
-use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -41,17 +40,29 @@ use serde::{Deserialize, Serialize};
 
 use crate::analysis::autovacuum::GlobalSettings;
 use crate::analysis::wraparound::{self, IdKind};
-use crate::snapshot::{Persistence, RelKind, Snapshot, Visit};
+use crate::snapshot::{Missing, Persistence, RelKind, Snapshot, Table, TableStats, Visit};
 
 /// How many snapshots `--keep` keeps by default: two days of hourly runs.
 pub const DEFAULT_KEEP: usize = 48;
 
-const FILE_PREFIX: &str = "snapshot-";
-const FILE_SUFFIX: &str = ".json";
+/// A saved run: `run-<UTC collection time>.json.zst`, what trends need of one snapshot
+/// ([`Run`]), as zstd-compressed JSON.
+const RUN_PREFIX: &str = "run-";
+const RUN_SUFFIX: &str = ".json.zst";
+/// A whole snapshot, as pgvac saved runs before 0.2: still read, and converted to a run file
+/// when the directory is loaded.
+const SNAPSHOT_PREFIX: &str = "snapshot-";
+const SNAPSHOT_SUFFIX: &str = ".json";
 /// Temporary files `save` writes before the rename (`crate::store::output` names them
 /// `.NAME.RANDOM.tmp`).
-const TEMP_PREFIX: &str = ".snapshot-";
+const TEMP_PREFIXES: [&str; 2] = [".run-", ".snapshot-"];
 const TEMP_SUFFIX: &str = ".tmp";
+/// What a run file says it is, so that no other JSON is taken for one.
+const RUN_FORMAT: &str = "pgvac history run";
+/// Version of the run file format. A reader refuses (skips, with a note) another version.
+pub const RUN_FORMAT_VERSION: u32 = 1;
+/// zstd's default level: a run of 100,000 tables compresses about 6 to 1 in tens of ms.
+const ZSTD_LEVEL: i32 = 3;
 /// A temporary file older than this was left by a run that was killed while saving (a save
 /// takes seconds); a younger one may belong to a run saving right now, so it stays.
 const STALE_TEMP: std::time::Duration = std::time::Duration::from_secs(3600);
@@ -70,8 +81,9 @@ pub enum HistoryError {
     Prune { path: PathBuf, message: String },
 }
 
-/// A directory of snapshots, one file per run, named `snapshot-<UTC collection time>.json` so
-/// that the names sort by collection time.
+/// A directory of saved runs, one file per run, named `run-<UTC collection time>.json.zst` so
+/// that the names sort by collection time. Each holds what trends need of the run's snapshot,
+/// not the snapshot: a few dozen bytes a table before compression.
 #[derive(Debug, Clone)]
 pub struct HistoryDir {
     path: PathBuf,
@@ -102,22 +114,31 @@ impl HistoryDir {
         &self.path
     }
 
-    /// The file name a snapshot is saved under.
+    /// The file name a snapshot's run is saved under.
     pub fn file_name(snapshot: &Snapshot) -> String {
+        Self::run_file_name(snapshot.server.collected_at)
+    }
+
+    fn run_file_name(collected_at: DateTime<Utc>) -> String {
         format!(
-            "{FILE_PREFIX}{}{FILE_SUFFIX}",
-            snapshot.server.collected_at.format("%Y%m%dT%H%M%S%.6fZ")
+            "{RUN_PREFIX}{}{RUN_SUFFIX}",
+            collected_at.format("%Y%m%dT%H%M%S%.6fZ")
         )
     }
 
-    /// Save a snapshot with pgvac's file writer (`crate::store::output`: a temporary file in the
-    /// directory, then a rename): the file is either absent or whole. A snapshot with the same
-    /// collection time is replaced.
+    /// Save what trends need of a snapshot with pgvac's file writer (`crate::store::output`: a
+    /// temporary file in the directory, then a rename): the file is either absent or whole. A
+    /// run with the same collection time is replaced.
     pub fn save(&self, snapshot: &Snapshot) -> Result<PathBuf, HistoryError> {
-        let path = self.path.join(Self::file_name(snapshot));
+        self.save_run(&Run::from_snapshot(snapshot, ""))
+    }
+
+    fn save_run(&self, run: &Run) -> Result<PathBuf, HistoryError> {
+        let path = self.path.join(Self::run_file_name(run.collected_at));
         crate::store::output::write_file(&path, |out| {
-            serde_json::to_writer(&mut *out, snapshot)?;
-            out.write_all(b"\n")?;
+            let mut encoder = zstd::Encoder::new(out, ZSTD_LEVEL)?;
+            serde_json::to_writer(&mut encoder, &StoredRun::new(run))?;
+            encoder.finish()?;
             Ok(())
         })
         .map_err(|e| HistoryError::Save {
@@ -127,39 +148,81 @@ impl HistoryDir {
         Ok(path)
     }
 
-    /// The snapshot files, oldest first.
+    /// The saved runs and the older whole snapshots, oldest first.
     pub fn list(&self) -> Result<Vec<PathBuf>, HistoryError> {
         let entries = fs::read_dir(&self.path).map_err(|e| HistoryError::Directory {
             path: self.path.clone(),
             message: format!("cannot be read: {e}"),
         })?;
-        let mut names: Vec<String> = entries
+        let mut names: Vec<(String, String)> = entries
             .flatten()
             .filter_map(|entry| entry.file_name().into_string().ok())
-            .filter(|name| name.starts_with(FILE_PREFIX) && name.ends_with(FILE_SUFFIX))
+            .filter_map(|name| Some((collection_time_of(&name)?.to_string(), name)))
             .collect();
         names.sort();
-        Ok(names.into_iter().map(|name| self.path.join(name)).collect())
+        Ok(names
+            .into_iter()
+            .map(|(_, name)| self.path.join(name))
+            .collect())
     }
 
-    /// Load every snapshot of the directory as a [`Run`]. A file that cannot be read or parsed,
-    /// or that has another format version, is skipped with a note.
+    /// Load every run of the directory. A file that cannot be read or parsed, or that has
+    /// another format version, is skipped with a note. A whole snapshot saved by an older pgvac
+    /// is converted to a run file (and removed) with a note; should the conversion fail it is
+    /// still read, and left as it was.
     pub fn load(&self) -> Result<History, HistoryError> {
         let mut history = History::default();
+        let mut converted = 0usize;
         for path in self.list()? {
             let label = path
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_else(|| path.display().to_string());
+            if label.ends_with(RUN_SUFFIX) {
+                match read_run(&path) {
+                    Ok(mut run) => {
+                        run.label = label;
+                        history.runs.push(run);
+                    }
+                    Err(reason) => history.notes.push(format!("skipped {label}: {reason}")),
+                }
+                continue;
+            }
             match read_snapshot(&path) {
-                Ok(snapshot) => history.runs.push(Run::from_snapshot(&snapshot, &label)),
+                Ok(snapshot) => {
+                    let mut run = Run::from_snapshot(&snapshot, &label);
+                    drop(snapshot);
+                    match self.save_run(&run) {
+                        Ok(saved) => {
+                            if saved != path && fs::remove_file(&path).is_ok() {
+                                converted += 1;
+                            }
+                            run.label = saved
+                                .file_name()
+                                .map(|n| n.to_string_lossy().into_owned())
+                                .unwrap_or(label);
+                        }
+                        Err(error) => history.notes.push(format!(
+                            "{label} is a whole snapshot of an older pgvac and could not be \
+                             converted: {error}"
+                        )),
+                    }
+                    history.runs.push(run);
+                }
                 Err(reason) => history.notes.push(format!("skipped {label}: {reason}")),
             }
+        }
+        if converted > 0 {
+            history.notes.push(format!(
+                "converted {} saved by an older pgvac to compact run files (what trends need, \
+                 compressed)",
+                crate::analysis::findings::plural(converted, "whole snapshot", "whole snapshots")
+            ));
         }
         Ok(history)
     }
 
-    /// Keep the newest `keep` snapshot files and remove the others, and the temporary files of
+    /// Keep the newest `keep` run files and remove the others, and the temporary files of
     /// saves killed over an hour ago. Returns the removed files.
     pub fn prune(&self, keep: usize) -> Result<Vec<PathBuf>, HistoryError> {
         let files = self.list()?;
@@ -183,10 +246,9 @@ impl HistoryDir {
         let mut stale: Vec<PathBuf> = entries
             .flatten()
             .filter(|entry| {
-                entry
-                    .file_name()
-                    .to_str()
-                    .is_some_and(|n| n.starts_with(TEMP_PREFIX) && n.ends_with(TEMP_SUFFIX))
+                entry.file_name().to_str().is_some_and(|n| {
+                    TEMP_PREFIXES.iter().any(|p| n.starts_with(p)) && n.ends_with(TEMP_SUFFIX)
+                })
             })
             .filter(|entry| {
                 entry
@@ -230,6 +292,47 @@ impl HistoryDir {
     }
 }
 
+/// The collection time in a history file name, for a run file or an older whole snapshot.
+fn collection_time_of(name: &str) -> Option<&str> {
+    name.strip_prefix(RUN_PREFIX)
+        .and_then(|rest| rest.strip_suffix(RUN_SUFFIX))
+        .or_else(|| {
+            name.strip_prefix(SNAPSHOT_PREFIX)?
+                .strip_suffix(SNAPSHOT_SUFFIX)
+        })
+}
+
+/// Just enough of a run file to tell what it is before parsing the rest.
+#[derive(Deserialize)]
+struct RunProbe {
+    format: Option<String>,
+    format_version: Option<u32>,
+}
+
+/// Read a run file written by [`HistoryDir::save`].
+pub fn read_run(path: &Path) -> Result<Run, String> {
+    let compressed = fs::read(path).map_err(|e| format!("cannot be read: {e}"))?;
+    let text = zstd::decode_all(compressed.as_slice())
+        .map_err(|e| format!("not a pgvac run file: not zstd-compressed ({e})"))?;
+    drop(compressed);
+    let probe: RunProbe =
+        serde_json::from_slice(&text).map_err(|e| format!("not a pgvac run file: {e}"))?;
+    if probe.format.as_deref() != Some(RUN_FORMAT) {
+        return Err("not a pgvac run file".to_string());
+    }
+    if probe.format_version != Some(RUN_FORMAT_VERSION) {
+        return Err(format!(
+            "run file format {}, this pgvac reads format {RUN_FORMAT_VERSION}",
+            probe
+                .format_version
+                .map_or("unknown".to_string(), |v| v.to_string())
+        ));
+    }
+    let stored: ReadRun =
+        serde_json::from_slice(&text).map_err(|e| format!("not a pgvac run file: {e}"))?;
+    Ok(stored.run)
+}
+
 fn read_snapshot(path: &Path) -> Result<Snapshot, String> {
     super::snapshot_file::read(path).map_err(|e| e.to_string())
 }
@@ -257,10 +360,14 @@ impl History {
     }
 }
 
-/// The part of one run's snapshot that trends compare: small enough to hold dozens of runs of
-/// a cluster of 100,000 tables in memory.
-#[derive(Debug, Clone)]
+/// The part of one run's snapshot that trends compare: the cluster's identity and clock, each
+/// database's ages, and each table's counters by oid. This is what a history file holds
+/// ([`HistoryDir::save`]): no names (the current snapshot names the tables), no settings, no
+/// sessions.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Run {
+    /// The file it was read from, for notes.
+    #[serde(skip)]
     label: String,
     snapshot_version: u32,
     system_identifier: Option<String>,
@@ -268,10 +375,13 @@ pub struct Run {
     postmaster_start_time: DateTime<Utc>,
     collected_at: DateTime<Utc>,
     next_xid: i64,
+    /// What the run set out to read and did not (kept with `--allow-partial`); empty when the
+    /// run was complete.
+    missing: Vec<Missing>,
     databases: Vec<RunDatabase>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct RunDatabase {
     oid: u32,
     name: String,
@@ -283,23 +393,67 @@ struct RunDatabase {
     tables: Option<RunTables>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct RunTables {
     collected_at: DateTime<Utc>,
-    by_oid: HashMap<u32, RunTable>,
+    /// Every table with statistics (not partitioned, not temporary), by oid.
+    counters: Vec<(u32, RunTable)>,
 }
 
-#[derive(Debug, Clone)]
-struct RunTable {
-    schema: String,
-    name: String,
-    kind: RelKind,
-    n_dead_tup: Option<i64>,
-    autovacuum_count: Option<i64>,
-    /// Counters that only a statistics reset can lower: `n_tup_ins`, `n_tup_upd`, `n_tup_del`,
-    /// `n_tup_hot_upd`, `seq_scan`, `vacuum_count`, `autovacuum_count`, `analyze_count`,
-    /// `autoanalyze_count`. (`idx_scan` is left out: dropping an index lowers it.)
-    monotonic: [Option<i64>; 9],
+impl RunTables {
+    fn get(&self, oid: u32) -> Option<&RunTable> {
+        self.counters
+            .binary_search_by_key(&oid, |(oid, _)| *oid)
+            .ok()
+            .map(|at| &self.counters[at].1)
+    }
+}
+
+/// One table's counters: `n_dead_tup`, then the ones only a statistics reset can lower
+/// (`n_tup_ins`, `n_tup_upd`, `n_tup_del`, `n_tup_hot_upd`, `seq_scan`, `vacuum_count`,
+/// `autovacuum_count`, `analyze_count`, `autoanalyze_count`; `idx_scan` is left out: dropping
+/// an index lowers it). Stored in a file as an array of ten numbers or nulls; held in memory as
+/// ten `i64`s with [`RunTable::ABSENT`] for a null, half the size of ten `Option<i64>`s: a
+/// history of dozens of runs of 100,000 tables is held at once.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(from = "[Option<i64>; 10]", into = "[Option<i64>; 10]")]
+struct RunTable([i64; 10]);
+
+impl From<[Option<i64>; 10]> for RunTable {
+    fn from(values: [Option<i64>; 10]) -> RunTable {
+        RunTable(values.map(|v| v.unwrap_or(RunTable::ABSENT)))
+    }
+}
+
+impl From<RunTable> for [Option<i64>; 10] {
+    fn from(table: RunTable) -> [Option<i64>; 10] {
+        table.0.map(|v| (v != RunTable::ABSENT).then_some(v))
+    }
+}
+
+/// What a run file holds: the run, and what wrote it.
+#[derive(Serialize)]
+struct StoredRun<'r> {
+    format: &'static str,
+    format_version: u32,
+    pgvac_version: &'static str,
+    run: &'r Run,
+}
+
+impl StoredRun<'_> {
+    fn new(run: &Run) -> StoredRun<'_> {
+        StoredRun {
+            format: RUN_FORMAT,
+            format_version: RUN_FORMAT_VERSION,
+            pgvac_version: env!("CARGO_PKG_VERSION"),
+            run,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct ReadRun {
+    run: Run,
 }
 
 impl Run {
@@ -315,40 +469,18 @@ impl Run {
                 xid_age: db.xid_age,
                 mxid_age: db.mxid_age,
                 stats_reset: db.stats_reset,
-                tables: (db.visit == Visit::Visited).then(|| RunTables {
-                    collected_at: db.collected_at.unwrap_or(snapshot.server.collected_at),
-                    by_oid: db
+                tables: (db.visit == Visit::Visited).then(|| {
+                    let mut counters: Vec<(u32, RunTable)> = db
                         .tables
                         .iter()
-                        .filter(|t| {
-                            t.kind != RelKind::PartitionedTable
-                                && t.persistence != Persistence::Temporary
-                        })
-                        .filter_map(|t| {
-                            let stats = t.stats.as_ref()?;
-                            Some((
-                                t.oid,
-                                RunTable {
-                                    schema: t.schema.clone(),
-                                    name: t.name.clone(),
-                                    kind: t.kind,
-                                    n_dead_tup: stats.n_dead_tup,
-                                    autovacuum_count: stats.autovacuum_count,
-                                    monotonic: [
-                                        stats.n_tup_ins,
-                                        stats.n_tup_upd,
-                                        stats.n_tup_del,
-                                        stats.n_tup_hot_upd,
-                                        stats.seq_scan,
-                                        stats.vacuum_count,
-                                        stats.autovacuum_count,
-                                        stats.analyze_count,
-                                        stats.autoanalyze_count,
-                                    ],
-                                },
-                            ))
-                        })
-                        .collect(),
+                        .filter(|t| compared(t))
+                        .filter_map(|t| Some((t.oid, RunTable::from_stats(t.stats.as_ref()?))))
+                        .collect();
+                    counters.sort_unstable_by_key(|(oid, _)| *oid);
+                    RunTables {
+                        collected_at: db.collected_at.unwrap_or(snapshot.server.collected_at),
+                        counters,
+                    }
                 }),
             })
             .collect();
@@ -360,6 +492,7 @@ impl Run {
             postmaster_start_time: snapshot.server.postmaster_start_time,
             collected_at: snapshot.server.collected_at,
             next_xid: snapshot.server.next_xid,
+            missing: snapshot.missing.clone(),
             databases,
         }
     }
@@ -372,17 +505,57 @@ impl Run {
         self.collected_at
     }
 
+    /// Whether the run read everything it set out to read.
+    pub fn is_complete(&self) -> bool {
+        self.missing.is_empty()
+    }
+
     fn database(&self, oid: u32) -> Option<&RunDatabase> {
         self.databases.iter().find(|d| d.oid == oid)
     }
 }
 
+/// Whether a table has trends: partitioned tables have no statistics of their own that
+/// autovacuum acts on, and temporary tables are not autovacuum's.
+fn compared(table: &Table) -> bool {
+    table.kind != RelKind::PartitionedTable && table.persistence != Persistence::Temporary
+}
+
 impl RunTable {
+    /// A counter the server did not report. No counter reaches it: they start at 0.
+    const ABSENT: i64 = i64::MIN;
+    const AUTOVACUUM_COUNT: usize = 7;
+
+    fn from_stats(stats: &TableStats) -> RunTable {
+        RunTable::from([
+            stats.n_dead_tup,
+            stats.n_tup_ins,
+            stats.n_tup_upd,
+            stats.n_tup_del,
+            stats.n_tup_hot_upd,
+            stats.seq_scan,
+            stats.vacuum_count,
+            stats.autovacuum_count,
+            stats.analyze_count,
+            stats.autoanalyze_count,
+        ])
+    }
+
+    fn get(&self, at: usize) -> Option<i64> {
+        Some(self.0[at]).filter(|v| *v != RunTable::ABSENT)
+    }
+
+    fn n_dead_tup(&self) -> Option<i64> {
+        self.get(0)
+    }
+
+    fn autovacuum_count(&self) -> Option<i64> {
+        self.get(RunTable::AUTOVACUUM_COUNT)
+    }
+
+    /// Whether a counter only a reset can lower is lower now than `earlier`.
     fn counters_went_down(&self, earlier: &RunTable) -> bool {
-        self.monotonic
-            .iter()
-            .zip(earlier.monotonic.iter())
-            .any(|(now, before)| matches!((now, before), (Some(n), Some(b)) if n < b))
+        (1..10).any(|at| matches!((self.get(at), earlier.get(at)), (Some(n), Some(b)) if n < b))
     }
 }
 
@@ -852,7 +1025,7 @@ pub fn trends(current: &Snapshot, history: &History) -> Trends {
         })
         .collect();
 
-    let tables = table_trends(&now, &earlier, restarted, &mut events, &mut notes);
+    let tables = table_trends(current, &now, &earlier, restarted, &mut events, &mut notes);
 
     Trends {
         collected_at: now.collected_at,
@@ -886,6 +1059,7 @@ fn stats_link(before: &Run, after: &Run, oid: u32) -> Result<(), NotCompared> {
 }
 
 fn table_trends(
+    current: &Snapshot,
     now: &Run,
     earlier: &[&Run],
     restarted: bool,
@@ -939,16 +1113,26 @@ fn table_trends(
         }
 
         let mut went_down = 0usize;
-        let mut sorted: Vec<(&u32, &RunTable)> = tables.by_oid.iter().collect();
-        sorted.sort_by(|a, b| (&a.1.schema, &a.1.name, a.0).cmp(&(&b.1.schema, &b.1.name, b.0)));
-        for (&oid, table) in sorted {
+        // Named from the current snapshot: runs keep no names.
+        let mut sorted: Vec<(&Table, &RunTable)> = current
+            .databases
+            .iter()
+            .filter(|d| d.oid == db.oid)
+            .flat_map(|d| d.tables.iter())
+            .filter_map(|t| Some((t, tables.get(t.oid)?)))
+            .collect();
+        sorted.sort_by(|a, b| {
+            (&a.0.schema, &a.0.name, a.0.oid).cmp(&(&b.0.schema, &b.0.name, b.0.oid))
+        });
+        for (named, table) in sorted {
+            let oid = named.oid;
             let mut trend = TableTrend {
                 database: db.name.clone(),
                 oid,
-                schema: table.schema.clone(),
-                name: table.name.clone(),
-                kind: table.kind,
-                dead_rows: table.n_dead_tup,
+                schema: named.schema.clone(),
+                name: named.name.clone(),
+                kind: named.kind,
+                dead_rows: table.n_dead_tup(),
                 not_compared: None,
                 dead_rows_change: None,
                 dead_rows_per_hour: None,
@@ -960,7 +1144,7 @@ fn table_trends(
             };
             let before = before_db
                 .and_then(|b| b.tables.as_ref())
-                .and_then(|t| t.by_oid.get(&oid));
+                .and_then(|t| t.get(oid));
             let reason = match (link, before) {
                 (Err(reason), _) => Some(reason),
                 (Ok(()), None) => Some(NotCompared::NewTable),
@@ -974,7 +1158,9 @@ fn table_trends(
                 (reason, before, before_db.and_then(|b| b.tables.as_ref()))
             {
                 let hours = hours_between(before_tables.collected_at, tables.collected_at);
-                if let (Some(dead_now), Some(dead_before)) = (table.n_dead_tup, before.n_dead_tup) {
+                if let (Some(dead_now), Some(dead_before)) =
+                    (table.n_dead_tup(), before.n_dead_tup())
+                {
                     let change = dead_now - dead_before;
                     trend.dead_rows_change = Some(change);
                     trend.dead_rows_per_hour = (hours > 0.0).then(|| change as f64 / hours);
@@ -985,8 +1171,8 @@ fn table_trends(
                     });
                 }
                 trend.autovacuums_since_previous = table
-                    .autovacuum_count
-                    .zip(before.autovacuum_count)
+                    .autovacuum_count()
+                    .zip(before.autovacuum_count())
                     .map(|(n, b)| n - b);
 
                 // Extend the window back while the table is there and its counters never drop.
@@ -995,7 +1181,7 @@ fn table_trends(
                     let candidate = earlier[index]
                         .database(db.oid)
                         .and_then(|d| d.tables.as_ref())
-                        .and_then(|t| t.by_oid.get(&oid).map(|table| (table, t.collected_at)));
+                        .and_then(|t| t.get(oid).map(|table| (table, t.collected_at)));
                     match candidate {
                         Some((older, at)) if !start.1.counters_went_down(older) => {
                             start = (index, older, at);
@@ -1005,7 +1191,7 @@ fn table_trends(
                 }
                 let (_, first, first_at) = start;
                 trend.window_start = Some(first_at);
-                if let (Some(n), Some(f)) = (table.autovacuum_count, first.autovacuum_count) {
+                if let (Some(n), Some(f)) = (table.autovacuum_count(), first.autovacuum_count()) {
                     let days = hours_between(first_at, tables.collected_at) / 24.0;
                     trend.autovacuums_in_window = Some(n - f);
                     trend.autovacuums_per_day = (days > 0.0).then(|| (n - f) as f64 / days);
@@ -1055,7 +1241,7 @@ mod tests {
             xid_age: Some(1000),
             mxid_age: Some(1),
             reloptions: Vec::new(),
-            options: TableOptions::default(),
+            options: Default::default(),
             toast: None,
             owner_oid: None,
             stats: Some(TableStats {
@@ -1526,7 +1712,7 @@ mod tests {
         let files = history.list().unwrap();
         assert_eq!(files.len(), 5);
         assert!(
-            files[0].ends_with("snapshot-20250301T100000.000000Z.json"),
+            files[0].ends_with("run-20250301T100000.000000Z.json.zst"),
             "{files:?}"
         );
         let loaded = history.load().unwrap();
@@ -1697,7 +1883,186 @@ mod tests {
             2,
             "saved with --allow-partial"
         );
-        let saved = read_snapshot(&history.list().unwrap()[1]).unwrap();
+        let saved = read_run(&history.list().unwrap()[1]).unwrap();
         assert!(!saved.is_complete(), "and it says it is incomplete");
+    }
+
+    /// A history with something for every rule of the comparison: a restart, a statistics
+    /// reset, counters that went down, a new table, a database not visited, an incomplete run.
+    fn eventful_history() -> Vec<Snapshot> {
+        let mut runs = Vec::new();
+        for hour in 0..8u32 {
+            let mut run = snapshot(
+                time(hour, 0),
+                1_000_000 + 30_000 * i64::from(hour),
+                100_000_000 + 30_000 * i64::from(hour),
+                100 + 10 * i64::from(hour),
+                i64::from(hour / 2),
+            );
+            let app = &mut run.databases[0];
+            app.collected_at = Some(time(hour, 1));
+            if hour >= 2 {
+                let mut orders = table(16400, "orders", 5 * i64::from(hour), 1);
+                orders.schema = "shop".to_string();
+                app.tables.push(orders);
+            }
+            if hour == 3 {
+                app.tables[0].stats.as_mut().unwrap().n_tup_ins = Some(5);
+            }
+            if hour >= 5 {
+                app.stats_reset = Some(time(4, 30));
+            }
+            if hour == 6 {
+                run.databases[0].visit = Visit::Incomplete("tables: lock timeout".to_string());
+                run.missing = Missing::not_recorded();
+            }
+            if hour >= 7 {
+                run.server.postmaster_start_time = time(6, 30);
+            }
+            runs.push(run);
+        }
+        runs
+    }
+
+    #[test]
+    fn every_saved_run_reads_back_into_the_same_trends() {
+        let runs = eventful_history();
+        let dir = tempfile::tempdir().unwrap();
+        let history = HistoryDir::open(dir.path()).unwrap();
+        for (count, run) in runs.iter().enumerate() {
+            // The trends of each run against the ones before it: from the snapshots in memory,
+            // and from what the directory kept of them.
+            let in_memory = trends(run, &History::from_snapshots(&runs[..count]));
+            let loaded = history.load().unwrap();
+            assert!(loaded.notes.is_empty(), "{:?}", loaded.notes);
+            assert_eq!(trends(run, &loaded), in_memory, "run {count}");
+            history.save(run).unwrap();
+        }
+        let last = trends(
+            runs.last().unwrap(),
+            &History::from_snapshots(&runs[..runs.len() - 1]),
+        );
+        assert!(
+            !last.tables.is_empty() && !last.events.is_empty(),
+            "{last:?}"
+        );
+        for run in history.list().unwrap() {
+            let read = read_run(&run).unwrap();
+            let original = runs
+                .iter()
+                .find(|s| s.server.collected_at == read.collected_at())
+                .unwrap();
+            assert_eq!(read.is_complete(), original.is_complete());
+        }
+    }
+
+    #[test]
+    fn whole_snapshots_of_an_older_pgvac_are_converted_with_a_note() {
+        let runs = eventful_history();
+        let dir = tempfile::tempdir().unwrap();
+        for run in &runs[..7] {
+            let name = format!(
+                "snapshot-{}.json",
+                run.server.collected_at.format("%Y%m%dT%H%M%S%.6fZ")
+            );
+            fs::write(
+                dir.path().join(name),
+                serde_json::to_vec_pretty(run).unwrap(),
+            )
+            .unwrap();
+        }
+        let history = HistoryDir::open(dir.path()).unwrap();
+        let loaded = history.load().unwrap();
+        assert_eq!(loaded.runs.len(), 7);
+        assert_eq!(
+            loaded.notes,
+            vec![
+                "converted 7 whole snapshots saved by an older pgvac to compact run files (what \
+                 trends need, compressed)"
+                    .to_string()
+            ]
+        );
+        let names: Vec<String> = fs::read_dir(dir.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(
+            names.len() == 7 && names.iter().all(|n| n.starts_with("run-")),
+            "{names:?}"
+        );
+        let mut converted = trends(&runs[7], &loaded);
+        converted.notes.clear();
+        let mut original = trends(&runs[7], &History::from_snapshots(&runs[..7]));
+        original.notes.clear();
+        assert_eq!(converted, original);
+        // Loaded again: nothing left to convert.
+        assert!(history.load().unwrap().notes.is_empty());
+    }
+
+    #[test]
+    fn a_run_file_holds_counters_not_the_snapshot() {
+        let mut big = snapshot(time(10, 0), 1_000_000, 100_000_000, 0, 0);
+        big.databases[0].tables = (0..10_000)
+            .map(|i| {
+                table(
+                    20_000 + i,
+                    &format!("tenant_table_{i:05}"),
+                    i64::from(i % 7),
+                    3,
+                )
+            })
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        let history = HistoryDir::open(dir.path()).unwrap();
+        let path = history.save(&big).unwrap();
+        let stored = fs::metadata(&path).unwrap().len();
+        let whole = serde_json::to_vec(&big).unwrap().len() as u64;
+        // What a user sees: a history directory a small fraction of the snapshots' size.
+        assert!(
+            stored * 20 < whole,
+            "{stored} bytes stored for a {whole}-byte snapshot"
+        );
+        let read = read_run(&path).unwrap();
+        assert_eq!(
+            read.databases[0].tables.as_ref().unwrap().counters.len(),
+            10_000
+        );
+    }
+
+    #[test]
+    fn a_run_file_of_another_format_is_skipped_with_a_note() {
+        let dir = tempfile::tempdir().unwrap();
+        let history = HistoryDir::open(dir.path()).unwrap();
+        let path = history
+            .save(&snapshot(time(10, 0), 1_000_000, 100_000_000, 0, 0))
+            .unwrap();
+        let text = zstd::decode_all(fs::read(&path).unwrap().as_slice()).unwrap();
+        let mut value: serde_json::Value = serde_json::from_slice(&text).unwrap();
+        value["format_version"] = 99.into();
+        let future = zstd::encode_all(value.to_string().as_bytes(), 3).unwrap();
+        fs::write(
+            dir.path().join("run-20250301T110000.000000Z.json.zst"),
+            future,
+        )
+        .unwrap();
+        fs::write(
+            dir.path().join("run-20250301T120000.000000Z.json.zst"),
+            b"{}",
+        )
+        .unwrap();
+        let loaded = history.load().unwrap();
+        assert_eq!(loaded.runs.len(), 1);
+        assert_eq!(loaded.notes.len(), 2, "{:?}", loaded.notes);
+        assert!(
+            loaded.notes[0].contains("run file format 99"),
+            "{:?}",
+            loaded.notes
+        );
+        assert!(
+            loaded.notes[1].contains("not zstd-compressed"),
+            "{:?}",
+            loaded.notes
+        );
     }
 }

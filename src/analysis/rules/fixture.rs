@@ -142,7 +142,7 @@ impl T {
             xid_age: Some(1_000),
             mxid_age: Some(1),
             reloptions: Vec::new(),
-            options: TableOptions::default(),
+            options: Default::default(),
             toast: None,
             owner_oid: None,
             stats: Some(TableStats {
@@ -242,7 +242,7 @@ impl T {
     /// A reloption as the server stores it, e.g. `autovacuum_enabled=false`.
     pub fn option(mut self, option: &str) -> T {
         self.0.reloptions.push(option.to_string());
-        self.0.options = TableOptions::parse(&self.0.reloptions);
+        self.0.options = TableOptions::parse(&self.0.reloptions).into();
         self
     }
 

@@ -211,10 +211,15 @@ impl TableView<'_> {
         crate::sql::qualified(&self.table.schema, &self.table.name)
     }
 
-    /// For a TOAST table, the table that owns it.
+    /// For a TOAST table, the table that owns it. A database's tables are kept by oid, so it
+    /// is a binary search (with a scan for a list that is not in that order).
     pub fn owner(&self) -> Option<&Table> {
         let oid = self.table.owner_oid?;
-        self.database.tables.iter().find(|t| t.oid == oid)
+        let tables = &self.database.tables;
+        match tables.binary_search_by_key(&oid, |t| t.oid) {
+            Ok(at) => Some(&tables[at]),
+            Err(_) => tables.iter().find(|t| t.oid == oid),
+        }
     }
 
     /// Heap, indexes and TOAST: what a full vacuum of the table reads.
