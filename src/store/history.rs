@@ -1326,6 +1326,7 @@ mod tests {
                 pg_signal_autovacuum_worker: false,
             },
             settings: Vec::new(),
+            role_settings: None,
             databases: vec![
                 database(
                     16384,
