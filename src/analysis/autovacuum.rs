@@ -19,6 +19,9 @@
 //! - Temporary tables and partitioned tables are never processed; a table with
 //!   `autovacuum_enabled = false`, or any table while `autovacuum` or `track_counts` is off, only
 //!   gets a forced anti-wraparound vacuum.
+//! - While `autovacuum` or `track_counts` is off server-wide, a worker comes to a database only
+//!   once its `age(datfrozenxid)` (or `mxid_age(datminmxid)`) passes the server's freeze max age
+//!   ([`database_forced`]); a table past only its lowered per-table limit waits until then.
 //! - Workers use their database's settings ([`crate::analysis::settings`]): a database's own
 //!   `maintenance_work_mem`, `vacuum_cost_*` and freeze ages, not pgvac's session's.
 //!
@@ -109,8 +112,29 @@ pub struct WraparoundTrigger {
     pub mxid_age: Option<i64>,
     /// `min(table autovacuum_multixact_freeze_max_age, server's)`.
     pub multixact_freeze_max_age: Effective<i64>,
-    /// Either age exceeds its maximum: autovacuum must vacuum the table now.
+    /// Either age exceeds its maximum: a worker in its database force-vacuums the table, whatever
+    /// else is set. Whether a worker comes to the database is `waits_for_database`.
     pub due: bool,
+    /// No worker comes to the table's database for it yet: autovacuum is off (or `track_counts`
+    /// is, server-wide), and then the launcher starts only for a database whose
+    /// `age(datfrozenxid)` passes the server's `autovacuum_freeze_max_age` (or
+    /// `mxid_age(datminmxid)` the multixact one): a table past only its lowered per-table limit
+    /// waits until then ([`database_forced`]).
+    pub waits_for_database: bool,
+}
+
+/// Autovacuum sends workers to `database` for wraparound even while it is inactive
+/// (`autovacuum` or `track_counts` off): its `age(datfrozenxid)` is past the server's
+/// `autovacuum_freeze_max_age`, or its `mxid_age(datminmxid)` past the multixact one.
+///
+/// The postmaster starts the launcher when the oldest database passes the limit (`SetTransactionIdLimit`,
+/// and every 65,536 XIDs in `GetNewTransactionId`; the same for multixacts); the launcher then
+/// sends one worker to the oldest database past it (`do_start_worker`: strictly older than next
+/// XID minus the limit) and exits, and is started again for the next one when that worker has
+/// advanced the first database's `datfrozenxid`. In that database the worker force-vacuums
+/// every table past its own limit, per-table ones included.
+pub fn database_forced(global: &GlobalSettings, database: &Database) -> bool {
+    database.xid_age > global.freeze_max_age || database.mxid_age > global.multixact_freeze_max_age
 }
 
 /// Why autovacuum can only force an anti-wraparound vacuum on a table.
@@ -468,6 +492,7 @@ fn evaluate_table(
             || table
                 .mxid_age
                 .is_some_and(|age| age > multixact_freeze_max_age.value),
+        waits_for_database: !global.autovacuum_active() && !database_forced(global, database),
     };
 
     let enabled = AppliedOptions::or_server(applied, |o| o.autovacuum_enabled, |_| true, true);
@@ -515,7 +540,7 @@ fn evaluate_table(
             analyze.as_ref().is_some_and(|t| t.exceeded),
         )
     } else {
-        (wraparound.due, false)
+        (wraparound.due && !wraparound.waits_for_database, false)
     };
 
     TableAutovacuum {
@@ -1133,10 +1158,14 @@ mod tests {
             Reach::WraparoundOnly(WraparoundOnlyBecause::AutovacuumOff)
         );
         assert!(t.dead_rows.exceeded && !t.vacuum_due && !t.analyze_due);
+        // A table past the server's limit is in a database past it too (datfrozenxid is the
+        // oldest relfrozenxid): the launcher is started for it.
         let mut old = busy.clone();
         old.xid_age = Some(300_000_000);
-        let t = one(&global, old);
-        assert!(t.vacuum_due && !t.analyze_due);
+        let mut old_db = database(Vec::new());
+        old_db.xid_age = 300_000_000;
+        let t = evaluate_table(&global, &old_db, &old, None);
+        assert!(t.vacuum_due && !t.analyze_due && !t.wraparound.waits_for_database);
 
         let mut no_counts = defaults(16);
         no_counts.track_counts = false;
@@ -1155,6 +1184,52 @@ mod tests {
             Reach::WraparoundOnly(WraparoundOnlyBecause::NoStatistics)
         );
         assert!(!t.vacuum_due);
+    }
+
+    #[test]
+    fn autovacuum_off_forces_a_table_only_once_its_database_passes_the_server_limit() {
+        let lowered = table(10, "audit", 1000.0, &["autovacuum_freeze_max_age=100000"]);
+        let mut lowered = with_counts(lowered, 0, 0, 0);
+        lowered.xid_age = Some(150_000);
+        let mut young = database(Vec::new());
+        young.xid_age = 150_000;
+        let mut old = database(Vec::new());
+        old.xid_age = 200_000_001;
+        for off in ["autovacuum", "track_counts"] {
+            let mut global = defaults(16);
+            match off {
+                "autovacuum" => global.autovacuum = false,
+                _ => global.track_counts = false,
+            }
+            let t = evaluate_table(&global, &young, &lowered, None);
+            assert!(t.wraparound.due, "{off}: past its own limit");
+            assert!(
+                t.wraparound.waits_for_database && !t.vacuum_due,
+                "{off}: no worker yet"
+            );
+            let t = evaluate_table(&global, &old, &lowered, None);
+            assert!(
+                !t.wraparound.waits_for_database && t.vacuum_due,
+                "{off}: forced"
+            );
+            // At the limit exactly: do_start_worker wants the database strictly older.
+            let mut at = old.clone();
+            at.xid_age = 200_000_000;
+            assert!(
+                !evaluate_table(&global, &at, &lowered, None).vacuum_due,
+                "{off}"
+            );
+            // The multixact limit starts the launcher too.
+            let mut multi = young.clone();
+            multi.mxid_age = 400_000_001;
+            assert!(
+                evaluate_table(&global, &multi, &lowered, None).vacuum_due,
+                "{off}"
+            );
+        }
+        // With autovacuum active the launcher visits every database: the table is forced.
+        let t = evaluate_table(&defaults(16), &young, &lowered, None);
+        assert!(t.vacuum_due && !t.wraparound.waits_for_database);
     }
 
     #[test]

@@ -39,6 +39,10 @@ pub const TESTS: &[(&str, TestFn)] = &[
         "oracle_workers_use_the_settings_pgvac_predicts",
         worker_settings,
     ),
+    (
+        "oracle_autovacuum_off_forces_only_databases_past_the_server_limit",
+        autovacuum_off,
+    ),
 ];
 
 const DATABASE: &str = "oracle";
@@ -1238,6 +1242,187 @@ fn worker_settings(shared: &Cluster) -> Result<(), String> {
     eprintln!(
         "pg{major}: the workers of {} databases use the settings pgvac predicts:\n{}",
         seen.len() + 1,
+        lines.join("\n")
+    );
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// autovacuum = off: forced vacuums come only for a database past the server's freeze max age.
+
+const WRAPOFF: &str = "wrapoff";
+/// The server's `autovacuum_freeze_max_age` in this test (its minimum is 100,000).
+const WRAPOFF_SERVER_MAX_AGE: i64 = 300_000;
+
+/// `n` XIDs, one transaction each, in `client`'s database.
+fn consume_xids(client: &mut Client, n: i64) -> Result<(), String> {
+    client.execute(&format!(
+        "DO $$ BEGIN FOR i IN 1..{n} LOOP PERFORM txid_current(); COMMIT; END LOOP; END $$"
+    ))
+}
+
+/// With `autovacuum = off`, a table past its lowered per-table `autovacuum_freeze_max_age` gets no
+/// worker while its database is below the server's `autovacuum_freeze_max_age`; once the
+/// database is past it, the postmaster starts the launcher and a worker force-vacuums every table
+/// of the database past its own limit, and no other.
+fn autovacuum_off(shared: &Cluster) -> Result<(), String> {
+    let major = shared.major;
+    let cluster = &Cluster::start_with(
+        major,
+        &shared.bindir,
+        &format!(
+            "autovacuum = off\nautovacuum_freeze_max_age = {WRAPOFF_SERVER_MAX_AGE}\n\
+             log_autovacuum_min_duration = 0\n"
+        ),
+    )?;
+    fresh_database(cluster, WRAPOFF)?;
+    let mut client = Client::connect(cluster, WRAPOFF)?;
+    client.execute(
+        "CREATE TABLE lowered (id int) WITH (autovacuum_freeze_max_age = 100000);
+         CREATE TABLE plain (id int);
+         INSERT INTO lowered SELECT generate_series(1, 100);
+         INSERT INTO plain SELECT generate_series(1, 100);",
+    )?;
+    let mut admin = Client::connect(cluster, "postgres")?;
+
+    // 1. The table past its own 100,000, the database below the server's 300,000.
+    consume_xids(&mut admin, 150_000)?;
+    // Made now: young at the end, whatever the limits.
+    client.execute(
+        "CREATE TABLE young (id int); INSERT INTO young SELECT generate_series(1, 100);",
+    )?;
+    let mut lines = Vec::new();
+    let mut failures = Vec::new();
+    let verdicts = |snapshot: &Snapshot| -> Result<Vec<(String, u32, TableAutovacuum)>, String> {
+        let db = snapshot
+            .database(WRAPOFF)
+            .ok_or("wrapoff missing from the snapshot")?;
+        let global = GlobalSettings::from_snapshot(snapshot);
+        if global.autovacuum || global.freeze_max_age != WRAPOFF_SERVER_MAX_AGE {
+            return Err(format!(
+                "the snapshot shows autovacuum {} and autovacuum_freeze_max_age {}",
+                global.autovacuum, global.freeze_max_age
+            ));
+        }
+        ["lowered", "plain", "young"]
+            .iter()
+            .map(|name| {
+                let table = find(db, name)?;
+                Ok((name.to_string(), table.oid, evaluate(&global, db, table)))
+            })
+            .collect()
+    };
+    let below = runner::collect(cluster, WRAPOFF)?;
+    let below_age = below.database(WRAPOFF).map(|d| d.xid_age).unwrap_or(-1);
+    let first = verdicts(&below)?;
+    let oids: Vec<u32> = first.iter().map(|(_, oid, _)| *oid).collect();
+    // No worker can come: give one the time of many naptimes anyway.
+    std::thread::sleep(SETTLE * 2);
+    let activity = ["autovacuum_count"];
+    let now = counters(&mut client, &oids, &activity)?;
+    let workers_seen = admin.number(
+        "SELECT count(*)::text FROM pg_stat_activity WHERE backend_type LIKE 'autovacuum%'",
+    )?;
+    for (name, oid, verdict) in &first {
+        let vacuumed = now.get(oid).is_some_and(|v| v[0] > 0);
+        let agree = vacuumed == verdict.vacuum_due;
+        lines.push(format!(
+            "{} below: {name:<8} age {:?} of {} | database age {below_age} | pgvac: vacuum {} \
+             (waits for the database: {}) | server: vacuumed {}",
+            if agree { " " } else { "X" },
+            verdict.wraparound.xid_age,
+            verdict.wraparound.freeze_max_age.value,
+            yes(verdict.vacuum_due),
+            verdict.wraparound.waits_for_database,
+            yes(vacuumed)
+        ));
+        if !agree {
+            failures.push(format!("{name} below the server's limit"));
+        }
+    }
+    if workers_seen != 0 {
+        failures.push(format!(
+            "{workers_seen} autovacuum processes below the limit"
+        ));
+    }
+    let lowered_first = &first[0].2;
+    if !lowered_first.wraparound.due {
+        failures.push("lowered is not past its own limit: the case tests nothing".to_string());
+    }
+    // What the DBA reads: WRAP005 calls no forced vacuum due, and says lowered waits.
+    let analysis = pgvac::analysis::Analysis::new(&below);
+    let wrap005 = analysis.findings.iter().find(|f| {
+        f.code == "WRAP005" && f.object == pgvac::analysis::findings::Object::database(WRAPOFF)
+    });
+    let count = |key: &str| {
+        wrap005.and_then(|f| match f.evidence(key) {
+            Some(pgvac::analysis::findings::Value::Int(n)) => Some(*n),
+            _ => None,
+        })
+    };
+    lines.push(format!(
+        "  WRAP005: {:?}",
+        wrap005.map(|f| f.message.as_str())
+    ));
+    if count("due_now") != Some(0) || count("waiting_for_database") != Some(1) {
+        failures.push("WRAP005 below the server's limit".to_string());
+    }
+
+    // 2. Every database past the server's limit, and past a multiple of 65,536 XIDs after it
+    //    (when GetNewTransactionId signals the postmaster). A SHARE lock holds the forced
+    //    vacuums of our tables (they wait for locks) until the snapshot is taken.
+    let mut holder = Client::connect(cluster, WRAPOFF)?;
+    holder.execute("BEGIN; LOCK TABLE lowered, plain, young IN SHARE MODE")?;
+    consume_xids(&mut admin, WRAPOFF_SERVER_MAX_AGE - 150_000 + 70_000)?;
+    let log_from = cluster.log().len();
+    let past = runner::collect(cluster, WRAPOFF)?;
+    let past_age = past.database(WRAPOFF).map(|d| d.xid_age).unwrap_or(-1);
+    let second = verdicts(&past)?;
+    let before = counters(&mut client, &oids, &activity)?;
+    holder.execute("COMMIT")?;
+    let vacuumed_since = |now: &BTreeMap<u32, Vec<i64>>, oid: u32| {
+        now.get(&oid).map_or(0, |v| v[0]) > before.get(&oid).map_or(0, |v| v[0])
+    };
+    let mut now = BTreeMap::new();
+    wait_for(DUE_WAIT, || {
+        now = counters(&mut client, &oids, &activity)?;
+        Ok(second
+            .iter()
+            .all(|(_, oid, v)| !v.vacuum_due || vacuumed_since(&now, *oid)))
+    })?;
+    std::thread::sleep(SETTLE);
+    let now = counters(&mut client, &oids, &activity)?;
+    for (name, oid, verdict) in &second {
+        let vacuumed = vacuumed_since(&now, *oid);
+        let agree = vacuumed == verdict.vacuum_due;
+        lines.push(format!(
+            "{} past:  {name:<8} age {:?} of {} | database age {past_age} | pgvac: vacuum {} \
+             (waits for the database: {}) | server: vacuumed {}",
+            if agree { " " } else { "X" },
+            verdict.wraparound.xid_age,
+            verdict.wraparound.freeze_max_age.value,
+            yes(verdict.vacuum_due),
+            verdict.wraparound.waits_for_database,
+            yes(vacuumed)
+        ));
+        if !agree {
+            failures.push(format!("{name} past the server's limit"));
+        }
+    }
+    if !second[0].2.vacuum_due || second[2].2.vacuum_due {
+        failures.push("the case needs lowered due and young not".to_string());
+    }
+    if !failures.is_empty() {
+        return Err(format!(
+            "PostgreSQL {}: pgvac and autovacuum = off disagree on {}:\n{}\n{}",
+            cluster.version,
+            failures.join(", "),
+            lines.join("\n"),
+            autovacuum_log(cluster, log_from)
+        ));
+    }
+    eprintln!(
+        "pg{major}: with autovacuum = off, forced vacuums as pgvac predicts:\n{}",
         lines.join("\n")
     );
     Ok(())
