@@ -13,12 +13,13 @@ pub mod findings;
 pub mod rules;
 pub mod settings;
 pub mod terminate;
+pub mod trends;
 pub mod tuning;
 pub mod wraparound;
 
+use crate::analysis::trends::Trends;
 use crate::logs::LogSummary;
 use crate::snapshot::Snapshot;
-use crate::store::history::Trends;
 
 use blockers::Thresholds;
 use findings::Finding;

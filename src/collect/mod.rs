@@ -389,6 +389,31 @@ struct Recheck {
 /// oid: a database re-created under the same name is another one) or now invalid was dropped
 /// while pgvac ran, which is no reason to call the run incomplete. A server restart seen here is
 /// noted. If the check itself cannot be made, the databases stay missing.
+/// How long to wait before each new look at a database whose session was ended (1.75 s at most).
+const RECHECK_WAITS_MS: [u64; 3] = [250, 500, 1000];
+
+/// The databases as they are now, from a new session in `first_database`.
+async fn read_recheck(
+    settings: &ConnectionSettings,
+    own: &OwnSessions,
+    first_database: &str,
+) -> Result<Recheck, String> {
+    let mut conn = own
+        .connect(settings, first_database)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut reader = Reader::new(&mut conn, first_database);
+    reader.execute(BEGIN).await.map_err(|e| e.message)?;
+    let rows: Vec<Recheck> = reader
+        .try_rows(include_str!("../../sql/recheck_databases.sql"))
+        .await
+        .map_err(|e| e.message)?;
+    let _ = conn.close().await;
+    rows.into_iter()
+        .next()
+        .ok_or_else(|| "no row returned".to_string())
+}
+
 async fn recheck_unread_databases(
     settings: &ConnectionSettings,
     own: &OwnSessions,
@@ -404,35 +429,49 @@ async fn recheck_unread_databases(
     if unread.is_empty() {
         return;
     }
-    let recheck = async {
-        let mut conn = own
-            .connect(settings, first_database)
-            .await
-            .map_err(|e| e.to_string())?;
-        let mut reader = Reader::new(&mut conn, first_database);
-        reader.execute(BEGIN).await.map_err(|e| e.message)?;
-        let rows: Vec<Recheck> = reader
-            .try_rows(include_str!("../../sql/recheck_databases.sql"))
-            .await
-            .map_err(|e| e.message)?;
-        let _ = conn.close().await;
-        rows.into_iter()
-            .next()
-            .ok_or_else(|| "no row returned".to_string())
-    };
-    let recheck = match recheck.await {
-        Ok(recheck) => recheck,
-        Err(message) => {
-            snapshot.warnings.push(CollectionWarning {
-                source: "pg_database".to_string(),
-                database: None,
-                message: format!(
-                    "could not check whether the databases that were not read still exist: \
-                     {message}"
-                ),
-            });
-            return;
+    // A database whose session was ended under pgvac may be on its way out: DROP DATABASE
+    // ... WITH (FORCE) ends the sessions first and removes the row a moment later. Those are
+    // looked at again a few times, briefly, before the run calls them unread.
+    let ended: Vec<u32> = snapshot
+        .databases
+        .iter()
+        .filter(|d| unread.contains(&d.oid))
+        .filter(|d| {
+            snapshot.missing.iter().any(|m| {
+                m.database.as_deref() == Some(d.name.as_str())
+                    && (m.cause == MissingCause::ConnectionLost
+                        || m.sqlstate.as_deref().is_some_and(|s| s.starts_with("57P0")))
+            })
+        })
+        .map(|d| d.oid)
+        .collect();
+    let mut attempt = 0;
+    let recheck = loop {
+        let recheck = match read_recheck(settings, own, first_database).await {
+            Ok(recheck) => recheck,
+            Err(message) => {
+                snapshot.warnings.push(CollectionWarning {
+                    source: "pg_database".to_string(),
+                    database: None,
+                    message: format!(
+                        "could not check whether the databases that were not read still exist: \
+                         {message}"
+                    ),
+                });
+                return;
+            }
+        };
+        let still_there = ended.iter().any(|oid| {
+            recheck
+                .databases
+                .iter()
+                .any(|d| d.oid == *oid && !d.invalid)
+        });
+        if !still_there || attempt == RECHECK_WAITS_MS.len() {
+            break recheck;
         }
+        tokio::time::sleep(std::time::Duration::from_millis(RECHECK_WAITS_MS[attempt])).await;
+        attempt += 1;
     };
     if recheck.postmaster_start_time != snapshot.server.postmaster_start_time {
         snapshot.warnings.push(CollectionWarning {

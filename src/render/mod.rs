@@ -26,10 +26,10 @@ use chrono::{DateTime, Utc};
 use crate::analysis::Analysis;
 use crate::analysis::findings::{Finding, Needs, Object, SettingChange, Severity, plural};
 use crate::analysis::rules::{Category, TableView};
+use crate::analysis::trends::Trends;
 use crate::analysis::tuning;
 use crate::analysis::wraparound::{IdKind, server_limits};
 use crate::snapshot::{CollectionWarning, Missing, PlatformKind, Snapshot, Visit};
-use crate::store::history::Trends;
 
 /// How a report is drawn, beyond its format.
 #[derive(Debug, Clone, PartialEq, Eq)]

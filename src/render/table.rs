@@ -790,9 +790,9 @@ mod tests {
                 s.databases[0].xid_age = 20_000;
             })
             .done();
-        let trends = crate::store::history::trends(
+        let trends = crate::analysis::trends::trends(
             &now,
-            &crate::store::history::History::from_snapshots([&before]),
+            &crate::analysis::trends::History::from_snapshots([&before]),
         );
         let analysis = crate::analysis::Analysis::new(&now).with_trends(Some(trends));
         let report = Report::new(&analysis, generated_at());
