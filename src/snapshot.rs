@@ -23,8 +23,13 @@ pub struct Snapshot {
     pub server: Server,
     /// What the connecting role may see and do.
     pub role: RoleCapabilities,
-    /// The vacuum-related settings, sorted by name.
+    /// The vacuum-related settings, sorted by name, as pgvac's own session sees them.
     pub settings: Vec<Setting>,
+    /// The vacuum settings stored per database and per role (`pg_db_role_setting`): what
+    /// autovacuum's workers in each database apply on top of the server's settings. Absent when
+    /// it could not be read, and in snapshots of pgvac versions that did not collect it.
+    #[serde(default)]
+    pub role_settings: Option<Vec<RoleSetting>>,
     /// Every database in `pg_database`, visited or not, sorted by name.
     pub databases: Vec<Database>,
     /// `pg_stat_activity`, every backend of the cluster, pgvac's own included (`is_pgvac`).
@@ -129,6 +134,24 @@ impl RoleCapabilities {
     pub fn sees_all_activity(&self) -> bool {
         self.superuser || self.pg_read_all_stats || self.pg_monitor
     }
+}
+
+/// One setting stored in `pg_db_role_setting` by `ALTER DATABASE ... SET`, `ALTER ROLE ... [IN
+/// DATABASE ...] SET` or `ALTER ROLE ALL [IN DATABASE ...] SET`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
+pub struct RoleSetting {
+    /// `setdatabase`: the database's oid, 0 for every database.
+    pub database_oid: u32,
+    /// The database's name (absent for 0).
+    pub database: Option<String>,
+    /// `setrole`: the role's oid, 0 for every role.
+    pub role_oid: u32,
+    /// The role's name (absent for 0).
+    pub role: Option<String>,
+    /// The setting's name, lower case.
+    pub name: String,
+    /// The value as it was given (`1GB`, `5ms`, `off`): in any unit the setting accepts.
+    pub value: String,
 }
 
 /// One row of `pg_settings`.

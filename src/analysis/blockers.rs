@@ -1430,6 +1430,7 @@ pub(crate) mod tests {
                 pg_signal_autovacuum_worker: false,
             },
             settings: vec![],
+            role_settings: None,
             databases: vec![],
             sessions,
             prepared_transactions: vec![],

@@ -1013,6 +1013,7 @@ pub(crate) mod tests {
                 pg_signal_autovacuum_worker: false,
             },
             settings: Vec::new(),
+            role_settings: None,
             databases: vec![
                 database(
                     16384,

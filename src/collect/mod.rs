@@ -876,6 +876,16 @@ async fn read_cluster(
     let settings: Vec<Setting> = reader
         .rows("pg_settings", include_str!("../../sql/settings.sql"))
         .await;
+    let role_settings = match reader
+        .try_rows(include_str!("../../sql/role_settings.sql"))
+        .await
+    {
+        Ok(rows) => Some(rows),
+        Err(error) => {
+            reader.record("pg_db_role_setting", error);
+            None
+        }
+    };
     let database_rows: Vec<DatabaseRow> = reader
         .try_rows(include_str!("../../sql/databases.sql"))
         .await
@@ -970,6 +980,7 @@ async fn read_cluster(
         },
         role,
         settings,
+        role_settings,
         databases,
         sessions,
         prepared_transactions,

@@ -504,7 +504,8 @@ impl Writer<'_> {
     fn notes(&mut self, report: &Report) -> io::Result<()> {
         let warnings = report.collection_warnings();
         let assumed = &report.analysis.context.settings.assumed_defaults;
-        if warnings.is_empty() && assumed.is_empty() {
+        let hidden = &report.analysis.context.settings.hidden;
+        if warnings.is_empty() && assumed.is_empty() && hidden.is_empty() {
             return Ok(());
         }
         self.title("Collection notes", None)?;
@@ -529,6 +530,9 @@ impl Writer<'_> {
                     assumed.join(", ")
                 ),
             )?;
+        }
+        for setting in hidden {
+            self.prose(0, &format!("- {}", setting.describe()))?;
         }
         Ok(())
     }

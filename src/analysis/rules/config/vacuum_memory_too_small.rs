@@ -3,8 +3,8 @@
 //! ## What it checks
 //!
 //! On 12-16: tables whose dead rows (`n_dead_tup`) need more memory, at 6 bytes each, than one
-//! autovacuum worker has (`autovacuum_work_mem`, or `maintenance_work_mem` when it is -1, capped
-//! at 1 GB).
+//! autovacuum worker in their database has (`autovacuum_work_mem`, or `maintenance_work_mem` when
+//! it is -1, capped at 1 GB).
 //!
 //! ## Why it matters
 //!
@@ -17,8 +17,11 @@
 //!
 //! ## How it is computed
 //!
-//! `n_dead_tup * 6` bytes against the autovacuum model's effective work memory per worker
-//! (`autovacuum_work_mem`, -1 resolved to `maintenance_work_mem`, capped at 1 GB before 17). One
+//! `n_dead_tup * 6` bytes against the effective work memory of a worker in the table's database
+//! (`autovacuum_work_mem`, -1 resolved to `maintenance_work_mem` as that database's workers have
+//! it: `ALTER DATABASE ... SET` and the bootstrap superuser's role setting count, pgvac's own
+//! role's does not; capped at 1 GB before 17). The message names a database or role setting
+//! that decided it. One
 //! finding for the server, naming the table with the most dead rows. Recommended: that need plus
 //! 25%, rounded up to a multiple of 64 MB, at most 1 GB (more is never used before 17). Each of
 //! `autovacuum_max_workers` workers can take that much at once: the evidence shows the total,
@@ -69,13 +72,14 @@ fn check(context: &Context) -> Vec<Finding> {
     if context.major() >= 17 {
         return Vec::new();
     }
-    let work_mem = context.settings.work_mem_bytes;
+    // Each table against the memory its database's workers have.
     let short: Vec<_> = context
         .tables()
         .filter(|v| !matches!(v.autovacuum.reach, Reach::Never(_)))
         .filter_map(|v| {
             let dead = v.autovacuum.dead_rows.count?;
-            (dead.saturating_mul(BYTES_PER_DEAD_ROW) > work_mem).then_some((dead, v))
+            (dead.saturating_mul(BYTES_PER_DEAD_ROW) > v.autovacuum.work_mem_bytes)
+                .then_some((dead, v))
         })
         .collect();
     let Some((dead, worst)) = short
@@ -83,6 +87,17 @@ fn check(context: &Context) -> Vec<Finding> {
         .max_by_key(|(dead, v)| (*dead, std::cmp::Reverse(v.table.oid)))
     else {
         return Vec::new();
+    };
+    let work_mem = worst.autovacuum.work_mem_bytes;
+    let origin = &context
+        .settings
+        .in_database(worst.database.oid)
+        .work_mem_bytes
+        .origin;
+    let from = if origin.is_database_or_role() || !origin.is_known() {
+        format!(" (maintenance_work_mem: {})", origin.describe())
+    } else {
+        String::new()
     };
     let needed = dead.saturating_mul(BYTES_PER_DEAD_ROW);
     let passes = (needed + work_mem - 1) / work_mem.max(1);
@@ -92,8 +107,8 @@ fn check(context: &Context) -> Vec<Finding> {
         .finding(
             Object::setting("autovacuum_work_mem"),
             format!(
-                "{} has {} dead rows ({} of vacuum memory), a worker has {}: about {passes} index \
-                 passes",
+                "{} has {} dead rows ({} of vacuum memory), a worker has {}{from}: about {passes} \
+                 index passes",
                 display_name(worst),
                 group_digits(*dead),
                 human_bytes(needed),
@@ -107,6 +122,7 @@ fn check(context: &Context) -> Vec<Finding> {
         .with("n_dead_tup", *dead)
         .with("needed_bytes", needed)
         .with("work_mem_bytes", work_mem)
+        .with("work_mem_from", origin.describe())
         .with("tables_short_of_memory", short.len() as i64)
         .with("autovacuum_max_workers", workers)
         .with("recommended_bytes", recommended)
