@@ -220,6 +220,32 @@ pub struct Report<'s> {
     pub running: Vec<RunningRow>,
     /// Trends against earlier runs, with `--history`.
     pub trends: Option<&'s Trends>,
+    /// What the collection noted, then what the analysis had to assume about the settings the
+    /// workers use: every format shows the same notes.
+    notes: Vec<CollectionWarning>,
+}
+
+/// The snapshot's collection notes, and the settings the analysis had to assume (missing from
+/// the snapshot, or hidden from pgvac's session by a setting of its own).
+fn collection_notes(analysis: &Analysis) -> Vec<CollectionWarning> {
+    let settings = &analysis.context.settings;
+    let mut notes = analysis.snapshot().warnings.clone();
+    if !settings.assumed_defaults.is_empty() {
+        notes.push(CollectionWarning {
+            source: "pg_settings".to_string(),
+            database: None,
+            message: format!(
+                "settings missing from the snapshot, defaults assumed: {}",
+                settings.assumed_defaults.join(", ")
+            ),
+        });
+    }
+    notes.extend(settings.hidden.iter().map(|setting| CollectionWarning {
+        source: "pg_settings".to_string(),
+        database: None,
+        message: setting.describe(),
+    }));
+    notes
 }
 
 /// How many of the oldest tables a report keeps.
@@ -442,6 +468,7 @@ impl<'s> Report<'s> {
             sessions_to_terminate,
             running,
             trends: analysis.trends.as_ref(),
+            notes: collection_notes(analysis),
         }
     }
 
@@ -511,7 +538,7 @@ impl<'s> Report<'s> {
     }
 
     pub fn collection_warnings(&self) -> &[CollectionWarning] {
-        &self.snapshot.warnings
+        &self.notes
     }
 
     /// `PostgreSQL 17.10` from `version()`.
@@ -1379,6 +1406,36 @@ mod fixture_files {
                 committed == text,
                 "{} is stale: run PGVAC_UPDATE_FIXTURES=1 cargo test --lib fixture_files",
                 path.display()
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod notes {
+    use super::{Format, Options, Report, write};
+    use crate::analysis::Analysis;
+    use crate::analysis::rules::fixture::Fx;
+
+    /// A setting pgvac's own role changes hides the server's value: every format says what was
+    /// assumed, not only the terminal report (a cron job reads the JSON).
+    #[test]
+    fn assumed_settings_are_noted_in_every_format() {
+        let snapshot = Fx::new(15)
+            .session_setting("maintenance_work_mem", "1048576", "user")
+            .done();
+        let analysis = Analysis::new(&snapshot);
+        let report = Report::new(&analysis, chrono::Utc::now());
+        for format in [Format::Table, Format::Json, Format::Markdown] {
+            let mut out = Vec::new();
+            write(&mut out, format, &report, &Options::default()).unwrap();
+            let text = String::from_utf8(out).unwrap();
+            // Markdown escapes underscores; the table wraps lines.
+            let text = text.replace("\\_", "_");
+            let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+            assert!(
+                text.contains("maintenance_work_mem: pgvac's session has"),
+                "{format:?}: {text}"
             );
         }
     }

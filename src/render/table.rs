@@ -503,9 +503,7 @@ impl Writer<'_> {
 
     fn notes(&mut self, report: &Report) -> io::Result<()> {
         let warnings = report.collection_warnings();
-        let assumed = &report.analysis.context.settings.assumed_defaults;
-        let hidden = &report.analysis.context.settings.hidden;
-        if warnings.is_empty() && assumed.is_empty() && hidden.is_empty() {
+        if warnings.is_empty() {
             return Ok(());
         }
         self.title("Collection notes", None)?;
@@ -521,18 +519,6 @@ impl Writer<'_> {
                 warning.message
             );
             self.prose(0, &text)?;
-        }
-        if !assumed.is_empty() {
-            self.prose(
-                0,
-                &format!(
-                    "- settings missing from the snapshot, defaults assumed: {}",
-                    assumed.join(", ")
-                ),
-            )?;
-        }
-        for setting in hidden {
-            self.prose(0, &format!("- {}", setting.describe()))?;
         }
         Ok(())
     }
