@@ -40,6 +40,9 @@ fn fuzz_snapshot_seeds() {
         [
             "base-12.json",
             "base-18.json",
+            // A float that serde_json read 1 ULP off without `float_roundtrip` (found by the
+            // fuzzer): the snapshot changed when written and read again.
+            "float-roundtrip.json",
             "report-critical.json",
             "report-incomplete.json"
         ]
