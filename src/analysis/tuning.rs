@@ -31,7 +31,7 @@
 use crate::analysis::autovacuum::{GlobalSettings, Reach, TableAutovacuum, Trigger};
 use crate::analysis::findings::RunOn;
 use crate::analysis::findings::{Finding, Recommendation, Safety, Value, group_digits};
-use crate::snapshot::{RelKind, Table};
+use crate::snapshot::{RelKind, Table, TableOptions};
 
 use super::rules::{Context, TableView};
 
@@ -178,6 +178,94 @@ fn advise(
         threshold,
         recommended_rows,
     })
+}
+
+/// The freeze ages a vacuum runs with, as `vacuum_get_cutoffs` (16+; `vacuum_set_xid_limits`
+/// before) resolves them: the per-table autovacuum option when set (for autovacuum only), else the
+/// `vacuum_*` setting, and in any case capped by the *server's* freeze max ages: the minimum ages
+/// at half of them, the aggressive ages at 95% (rounded down). A lowered per-table
+/// `autovacuum_freeze_max_age` lowers neither cap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FreezeAges {
+    /// Rows older than this are frozen (`FreezeLimit`).
+    pub min_age: i64,
+    /// A vacuum of a table at least this old is aggressive: it reads every page not all-frozen
+    /// and can advance relfrozenxid.
+    pub table_age: i64,
+    pub multixact_min_age: i64,
+    pub multixact_table_age: i64,
+}
+
+impl FreezeAges {
+    /// The ages a vacuum runs with: autovacuum's for `options` (the reloptions autovacuum
+    /// applies to the table, [`crate::analysis::autovacuum::applied_table_options`]), a manual
+    /// `VACUUM`'s with `None` (reloptions do not apply to it).
+    pub fn of(context: &Context, options: Option<&TableOptions>) -> FreezeAges {
+        let setting = |name: &str, default: i64| {
+            context
+                .setting_number(name)
+                .map_or(default, |value| value as i64)
+        };
+        let own = |field: fn(&TableOptions) -> Option<i64>| {
+            options.and_then(field).filter(|&value| value >= 0)
+        };
+        let xid_max = context.settings.freeze_max_age;
+        let mxid_max = context.settings.multixact_freeze_max_age;
+        // `Min(age, max * 0.95)` in C: compared as a double, stored as an int.
+        let table_cap = |max: i64| (max as f64 * 0.95) as i64;
+        FreezeAges {
+            min_age: own(|o| o.autovacuum_freeze_min_age)
+                .unwrap_or_else(|| setting("vacuum_freeze_min_age", 50_000_000))
+                .min(xid_max / 2),
+            table_age: own(|o| o.autovacuum_freeze_table_age)
+                .unwrap_or_else(|| setting("vacuum_freeze_table_age", 150_000_000))
+                .min(table_cap(xid_max)),
+            multixact_min_age: own(|o| o.autovacuum_multixact_freeze_min_age)
+                .unwrap_or_else(|| setting("vacuum_multixact_freeze_min_age", 5_000_000))
+                .min(mxid_max / 2),
+            multixact_table_age: own(|o| o.autovacuum_multixact_freeze_table_age)
+                .unwrap_or_else(|| setting("vacuum_multixact_freeze_table_age", 150_000_000))
+                .min(table_cap(mxid_max)),
+        }
+    }
+
+    /// Whether a vacuum of a table of these ages is aggressive (`relfrozenxid` at or before
+    /// `next - table_age`, or the multixact equivalent).
+    pub fn aggressive(&self, xid_age: Option<i64>, mxid_age: Option<i64>) -> bool {
+        xid_age.is_some_and(|age| age >= self.table_age)
+            || mxid_age.is_some_and(|age| age >= self.multixact_table_age)
+    }
+}
+
+/// The statement that vacuums a table the way a forced anti-wraparound vacuum does: aggressive
+/// (every page not all-frozen is read, relfrozenxid and relminmxid advance) and freezing only rows
+/// older than `vacuum_freeze_min_age`. Never `FREEZE`, which freezes every row and so writes
+/// (and WAL-logs) every page not yet frozen: on a large table with recent rows that is most of
+/// it. A manual `VACUUM` of a table this old is aggressive by itself when its age is past
+/// `vacuum_freeze_table_age` (capped at 95% of the server's freeze max age); otherwise the
+/// statement sets `vacuum_freeze_table_age` to 0 for its session. `emergency` adds the RDS
+/// guide's `INDEX_CLEANUP FALSE`: index vacuuming is skipped, dead index entries stay for a later
+/// vacuum, and the table is frozen sooner.
+pub fn aggressive_vacuum_sql(
+    context: &Context,
+    sql_name: &str,
+    xid_age: Option<i64>,
+    mxid_age: Option<i64>,
+    emergency: bool,
+) -> String {
+    let options = if emergency {
+        "INDEX_CLEANUP FALSE, VERBOSE"
+    } else {
+        "VERBOSE"
+    };
+    let vacuum = format!("VACUUM ({options}) {sql_name};");
+    if FreezeAges::of(context, None).aggressive(xid_age, mxid_age) {
+        vacuum
+    } else {
+        format!(
+            "SET vacuum_freeze_table_age = 0;\n{vacuum}\nRESET vacuum_freeze_table_age;"
+        )
+    }
 }
 
 /// 11,184,810 -> 11,000,000.

@@ -24,9 +24,12 @@
 //!
 //! ## Fix
 //!
-//! Nothing is required. To spread the I/O, run `VACUUM (FREEZE, VERBOSE)` on the largest of these
-//! tables in a quiet hour (SHARE UPDATE EXCLUSIVE: reads and writes go on): the SQL lists the
-//! largest few.
+//! Nothing is required. To spread the I/O, vacuum the largest of these tables in a quiet hour:
+//! the SQL lists the largest few. A plain `VACUUM (VERBOSE)` of a table this old is aggressive
+//! (its age is past `vacuum_freeze_table_age`; where it is not, the SQL sets that to 0 for the
+//! session), so it does the forced vacuum's work ahead of time (SHARE UPDATE EXCLUSIVE: reads and
+//! writes go on). Not `FREEZE`: it would freeze young rows too and write every page not yet
+//! frozen, far more I/O and WAL than the forced vacuum it replaces.
 //!
 //! ## Version notes
 //!
@@ -48,7 +51,7 @@ use crate::analysis::findings::{
 };
 use crate::analysis::rules::wrap::table_xid_age_high::human_bytes;
 use crate::analysis::rules::{Category, Context, Rule, TableView};
-use crate::analysis::tuning::target;
+use crate::analysis::tuning::{aggressive_vacuum_sql, target};
 
 pub const RULE: Rule = Rule {
     code: "WRAP005",
@@ -107,8 +110,17 @@ fn check(context: &Context) -> Vec<Finding> {
         let sql: Vec<String> = all
             .iter()
             .take(LARGEST)
-            .filter_map(|v| target(v))
-            .map(|(_, name, _)| format!("VACUUM (FREEZE, VERBOSE) {name};"))
+            .filter_map(|v| {
+                let (_, name, _) = target(v)?;
+                let wrap = &v.autovacuum.wraparound;
+                Some(aggressive_vacuum_sql(
+                    context,
+                    &name,
+                    wrap.xid_age,
+                    wrap.mxid_age,
+                    false,
+                ))
+            })
             .collect::<Vec<_>>();
         let mut sql_dedup: Vec<String> = Vec::new();
         for s in sql {
@@ -138,7 +150,8 @@ fn check(context: &Context) -> Vec<Finding> {
                 group_digits(context.settings.freeze_max_age),
             )
             .recommend(Recommendation {
-                text: "Normal cycle. To spread the I/O, freeze the largest in a quiet hour."
+                text: "Normal cycle. To spread the I/O, vacuum the largest in a quiet hour (aggressive, \
+                       not FREEZE: the forced vacuum's work, no more)."
                     .to_string(),
                 sql: (!sql_dedup.is_empty()).then(|| sql_dedup.join("\n")),
                 safety: Safety::NeedsCare,
