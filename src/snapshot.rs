@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 /// Version of the snapshot format. Readers refuse a snapshot with a different major format.
 pub const SNAPSHOT_VERSION: u32 = 1;
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct Snapshot {
     pub snapshot_version: u32,
     /// Version of the pgvac that collected it.
@@ -46,7 +46,7 @@ pub struct Snapshot {
     pub missing: Vec<Missing>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct Server {
     /// `server_version_num`, e.g. 170010.
     pub version_num: i32,
@@ -77,7 +77,7 @@ pub struct Server {
 }
 
 /// The settings of pgvac's own session, read back from the server (`current_setting`).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct SessionSettings {
     pub application_name: String,
     pub default_transaction_read_only: String,
@@ -94,7 +94,7 @@ impl Server {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct Platform {
     pub kind: PlatformKind,
     /// `aurora_version()` on Aurora.
@@ -103,7 +103,7 @@ pub struct Platform {
     pub evidence: Vec<String>,
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PlatformKind {
     Postgres,
@@ -111,7 +111,7 @@ pub enum PlatformKind {
     Aurora,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct RoleCapabilities {
     pub name: String,
     pub superuser: bool,
@@ -132,7 +132,7 @@ impl RoleCapabilities {
 }
 
 /// One row of `pg_settings`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct Setting {
     pub name: String,
     /// `setting`, in the setting's base unit (see `unit`).
@@ -150,7 +150,7 @@ pub struct Setting {
     pub pending_restart: bool,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct Database {
     pub oid: u32,
     pub name: String,
@@ -185,7 +185,7 @@ impl Database {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(tag = "status", content = "reason", rename_all = "snake_case")]
 pub enum Visit {
     /// Every source of the database was read.
@@ -229,7 +229,7 @@ impl RelKind {
     }
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Persistence {
     Permanent,
@@ -249,7 +249,7 @@ impl Persistence {
 }
 
 /// One relation that vacuum cares about, with its `pg_class` and `pg_stat_all_tables` data.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct Table {
     pub oid: u32,
     pub schema: String,
@@ -289,7 +289,7 @@ impl Table {
 }
 
 /// A table's TOAST table, as seen from the table.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct ToastTable {
     pub oid: u32,
     pub xid_age: Option<i64>,
@@ -302,7 +302,7 @@ pub struct ToastTable {
 }
 
 /// Per-table vacuum settings from reloptions. `None` means "not set here".
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct TableOptions {
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub autovacuum_enabled: Option<bool>,
@@ -421,7 +421,7 @@ fn parse_bool(value: &str) -> Option<bool> {
 }
 
 /// `pg_stat_all_tables` counters. Each is absent on versions that lack the column.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct TableStats {
     pub seq_scan: Option<i64>,
     /// 16+.
@@ -461,7 +461,7 @@ pub struct TableStats {
 }
 
 /// A temporary schema (`pg_temp_N`) that holds tables, and the session that owns it.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct TempSchema {
     pub schema: String,
     /// N in `pg_temp_N`: the owner's backend id (12-16) or proc number (17+).
@@ -481,7 +481,7 @@ pub struct TempSchema {
 /// Snapshots of earlier pgvac versions said `known` for that candidate (`source`
 /// `backend_status` or `virtualxid_lock`, no `proof`): they are read as `Unknown` with that
 /// candidate, never as proven.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(tag = "status", rename_all = "snake_case", from = "TempOwnerWire")]
 pub enum TempOwner {
     /// The session that owns the schema now, proven.
@@ -529,14 +529,14 @@ impl TempOwner {
 }
 
 /// A session that has a temp schema's backend id, its ownership not proven.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 pub struct TempCandidate {
     pub pid: i32,
     pub backend_start: Option<DateTime<Utc>>,
 }
 
 /// [`TempOwner`] as every snapshot of format 1 has written it.
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(tag = "status", rename_all = "snake_case")]
 enum TempOwnerWire {
     Known {
@@ -603,7 +603,7 @@ impl From<TempOwnerWire> for TempOwner {
 }
 
 /// One row of `pg_stat_activity`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct Session {
     pub pid: i32,
     pub database: Option<String>,
@@ -632,7 +632,7 @@ pub struct Session {
     pub redacted: bool,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct PreparedTransaction {
     pub gid: String,
     pub xid: i64,
@@ -642,7 +642,7 @@ pub struct PreparedTransaction {
     pub database: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct ReplicationSlot {
     pub slot_name: String,
     /// `physical` or `logical`.
@@ -669,7 +669,7 @@ pub struct ReplicationSlot {
 }
 
 /// A standby connected to this server (`pg_stat_replication`).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct Standby {
     pub pid: i32,
     pub user: Option<String>,
@@ -684,7 +684,7 @@ pub struct Standby {
 }
 
 /// A vacuum in progress (`pg_stat_progress_vacuum` with `pg_stat_activity`).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct RunningVacuum {
     pub pid: i32,
     pub database: Option<String>,

@@ -637,3 +637,89 @@ fn usage_errors_are_one_line_and_exit_3() {
     ]);
     assert_eq!(run.status, 0, "{}", run.transcript());
 }
+
+/// `--ignore` (and `PGVAC_IGNORE`) leaves a rule's findings out of every view and of the exit
+/// status, and says so; an unknown code is a usage error.
+#[test]
+fn ignored_rules_count_for_nothing_and_are_named() {
+    let warnings = |run: &Run| -> Vec<String> {
+        let document: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+        document["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["severity"] == "warning")
+            .map(|f| f["code"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let all = report("report-warning.json", &["--format", "json"]);
+    assert_eq!(all.status, 1, "{}", all.transcript());
+    let mut codes = warnings(&all);
+    codes.sort();
+    codes.dedup();
+    assert!(!codes.is_empty());
+
+    // Ignoring every rule that warns: exit 0, and the document says what was left out.
+    let mut args = vec!["--format", "json"];
+    for code in &codes {
+        args.extend(["--ignore", code.as_str()]);
+    }
+    let quiet = report("report-warning.json", &args);
+    assert_eq!(quiet.status, 0, "{}", quiet.transcript());
+    assert!(warnings(&quiet).is_empty());
+    let document: serde_json::Value = serde_json::from_str(&quiet.stdout).unwrap();
+    let ignored: Vec<&str> = document["ignored"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ignored,
+        codes.iter().map(String::as_str).collect::<Vec<_>>()
+    );
+
+    // The same from the environment, comma-separated, and named in the terminal report.
+    let path = fixture("report-warning.json");
+    let output = Command::new(env!("CARGO_BIN_EXE_pgvac"))
+        .args(["report", "--snapshot", path.to_str().unwrap()])
+        .env("PGVAC_IGNORE", codes.join(","))
+        .env_remove("NO_COLOR")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("Ignored (--ignore): "), "{text}");
+
+    let unknown = report("report-warning.json", &["--ignore", "NOPE999"]);
+    assert_eq!(unknown.status, 3);
+    assert_eq!(unknown.stderr.lines().count(), 1, "{}", unknown.stderr);
+    assert!(
+        unknown.stderr.contains("no rule \"NOPE999\""),
+        "{}",
+        unknown.stderr
+    );
+}
+
+/// `pgvac rules --format json` lists every rule for tooling; a reader that stops early (`head`)
+/// is no error.
+#[test]
+fn rules_as_json_and_a_closed_pipe() {
+    let run = pgvac(&["rules", "--format", "json"]);
+    assert_eq!(run.status, 0, "{}", run.transcript());
+    let document: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert!(document["rules"].as_array().unwrap().len() > 30);
+    assert!(document["retired"].is_array());
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pgvac"))
+        .args(["rules", "--markdown"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read nothing, close the pipe: pgvac must not complain.
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&output.stderr), "");
+}

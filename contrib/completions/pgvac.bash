@@ -533,7 +533,7 @@ _pgvac() {
             return 0
             ;;
         pgvac__subcmd__report)
-            opts="-h -p -U -d -o -v -? --dsn --host --port --username --dbname --exclude-db --jobs --connect-timeout --statement-timeout --lock-timeout --snapshot --format --output --fail-on --color --width --top --verbose --include-destructive --history --log --log-prefix --log-format --keep --allow-partial --help"
+            opts="-h -p -U -d -o -v -? --dsn --host --port --username --dbname --exclude-db --jobs --connect-timeout --statement-timeout --lock-timeout --snapshot --format --output --fail-on --ignore --color --width --top --verbose --include-destructive --history --log --log-prefix --log-format --keep --allow-partial --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -615,6 +615,10 @@ _pgvac() {
                     COMPREPLY=($(compgen -W "warning critical never" -- "${cur}"))
                     return 0
                     ;;
+                --ignore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -655,12 +659,16 @@ _pgvac() {
             return 0
             ;;
         pgvac__subcmd__rules)
-            opts="-? --markdown --help"
+            opts="-? --format --markdown --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --format)
+                    COMPREPLY=($(compgen -W "table markdown json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

@@ -98,6 +98,7 @@ complete -c pgvac -n "__fish_pgvac_using_subcommand report" -s o -l output -d 'W
 complete -c pgvac -n "__fish_pgvac_using_subcommand report" -l fail-on -d 'Which findings make the exit status non-zero: warning (1 or 2), critical (2 only), or never (0 unless pgvac could not complete)' -r -f -a "warning\t''
 critical\t''
 never\t''"
+complete -c pgvac -n "__fish_pgvac_using_subcommand report" -l ignore -d 'Leave out the findings of this rule (a code such as TABLE003, or its name; repeatable, or comma-separated in PGVAC_IGNORE): for findings a team has accepted. They count for nothing, and the report says how many were left out' -r
 complete -c pgvac -n "__fish_pgvac_using_subcommand report" -l color -d 'Colour in the terminal report: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -137,7 +138,10 @@ complete -c pgvac -n "__fish_pgvac_using_subcommand ping" -l connect-timeout -d 
 complete -c pgvac -n "__fish_pgvac_using_subcommand ping" -l statement-timeout -d 'statement_timeout of pgvac\'s sessions (rounded up to whole milliseconds; 0 is refused, since the server reads it as no timeout)' -r
 complete -c pgvac -n "__fish_pgvac_using_subcommand ping" -l lock-timeout -d 'lock_timeout of pgvac\'s sessions (rounded up to whole milliseconds; not 0)' -r
 complete -c pgvac -n "__fish_pgvac_using_subcommand ping" -s ? -l help -d 'Print help (-h is the host, as in psql)'
-complete -c pgvac -n "__fish_pgvac_using_subcommand rules" -l markdown -d 'Print every rule\'s full documentation as Markdown (the source of docs/rules.md)'
+complete -c pgvac -n "__fish_pgvac_using_subcommand rules" -l format -d 'table (code, name, severity, summary), markdown (every rule\'s documentation: the source of docs/rules.md) or json (for tooling; schema in docs/rules.schema.json)' -r -f -a "table\t''
+markdown\t''
+json\t''"
+complete -c pgvac -n "__fish_pgvac_using_subcommand rules" -l markdown -d 'Same as --format markdown'
 complete -c pgvac -n "__fish_pgvac_using_subcommand rules" -s ? -l help -d 'Print help (-h is the host, as in psql)'
 complete -c pgvac -n "__fish_pgvac_using_subcommand explain" -s ? -l help -d 'Print help (-h is the host, as in psql)'
 complete -c pgvac -n "__fish_pgvac_using_subcommand demo" -l pg-version -d 'Start this major version (12-18) of those installed [default: the newest]' -r

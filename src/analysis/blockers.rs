@@ -48,6 +48,8 @@ use crate::snapshot::{
     TempOwner, TempSchema,
 };
 
+use crate::analysis::wraparound;
+
 pub use crate::analysis::findings::{
     Needs, RunOn, Safety, SessionSignal, Severity, SignalKind, guarded_signal_sql,
     timestamp_literal,
@@ -72,14 +74,14 @@ impl Default for Thresholds {
         Thresholds {
             idle_in_transaction_secs: 5 * 60,
             transaction_secs: 60 * 60,
-            xid_age_warning: 500_000_000,
-            xid_age_critical: 1_000_000_000,
+            xid_age_warning: wraparound::LOW,
+            xid_age_critical: wraparound::ACT,
         }
     }
 }
 
 /// The RDS guide's "fix immediately" rung, named in the reasons past it.
-const XID_AGE_EMERGENCY: i64 = 1_500_000_000;
+const XID_AGE_EMERGENCY: i64 = wraparound::HIGH;
 
 /// What kind of thing holds the horizon. Each kind is one BLOCK rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -36,6 +36,8 @@ pub struct Analysis<'s> {
     pub terminate: terminate::Plan,
     /// Trends against the earlier runs, with `--history`.
     pub trends: Option<Trends>,
+    /// Findings left out with `--ignore`: each code and how many of its findings it hid.
+    pub ignored: Vec<(&'static str, usize)>,
 }
 
 impl<'s> Analysis<'s> {
@@ -68,7 +70,21 @@ impl<'s> Analysis<'s> {
             findings,
             terminate,
             trends: None,
+            ignored: Vec::new(),
         }
+    }
+
+    /// Leave out the findings of these rules (`--ignore`, for findings a team accepts): they
+    /// are in no view and do not count for the exit status; `ignored` says how many went.
+    pub fn ignoring(mut self, codes: &[&'static str]) -> Analysis<'s> {
+        for &code in codes {
+            let before = self.findings.len();
+            self.findings.retain(|f| f.code != code);
+            if !self.ignored.iter().any(|(c, _)| *c == code) {
+                self.ignored.push((code, before - self.findings.len()));
+            }
+        }
+        self
     }
 
     /// Add the trends against earlier runs.

@@ -41,6 +41,7 @@ pub const EXAMPLES: &[(&str, &[&str])] = &[
         &[
             "pgvac report 'postgres://pgvac@db1.internal/postgres?sslmode=verify-full&sslrootcert=ca.pem'",
             "pgvac report --snapshot snapshot.json --verbose",
+            "pgvac report -h db1.internal -U pgvac --ignore TABLE003 --ignore CONFIG004",
             "pgvac report -h db1.internal -U pgvac --format json -o /var/lib/pgvac/report.json --history /var/lib/pgvac/history",
             "pgvac report -h db1.internal -U pgvac --format sql > fixes.sql",
             "pgvac report -h db1.internal -U pgvac --log /var/log/postgresql/postgresql-16-main.log",
@@ -63,7 +64,10 @@ pub const EXAMPLES: &[(&str, &[&str])] = &[
     ),
     (
         "rules",
-        &["pgvac rules", "pgvac rules --markdown > rules.md"],
+        &[
+            "pgvac rules",
+            "pgvac rules --format json | jq -r '.rules[].code'",
+        ],
     ),
     (
         "explain",

@@ -20,7 +20,7 @@ use crate::analysis::{Analysis, findings, rules};
 use crate::collect::CollectOptions;
 use crate::conn::{ConnectionArgs, ConnectionSettings};
 use crate::render::{self, Format, Report};
-use crate::snapshot::{SNAPSHOT_VERSION, Snapshot};
+use crate::snapshot::Snapshot;
 use crate::store::history::{self, HistoryDir};
 
 /// Exit status when pgvac could not complete (Nagios UNKNOWN).
@@ -227,17 +227,19 @@ pub struct SessionsArgs {
     #[arg(long, value_name = "FILE")]
     pub snapshot: Option<PathBuf>,
     /// Idle in transaction longer than this is a warning.
-    #[arg(long, default_value = "5min", value_parser = parse_duration)]
-    pub idle_threshold: Duration,
+    #[arg(long, default_value_t = Span::secs(Thresholds::default().idle_in_transaction_secs))]
+    pub idle_threshold: Span,
     /// Transactions, prepared transactions and inactive slots held longer than this are a warning.
-    #[arg(long, default_value = "1h", value_parser = parse_duration)]
-    pub transaction_threshold: Duration,
+    #[arg(long, default_value_t = Span::secs(Thresholds::default().transaction_secs))]
+    pub transaction_threshold: Span,
     /// Holding the horizon this many XIDs behind is a warning (RDS ladder: 500M).
-    #[arg(long, default_value_t = 500_000_000, value_parser = clap::value_parser!(i64).range(1..))]
+    #[arg(long, default_value_t = Thresholds::default().xid_age_warning,
+          value_parser = clap::value_parser!(i64).range(1..))]
     pub xid_age_warning: i64,
     /// Holding the horizon this many XIDs behind is critical (RDS ladder: 1B act now, 1.5B fix
     /// immediately).
-    #[arg(long, default_value_t = 1_000_000_000, value_parser = clap::value_parser!(i64).range(1..))]
+    #[arg(long, default_value_t = Thresholds::default().xid_age_critical,
+          value_parser = clap::value_parser!(i64).range(1..))]
     pub xid_age_critical: i64,
     /// End the blocking client sessions (a dry run printing the SQL unless --execute).
     #[arg(long)]
@@ -301,6 +303,12 @@ pub struct ReportArgs {
     /// never (0 unless pgvac could not complete).
     #[arg(long, value_enum, default_value_t = FailOn::Warning, value_name = "LEVEL")]
     pub fail_on: FailOn,
+    /// Leave out the findings of this rule (a code such as TABLE003, or its name; repeatable,
+    /// or comma-separated in PGVAC_IGNORE): for findings a team has accepted. They count for
+    /// nothing, and the report says how many were left out.
+    #[arg(long = "ignore", value_name = "CODE", env = "PGVAC_IGNORE", value_delimiter = ',',
+          value_parser = parse_rule_code)]
+    pub ignore: Vec<&'static str>,
     /// Colour in the terminal report: auto (on a terminal, unless NO_COLOR is set), always,
     /// never.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
@@ -414,9 +422,21 @@ impl ReportArgs {
 
 #[derive(Debug, Args)]
 pub struct RulesArgs {
-    /// Print every rule's full documentation as Markdown (the source of docs/rules.md).
-    #[arg(long)]
+    /// table (code, name, severity, summary), markdown (every rule's documentation: the source
+    /// of docs/rules.md) or json (for tooling; schema in docs/rules.schema.json).
+    #[arg(long, value_enum, default_value_t = RulesFormat::Table)]
+    pub format: RulesFormat,
+    /// Same as --format markdown.
+    #[arg(long, conflicts_with = "format")]
     pub markdown: bool,
+}
+
+/// Output formats of `pgvac rules`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RulesFormat {
+    Table,
+    Markdown,
+    Json,
 }
 
 #[derive(Debug, Args)]
@@ -428,40 +448,22 @@ pub struct ExplainArgs {
 
 /// Read a snapshot written by `pgvac collect`, refusing other formats with one clear line.
 pub fn read_snapshot(path: &Path) -> Result<Snapshot> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("could not read snapshot {}", path.display()))?;
-    // The version first, from a pass that keeps nothing else, so a snapshot of another format
-    // is named as such rather than reported as a field-by-field mismatch.
-    #[derive(serde::Deserialize)]
-    struct Version {
-        snapshot_version: Option<u64>,
+    crate::store::snapshot_file::read(path).map_err(|e| anyhow::anyhow!("{} {e}", path.display()))
+}
+
+/// `--ignore`: a rule's code (any case) or name; a retired code is named as such.
+fn parse_rule_code(text: &str) -> Result<&'static str, String> {
+    if let Some(rule) = rules::find(text) {
+        return Ok(rule.code);
     }
-    if !text.trim_start().starts_with('{') {
-        anyhow::bail!(
-            "{} is not a pgvac snapshot: it is not a JSON object",
-            path.display()
-        );
+    let wanted = text.trim();
+    match rules::RETIRED
+        .iter()
+        .find(|(code, _)| code.eq_ignore_ascii_case(wanted))
+    {
+        Some((code, why)) => Err(format!("{code} is a retired rule ({why})")),
+        None => Err(format!("no rule {wanted:?}: `pgvac rules` lists the codes")),
     }
-    let version: Version = serde_json::from_str(&text).map_err(|e| {
-        anyhow::anyhow!(
-            "{} is not a pgvac snapshot: invalid JSON ({e})",
-            path.display()
-        )
-    })?;
-    match version.snapshot_version {
-        None => anyhow::bail!(
-            "{} is not a pgvac snapshot: it has no snapshot_version",
-            path.display()
-        ),
-        Some(version) if version != u64::from(SNAPSHOT_VERSION) => anyhow::bail!(
-            "{} is a version {version} snapshot; this pgvac reads version {SNAPSHOT_VERSION}: \
-             collect it again with this pgvac",
-            path.display()
-        ),
-        Some(_) => {}
-    }
-    serde_json::from_str(&text)
-        .map_err(|e| anyhow::anyhow!("{} is not a valid pgvac snapshot: {e}", path.display()))
 }
 
 /// `--connect-timeout`: a number of seconds (fractions allowed) or a duration; 0 is no limit.
@@ -490,6 +492,30 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
         return Ok(Duration::from_secs(seconds));
     }
     humantime::parse_duration(text).map_err(|e| format!("{e} (examples: 30s, 500ms, 2min)"))
+}
+
+/// A duration flag whose default comes from the analysis' own constant (so `--help` shows the
+/// default the analysis uses, from one place): parsed as [`parse_duration`], shown as `5m`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span(pub Duration);
+
+impl Span {
+    pub fn secs(seconds: i64) -> Span {
+        Span(Duration::from_secs(u64::try_from(seconds).unwrap_or(0)))
+    }
+}
+
+impl std::fmt::Display for Span {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", humantime::format_duration(self.0))
+    }
+}
+
+impl std::str::FromStr for Span {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Span, String> {
+        parse_duration(text).map(Span)
+    }
 }
 
 /// Parse the command line, run, and turn the outcome into an exit status.
@@ -638,8 +664,9 @@ fn execute(cli: Cli) -> Result<u8> {
                 .map(|dir| dir.record(&snapshot, args.keep, args.allow_partial))
                 .transpose()?;
             let log = log.map(|log| log.finish(crate::logs::cli::max_workers(&snapshot)));
-            let analysis =
-                Analysis::build(&snapshot, Thresholds::default(), log.as_ref()).with_trends(trends);
+            let analysis = Analysis::build(&snapshot, Thresholds::default(), log.as_ref())
+                .with_trends(trends)
+                .ignoring(&args.ignore);
             let report = Report::new(&analysis, chrono::Utc::now());
             let options = args.render_options();
             let status = incomplete(&snapshot, args.allow_partial, args.output.as_deref());
@@ -656,11 +683,18 @@ fn execute(cli: Cli) -> Result<u8> {
             }))
         }
         Command::Rules(args) => {
+            let format = if args.markdown {
+                RulesFormat::Markdown
+            } else {
+                args.format
+            };
             write_output(None, |out| {
-                if args.markdown {
-                    out.write_all(render::rules::markdown(rules::all()).as_bytes())?;
-                } else {
-                    render::rules::write_list(out, rules::all())?;
+                match format {
+                    RulesFormat::Markdown => {
+                        out.write_all(render::rules::markdown(rules::all()).as_bytes())?
+                    }
+                    RulesFormat::Json => render::rules::write_json(out, rules::all())?,
+                    RulesFormat::Table => render::rules::write_list(out, rules::all())?,
                 }
                 Ok(())
             })?;
@@ -731,8 +765,8 @@ fn sessions(args: SessionsArgs) -> Result<u8> {
         }
     };
     let thresholds = Thresholds {
-        idle_in_transaction_secs: secs(args.idle_threshold),
-        transaction_secs: secs(args.transaction_threshold),
+        idle_in_transaction_secs: secs(args.idle_threshold.0),
+        transaction_secs: secs(args.transaction_threshold.0),
         xid_age_warning: args.xid_age_warning,
         xid_age_critical: args.xid_age_critical,
     };

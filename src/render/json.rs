@@ -65,6 +65,9 @@ pub struct WireReport {
     /// Invalid databases (an interrupted `DROP DATABASE`) are left out: they have a finding.
     pub databases: Vec<WireDatabase>,
     pub summary: WireSummary,
+    /// Rules left out with `--ignore` (or `PGVAC_IGNORE`), and how many findings each hid: they
+    /// are not in `findings` or `summary`, and do not count for the exit status.
+    pub ignored: Vec<WireIgnored>,
     /// Every finding, most severe first, then by code and object.
     pub findings: Vec<WireFinding>,
     /// Sessions pgvac recommends terminating, with the guarded SQL that does it.
@@ -185,6 +188,14 @@ pub struct WireMissing {
     /// The server's SQLSTATE, when it gave one.
     pub sqlstate: Option<String>,
     pub message: String,
+}
+
+/// A rule left out with `--ignore`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct WireIgnored {
+    pub code: String,
+    /// How many of its findings were left out.
+    pub findings: usize,
 }
 
 /// Counts of findings by severity.
@@ -586,6 +597,15 @@ pub fn wire(report: &Report) -> WireReport {
             info,
             worst: findings::worst(report.findings).map(WireSeverity::from),
         },
+        ignored: report
+            .analysis
+            .ignored
+            .iter()
+            .map(|(code, count)| WireIgnored {
+                code: code.to_string(),
+                findings: *count,
+            })
+            .collect(),
         findings: report.findings.iter().map(finding).collect(),
         sessions_to_terminate: report
             .sessions_to_terminate

@@ -49,6 +49,9 @@ pub fn write(out: &mut dyn Write, report: &Report, options: &Options) -> io::Res
         out,
         "- **Findings:** {critical} critical, {warning} warning, {info} info"
     )?;
+    if let Some(ignored) = report.ignored_summary() {
+        writeln!(out, "- **Ignored (--ignore):** {}", escape(&ignored))?;
+    }
 
     let top = options.top;
     let limit = |n: usize| top.map_or(n, |t| t.min(n));

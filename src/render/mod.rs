@@ -428,6 +428,23 @@ impl<'s> Report<'s> {
         }
     }
 
+    /// `--ignore`: `TABLE003 (2 findings), WRAP001 (none)`, when rules were ignored.
+    pub fn ignored_summary(&self) -> Option<String> {
+        if self.analysis.ignored.is_empty() {
+            return None;
+        }
+        let parts: Vec<String> = self
+            .analysis
+            .ignored
+            .iter()
+            .map(|(code, count)| match count {
+                0 => format!("{code} (none)"),
+                n => format!("{code} ({})", plural(*n, "finding", "findings")),
+            })
+            .collect();
+        Some(parts.join(", "))
+    }
+
     /// Counts by severity: (critical, warning, info).
     pub fn counts(&self) -> (usize, usize, usize) {
         let count = |s| self.findings.iter().filter(|f| f.severity == s).count();

@@ -26,6 +26,77 @@ pub fn write_list(out: &mut dyn Write, rules: &[&Rule]) -> std::io::Result<()> {
     writeln!(out, "{table}")
 }
 
+/// Version of the `pgvac rules --format json` document.
+pub const RULES_SCHEMA_VERSION: u32 = 1;
+
+/// Where its JSON Schema is committed.
+pub const RULES_SCHEMA_PATH: &str = "docs/rules.schema.json";
+
+/// Every rule pgvac checks, for tooling (`pgvac rules --format json`).
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+#[schemars(title = "pgvac rules")]
+pub struct WireRules {
+    /// Changes only when a field is removed, renamed or changes meaning.
+    pub schema_version: u32,
+    pub pgvac_version: &'static str,
+    /// In the order `pgvac rules` lists them.
+    pub rules: Vec<WireRule>,
+    /// Codes of removed rules: never given to another rule.
+    pub retired: Vec<WireRetired>,
+}
+
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct WireRule {
+    /// Stable code, e.g. `TABLE001`.
+    pub code: &'static str,
+    /// Kebab-case name of the problem, e.g. `dead-row-trigger-too-high`.
+    pub name: &'static str,
+    /// The category, as the report JSON's `findings[].category` names it.
+    pub category: super::json::WireCategory,
+    /// The severity the rule usually reports (its documentation says when it reports another).
+    pub default_severity: super::json::WireSeverity,
+    /// The documentation's first line.
+    pub summary: String,
+    /// The whole documentation, Markdown: what `pgvac explain CODE` prints.
+    pub documentation: String,
+}
+
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct WireRetired {
+    pub code: &'static str,
+    /// Why it was removed.
+    pub reason: &'static str,
+}
+
+/// The JSON Schema of `pgvac rules --format json`.
+pub fn schema() -> String {
+    super::json::schema_of::<WireRules>()
+}
+
+pub fn write_json(out: &mut dyn Write, rules: &[&Rule]) -> std::io::Result<()> {
+    let document = WireRules {
+        schema_version: RULES_SCHEMA_VERSION,
+        pgvac_version: env!("CARGO_PKG_VERSION"),
+        rules: rules
+            .iter()
+            .map(|rule| WireRule {
+                code: rule.code,
+                name: rule.name,
+                category: rule.category.into(),
+                default_severity: rule.severity.into(),
+                summary: rule.summary(),
+                documentation: rule.doc(),
+            })
+            .collect(),
+        retired: crate::analysis::rules::RETIRED
+            .iter()
+            .map(|(code, reason)| WireRetired { code, reason })
+            .collect(),
+    };
+    serde_json::to_writer_pretty(&mut *out, &document)?;
+    writeln!(out)
+}
+
 /// One rule's documentation, as `pgvac explain` prints it.
 pub fn write_explain(out: &mut dyn Write, rule: &Rule) -> std::io::Result<()> {
     writeln!(
@@ -93,6 +164,36 @@ fn anchor(rule: &Rule) -> String {
 #[cfg(test)]
 mod tests {
     use super::markdown;
+
+    /// `docs/rules.schema.json` is what the wire types generate, and `pgvac rules --format
+    /// json` validates against it, listing every rule.
+    #[test]
+    fn rules_json_validates_and_its_schema_is_current() {
+        crate::render::generated::assert_current(super::RULES_SCHEMA_PATH, &super::schema());
+        let mut out = Vec::new();
+        super::write_json(&mut out, crate::analysis::rules::all()).unwrap();
+        let document: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        let validator = crate::render::generated::validator(&super::schema());
+        let errors = crate::render::generated::errors(&validator, &document);
+        assert!(errors.is_empty(), "{}", errors.join("\n"));
+        let codes: Vec<&str> = document["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["code"].as_str().unwrap())
+            .collect();
+        let expected: Vec<&str> = crate::analysis::rules::all()
+            .iter()
+            .map(|r| r.code)
+            .collect();
+        assert_eq!(codes, expected);
+        assert!(
+            document["rules"][0]["documentation"]
+                .as_str()
+                .unwrap()
+                .contains("## What it checks")
+        );
+    }
 
     /// `docs/rules.md` is generated; this fails when someone changed a rule without regenerating
     /// it. `UPDATE_DOCS=1 cargo test` rewrites it.

@@ -191,6 +191,9 @@ impl Writer<'_> {
             "nothing at warning or above"
         };
         self.line(&format!("Findings: {counts}: {verdict}"))?;
+        if let Some(ignored) = report.ignored_summary() {
+            self.prose(0, &format!("Ignored (--ignore): {ignored}"))?;
+        }
         if let Some(oldest) = report.databases.first() {
             self.prose(
                 0,

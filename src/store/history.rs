@@ -40,7 +40,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::analysis::autovacuum::GlobalSettings;
-use crate::snapshot::{Persistence, RelKind, SNAPSHOT_VERSION, Snapshot, Visit};
+use crate::analysis::wraparound::{self, IdKind};
+use crate::snapshot::{Persistence, RelKind, Snapshot, Visit};
 
 /// How many snapshots `--keep` keeps by default: two days of hourly runs.
 pub const DEFAULT_KEEP: usize = 48;
@@ -54,45 +55,6 @@ const TEMP_SUFFIX: &str = ".tmp";
 /// A temporary file older than this was left by a run that was killed while saving (a save
 /// takes seconds); a younger one may belong to a run saving right now, so it stays.
 const STALE_TEMP: std::time::Duration = std::time::Duration::from_secs(3600);
-
-/// XID age at which the server stops assigning XIDs: 1M before wraparound on 12-13, 3M on 14+.
-pub fn xid_stop_age(major: i32) -> i64 {
-    if major <= 13 {
-        2_146_483_647
-    } else {
-        2_144_483_647
-    }
-}
-
-/// XID age from which the server warns on every XID: 11M before wraparound on 12-13, 40M on 14+.
-pub fn xid_warn_age(major: i32) -> i64 {
-    if major <= 13 {
-        2_136_483_647
-    } else {
-        2_107_483_647
-    }
-}
-
-/// Multixact age at which the server stops: 100 before wraparound on 12-13, 3M on 14+.
-pub fn mxid_stop_age(major: i32) -> i64 {
-    if major <= 13 {
-        2_147_483_547
-    } else {
-        2_144_483_647
-    }
-}
-
-/// Multixact age from which the server warns: 10M before the stop on 12-13, 40M before
-/// wraparound on 14+.
-pub fn mxid_warn_age(major: i32) -> i64 {
-    if major <= 13 {
-        2_137_483_547
-    } else {
-        2_107_483_647
-    }
-}
-
-const ONE_BILLION: i64 = 1_000_000_000;
 
 // ---------------------------------------------------------------------------------------------
 // Storage
@@ -268,26 +230,8 @@ impl HistoryDir {
     }
 }
 
-/// Just enough of a snapshot to tell its format version before parsing the rest.
-#[derive(Deserialize)]
-struct FormatProbe {
-    snapshot_version: Option<u32>,
-}
-
 fn read_snapshot(path: &Path) -> Result<Snapshot, String> {
-    let text = fs::read_to_string(path).map_err(|e| format!("cannot be read: {e}"))?;
-    let probe: FormatProbe =
-        serde_json::from_str(&text).map_err(|e| format!("not a pgvac snapshot: {e}"))?;
-    match probe.snapshot_version {
-        Some(SNAPSHOT_VERSION) => {}
-        Some(other) => {
-            return Err(format!(
-                "snapshot format {other}, this pgvac reads format {SNAPSHOT_VERSION}"
-            ));
-        }
-        None => return Err("not a pgvac snapshot: no snapshot_version".to_string()),
-    }
-    serde_json::from_str(&text).map_err(|e| format!("not a pgvac snapshot: {e}"))
+    super::snapshot_file::read(path).map_err(|e| e.to_string())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -861,16 +805,18 @@ pub fn trends(current: &Snapshot, history: &History) -> Trends {
     let mxid_per_hour = multixact_consumption.as_ref().map(|m| m.at_least_per_hour);
 
     let global = GlobalSettings::from_snapshot(current);
+    let xid = wraparound::server_limits(now.major, IdKind::Xid);
+    let mxid = wraparound::server_limits(now.major, IdKind::Multixact);
     let xid_landmarks = [
         (Limit::FreezeMaxAge, global.freeze_max_age),
-        (Limit::OneBillion, ONE_BILLION),
-        (Limit::WarnLimit, xid_warn_age(now.major)),
-        (Limit::StopLimit, xid_stop_age(now.major)),
+        (Limit::OneBillion, wraparound::ACT),
+        (Limit::WarnLimit, xid.warn_age),
+        (Limit::StopLimit, xid.stop_age),
     ];
     let mxid_landmarks = [
         (Limit::FreezeMaxAge, global.multixact_freeze_max_age),
-        (Limit::WarnLimit, mxid_warn_age(now.major)),
-        (Limit::StopLimit, mxid_stop_age(now.major)),
+        (Limit::WarnLimit, mxid.warn_age),
+        (Limit::StopLimit, mxid.stop_age),
     ];
     let databases = now
         .databases
@@ -1673,7 +1619,7 @@ mod tests {
             loaded
                 .notes
                 .iter()
-                .any(|n| n.contains("snapshot format 99"))
+                .any(|n| n.contains("a version 99 snapshot"))
         );
         assert!(loaded.notes.iter().all(|n| !n.contains('\n')));
         // The trends still come from the good one, and carry the notes.

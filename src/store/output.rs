@@ -182,9 +182,25 @@ pub fn write_stdout(
         path: PathBuf::from("stdout"),
         message,
     };
+    // A reader that stops early (`pgvac rules | head`) closes the pipe: that ends the output,
+    // and is no failure of pgvac (ripgrep's convention).
+    let closed = |e: &anyhow::Error| {
+        e.chain().any(|cause| {
+            cause
+                .downcast_ref::<io::Error>()
+                .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+        })
+    };
     let mut stdout = BufWriter::new(io::stdout().lock());
-    write(&mut stdout).map_err(|e| error(format!("{e:#}")))?;
-    stdout.flush().map_err(|e| error(e.to_string()))
+    match write(&mut stdout) {
+        Err(e) if closed(&e) => return Ok(()),
+        Err(e) => return Err(error(format!("{e:#}"))),
+        Ok(()) => {}
+    }
+    match stdout.flush() {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.map_err(|e| error(e.to_string())),
+    }
 }
 
 #[cfg(test)]

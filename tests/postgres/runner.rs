@@ -72,7 +72,11 @@ pub fn collect(cluster: &Cluster, database: &str) -> Result<Snapshot, String> {
     if run.status != 0 {
         return Err(format!("pgvac collect failed: {}", run.describe()));
     }
-    serde_json::from_str(&run.stdout).map_err(|e| format!("snapshot JSON: {e}\n{}", run.describe()))
+    let document: serde_json::Value = serde_json::from_str(&run.stdout)
+        .map_err(|e| format!("snapshot JSON: {e}\n{}", run.describe()))?;
+    // Every snapshot a real server gives is valid under the committed schema.
+    validate(&document, "docs/snapshot.schema.json")?;
+    serde_json::from_value(document).map_err(|e| format!("snapshot: {e}\n{}", run.describe()))
 }
 
 /// Whether a file exists, for the "nothing half-written" checks.
