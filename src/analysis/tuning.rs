@@ -71,8 +71,8 @@ pub struct Plan {
     pub dead_rows: Option<TriggerAdvice>,
     pub inserts: Option<TriggerAdvice>,
     pub analyze: Option<TriggerAdvice>,
-    /// 12: an append-only table that only anti-wraparound vacuums visit, with this share of its
-    /// pages not all-visible.
+    /// An append-only table that only anti-wraparound vacuums visit (12: no insert trigger;
+    /// 13+: the insert trigger switched off), with this share of its pages not all-visible.
     pub freeze: Option<f64>,
 }
 
@@ -129,9 +129,10 @@ pub fn plan(settings: &GlobalSettings, table: &Table, eval: &TableAutovacuum) ->
             Some(inserts) if !inserts.switched_off => {
                 plan.inserts = advise(inserts, "vacuum_insert", rows, None);
             }
-            Some(_) => {}
-            None => {
-                // 12: no insert trigger. Pages not all-visible were never vacuumed.
+            // 12 has no insert trigger; on 13+ it is switched off (threshold -1): either way
+            // only forced anti-wraparound vacuums visit the table, one state, one verdict.
+            // Pages not all-visible were never vacuumed.
+            _ => {
                 if table.relpages > 0 {
                     let unvacuumed = (table.relpages - table.relallvisible.min(table.relpages))
                         as f64
@@ -262,9 +263,7 @@ pub fn aggressive_vacuum_sql(
     if FreezeAges::of(context, None).aggressive(xid_age, mxid_age) {
         vacuum
     } else {
-        format!(
-            "SET vacuum_freeze_table_age = 0;\n{vacuum}\nRESET vacuum_freeze_table_age;"
-        )
+        format!("SET vacuum_freeze_table_age = 0;\n{vacuum}\nRESET vacuum_freeze_table_age;")
     }
 }
 
@@ -280,12 +279,82 @@ fn round_down_2_digits(n: i64) -> i64 {
     n / unit * unit
 }
 
+/// The options autovacuum reads for a TOAST table (`AutoVacOpts`; the analyze options are not
+/// valid for TOAST tables, and `vacuum_truncate` and `vacuum_index_cleanup` are read from the
+/// vacuumed relation itself, never inherited).
+const TOAST_AUTOVACUUM_OPTIONS: &[&str] = &[
+    "autovacuum_enabled",
+    "autovacuum_vacuum_threshold",
+    "autovacuum_vacuum_max_threshold",
+    "autovacuum_vacuum_scale_factor",
+    "autovacuum_vacuum_insert_threshold",
+    "autovacuum_vacuum_insert_scale_factor",
+    "autovacuum_vacuum_cost_delay",
+    "autovacuum_vacuum_cost_limit",
+    "autovacuum_freeze_min_age",
+    "autovacuum_freeze_max_age",
+    "autovacuum_freeze_table_age",
+    "autovacuum_multixact_freeze_min_age",
+    "autovacuum_multixact_freeze_max_age",
+    "autovacuum_multixact_freeze_table_age",
+    "log_autovacuum_min_duration",
+];
+
+/// The owner's options a TOAST table inherits now and would lose with a first option of its
+/// own, as `(name, value)`: autovacuum applies a TOAST table's own options when it has any, all
+/// of them and none of its owner's; its owner's only when it has none (the second pass of
+/// `do_autovacuum`). Empty for anything but a TOAST table without options of its own.
+pub fn inherited_toast_options(view: &TableView) -> Vec<(String, String)> {
+    let (RelKind::Toast, Some(owner)) = (view.table.kind, view.owner()) else {
+        return Vec::new();
+    };
+    if !view.table.reloptions.is_empty() {
+        return Vec::new();
+    }
+    owner
+        .reloptions
+        .iter()
+        .filter_map(|entry| {
+            let (name, value) = entry.split_once('=')?;
+            TOAST_AUTOVACUUM_OPTIONS
+                .contains(&name.trim())
+                .then(|| (name.trim().to_string(), value.trim().to_string()))
+        })
+        .collect()
+}
+
+/// The inherited options a statement that sets `set` (option names without `toast.`) on a TOAST
+/// table must carry, as `toast.name = value`: see [`inherited_toast_options`].
+pub fn carried_options(view: &TableView, set: &[String]) -> Vec<String> {
+    inherited_toast_options(view)
+        .into_iter()
+        .filter(|(option, _)| !set.contains(option))
+        .map(|(option, value)| format!("toast.{option} = {}", option_value(&value)))
+        .collect()
+}
+
+/// A reloption value as SQL: numbers and words as they are, anything else quoted.
+fn option_value(value: &str) -> String {
+    let plain = !value.is_empty()
+        && (value.parse::<f64>().is_ok() || value.chars().all(|c| c.is_ascii_alphabetic()));
+    if plain {
+        value.to_string()
+    } else {
+        crate::sql::quote_literal(value)
+    }
+}
+
 /// The statement that applies a plan's trigger advice: one `ALTER TABLE` (or `ALTER
-/// MATERIALIZED VIEW`; for a TOAST table, its owner with `toast.` options).
+/// MATERIALIZED VIEW`; for a TOAST table, its owner with `toast.` options). A TOAST table that
+/// inherits its owner's options gets them too: its first option of its own would otherwise drop
+/// them all, back to the server settings.
 pub fn alter_statement(view: &TableView, advice: &[&TriggerAdvice]) -> Option<String> {
     let (keyword, name, prefix) = target(view)?;
     let mut options = Vec::new();
+    let mut advised = Vec::new();
     for a in advice {
+        advised.push(format!("autovacuum_{}_scale_factor", a.option_stem));
+        advised.push(format!("autovacuum_{}_threshold", a.option_stem));
         options.push(format!(
             "{prefix}autovacuum_{}_scale_factor = {}",
             a.option_stem,
@@ -296,6 +365,7 @@ pub fn alter_statement(view: &TableView, advice: &[&TriggerAdvice]) -> Option<St
             a.option_stem, a.threshold
         ));
     }
+    options.extend(carried_options(view, &advised));
     Some(format!(
         "SET lock_timeout = '5s';\nALTER {keyword} {name} SET ({});",
         options.join(", ")
@@ -402,11 +472,22 @@ pub fn recommendation(view: &TableView, what: &str, advice: &[&TriggerAdvice]) -
             )
         })
         .collect();
+    let mut text = format!(
+        "{what}: lower the {} (per table, so other tables keep the server settings).",
+        parts.join(", the ")
+    );
+    let inherited = inherited_toast_options(view);
+    if !inherited.is_empty() {
+        let names: Vec<&str> = inherited.iter().map(|(name, _)| name.as_str()).collect();
+        text.push_str(&format!(
+            " The TOAST table now inherits its owner's {}: its first option of its own would \
+             drop them all (autovacuum then applies the server settings), so the statement sets \
+             them on it too.",
+            names.join(", ")
+        ));
+    }
     Recommendation {
-        text: format!(
-            "{what}: lower the {} (per table, so other tables keep the server settings).",
-            parts.join(", the ")
-        ),
+        text,
         sql: alter_statement(view, advice),
         safety: Safety::Safe,
         lock: Some(ALTER_LOCK.to_string()),

@@ -34,9 +34,10 @@
 //! the age far. From 1.5 billion the SQL is the RDS guide's emergency command, `VACUUM
 //! (INDEX_CLEANUP FALSE, VERBOSE)`: it skips index vacuuming and so freezes the table sooner.
 //! Never `FREEZE`: it freezes every row, young ones too, and so writes and WAL-logs every page
-//! not yet frozen (WAL_NUMBERS), which slows the vacuum that matters and can fill the WAL volume. A running
-//! anti-wraparound autovacuum of the table is best left to finish: cancelling it only restarts
-//! it.
+//! not yet frozen (on a 210,000-row table with old and young rows, 6.8-7.6 MB of WAL on 12-18
+//! where the aggressive vacuum wrote 0-375 kB), which slows the vacuum that matters and can fill
+//! the WAL volume. A running anti-wraparound autovacuum of the table is best left to finish:
+//! cancelling it only restarts it.
 //!
 //! ## Version notes
 //!
@@ -116,13 +117,8 @@ pub fn table_ages(context: &Context, kind: IdKind, rule: &Rule) -> Vec<Finding> 
         });
         finding = finding.with("vacuum_running", running);
         if let Some((_, sql_name, _)) = target(&view) {
-            let sql = aggressive_vacuum_sql(
-                context,
-                &sql_name,
-                wrap.xid_age,
-                wrap.mxid_age,
-                age >= HIGH,
-            );
+            let sql =
+                aggressive_vacuum_sql(context, &sql_name, wrap.xid_age, wrap.mxid_age, age >= HIGH);
             let text = if running {
                 format!(
                     "A vacuum of {name} is running: let it finish (cancelling only restarts it); \
@@ -246,7 +242,13 @@ mod tests {
             .table(T::new("ledger").xid_age(1_600_000_000))
             .done();
         let found = (RULE.check)(&Context::new(&snapshot));
-        let sql = found[0].recommendation.as_ref().unwrap().sql.clone().unwrap();
+        let sql = found[0]
+            .recommendation
+            .as_ref()
+            .unwrap()
+            .sql
+            .clone()
+            .unwrap();
         assert_eq!(
             sql,
             "SET vacuum_freeze_table_age = 0;\nVACUUM (INDEX_CLEANUP FALSE, VERBOSE) \
