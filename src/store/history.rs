@@ -1087,6 +1087,7 @@ mod tests {
             collected_at: None,
             tables,
             temp_schemas: Vec::new(),
+            relation_locks: Vec::new(),
         }
     }
 

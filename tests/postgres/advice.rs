@@ -15,7 +15,7 @@ use serde_json::Value;
 use pgvac::analysis::Analysis;
 use pgvac::analysis::autovacuum::{GlobalSettings, evaluate};
 use pgvac::analysis::findings::{Finding, Object};
-use pgvac::snapshot::{Database, RelKind, Snapshot, Table};
+use pgvac::snapshot::{Database, Snapshot, Table};
 
 use crate::TestFn;
 use crate::client::Client;
@@ -49,10 +49,6 @@ pub const TESTS: &[(&str, TestFn)] = &[
         "advice_append_only_with_insert_trigger_off_gets_one_verdict",
         append_only_trigger_off,
     ),
-    (
-        "advice_partitioned_table_never_analyzed_is_reported",
-        partitioned_parent,
-    ),
 ];
 
 fn ensure(condition: bool, message: impl FnOnce() -> String) -> Result<(), String> {
@@ -83,7 +79,11 @@ fn table_in<'s>(database: &'s Database, name: &str) -> Result<&'s Table, String>
         .ok_or_else(|| format!("table {name} missing from the snapshot"))
 }
 
-fn table_mut<'s>(snapshot: &'s mut Snapshot, db: &str, name: &str) -> Result<&'s mut Table, String> {
+fn table_mut<'s>(
+    snapshot: &'s mut Snapshot,
+    db: &str,
+    name: &str,
+) -> Result<&'s mut Table, String> {
     snapshot
         .databases
         .iter_mut()
@@ -327,10 +327,11 @@ fn lock_holder(cluster: &Cluster) -> Result<(), String> {
         "SELECT n_dead_tup::text FROM pg_stat_user_tables WHERE relname = 'held'",
         10_000,
     )?;
-    let skipped = wait_for(Duration::from_secs(60), || {
-        Ok(cluster.log()[log_from..]
-            .contains("skipping vacuum of \"held\" --- lock not available"))
-    })?;
+    let skipped =
+        wait_for(Duration::from_secs(60), || {
+            Ok(cluster.log()[log_from..]
+                .contains("skipping vacuum of \"held\" --- lock not available"))
+        })?;
     ensure(skipped, || {
         format!(
             "autovacuum never logged skipping held in 60 s:\n{}",
@@ -338,17 +339,20 @@ fn lock_holder(cluster: &Cluster) -> Result<(), String> {
         )
     })?;
 
+    // BLOCK009 counts locks held longer than a naptime (1 s here): a brief DDL lock is no
+    // finding. The skip above can come sooner than that.
+    std::thread::sleep(Duration::from_millis(1500));
     // The live report names the holder.
     let (_, live) = report(cluster, &["-d", DB])?;
     let named: Vec<Value> = findings(&live)
         .into_iter()
-        .filter(|f| f["code"] == "BLOCK008")
+        .filter(|f| f["code"] == "BLOCK009")
         .collect();
     ensure(
         named.len() == 1 && named[0]["object"]["pid"] == holder.pid,
         || {
             format!(
-                "expected one BLOCK008 finding naming pid {}:\n{}",
+                "expected one BLOCK009 finding naming pid {}:\n{}",
                 holder.pid,
                 summary(&findings(&live))
             )
@@ -357,7 +361,7 @@ fn lock_holder(cluster: &Cluster) -> Result<(), String> {
     let message = named[0]["message"].as_str().unwrap_or("");
     ensure(
         message.contains("public.held") && message.contains("ShareUpdateExclusiveLock"),
-        || format!("BLOCK008 does not say which lock on which table: {message}"),
+        || format!("BLOCK009 does not say which lock on which table: {message}"),
     )?;
 
     // A day later with nothing changed: the table is far past its trigger and unvacuumed for
@@ -389,10 +393,10 @@ fn lock_holder(cluster: &Cluster) -> Result<(), String> {
         )
     })?;
     ensure(
-        analysis.findings.iter().any(|f| f.code == "BLOCK008"),
+        analysis.findings.iter().any(|f| f.code == "BLOCK009"),
         || {
             format!(
-                "BLOCK008 missing from the day-later analysis:\n{}",
+                "BLOCK009 missing from the day-later analysis:\n{}",
                 describe(&analysis.findings)
             )
         },
@@ -490,7 +494,10 @@ fn toast_inherited_options(shared: &Cluster) -> Result<(), String> {
     let advice: Vec<&Finding> = analysis
         .findings
         .iter()
-        .filter(|f| f.code == "TABLE001" && matches!(&f.object, Object::Table { schema, .. } if schema == "pg_toast"))
+        .filter(|f| {
+            f.code == "TABLE001"
+                && matches!(&f.object, Object::Table { schema, .. } if schema == "pg_toast")
+        })
         .collect();
     ensure(advice.len() == 1, || {
         format!(
@@ -531,13 +538,16 @@ fn toast_inherited_options(shared: &Cluster) -> Result<(), String> {
     let (_, control_toast) = toast_of(&after, "control")?;
     let log_from = cluster.log().len();
     cluster.reload_with("autovacuum = on\n")?;
-    let count = |client: &mut Client, oid: u32| -> Result<i64, String> {
-        client.execute("SELECT pg_stat_clear_snapshot()")?;
+    // Forced for wraparound is what the freeze max age decides: the age falls. (A vacuum for
+    // another reason can happen too, and says nothing about the freeze max age.)
+    let age = |client: &mut Client, oid: u32| -> Result<i64, String> {
         client.number(&format!(
-            "SELECT coalesce(autovacuum_count, 0)::text FROM pg_stat_all_tables WHERE relid = {oid}"
+            "SELECT age(relfrozenxid)::text FROM pg_class WHERE oid = {oid}"
         ))
     };
-    let vacuumed = wait_for(Duration::from_secs(60), || Ok(count(&mut client, docs_toast.oid)? > 0))?;
+    let vacuumed = wait_for(Duration::from_secs(60), || {
+        Ok(age(&mut client, docs_toast.oid)? < 100_000)
+    })?;
     ensure(vacuumed, || {
         format!(
             "the daemon never force-vacuumed the TOAST table of docs after pgvac's statement:\n{}",
@@ -545,11 +555,12 @@ fn toast_inherited_options(shared: &Cluster) -> Result<(), String> {
         )
     })?;
     std::thread::sleep(Duration::from_secs(5));
-    let control = count(&mut client, control_toast.oid)?;
-    ensure(control == 0, || {
+    let control = age(&mut client, control_toast.oid)?;
+    ensure(control > 100_000, || {
         format!(
-            "the daemon vacuumed the control's TOAST table {control} times: its freeze max age \
-             should have fallen back to the server's"
+            "the daemon force-vacuumed the control's TOAST table (age now {control}): its freeze \
+             max age should have fallen back to the server's\n{}",
+            &cluster.log()[log_from..]
         )
     })
 }
@@ -612,7 +623,12 @@ fn freeze_loop(shared: &Cluster) -> Result<(), String> {
     })?;
     let normal: Vec<Value> = with_code(&value, "WRAP005")
         .into_iter()
-        .filter(|f| f["evidence"]["largest"].as_str().unwrap_or("").contains("ledger"))
+        .filter(|f| {
+            f["evidence"]["largest"]
+                .as_str()
+                .unwrap_or("")
+                .contains("ledger")
+        })
         .collect();
     ensure(normal.is_empty(), || {
         format!(
@@ -634,7 +650,10 @@ fn freeze_loop(shared: &Cluster) -> Result<(), String> {
             seen.0, seen.1
         )
     })?;
-    let settled = seen.1;
+    // 12-14's statistics collector reports the vacuum that froze the table a little after its
+    // pg_class update: let its count arrive before counting.
+    std::thread::sleep(Duration::from_secs(2));
+    let settled = state(&mut client)?.1;
     std::thread::sleep(Duration::from_secs(5));
     let later = state(&mut client)?;
     ensure(later.1 == settled && later.0 < 100_000, || {
@@ -661,7 +680,12 @@ fn wal_lsn(client: &mut Client) -> Result<String, String> {
 
 /// WAL bytes written while `sql` ran through psql, after a checkpoint (so every page written
 /// costs a full-page image, as the first write after a checkpoint does in production).
-fn wal_of(cluster: &Cluster, client: &mut Client, database: &str, sql: &str) -> Result<i64, String> {
+fn wal_of(
+    cluster: &Cluster,
+    client: &mut Client,
+    database: &str,
+    sql: &str,
+) -> Result<i64, String> {
     client.execute("CHECKPOINT")?;
     let start = wal_lsn(client)?;
     run_psql(cluster, database, sql)?;
@@ -732,7 +756,12 @@ fn wraparound_wal(shared: &Cluster) -> Result<(), String> {
         .iter()
         .find(|f| f.code == "WRAP003" && is_table(&f.object, "emergency"))
         .and_then(|f| f.recommendation.as_ref()?.sql.clone())
-        .ok_or_else(|| format!("no WRAP003 SQL for emergency:\n{}", describe(&analysis.findings)))?;
+        .ok_or_else(|| {
+            format!(
+                "no WRAP003 SQL for emergency:\n{}",
+                describe(&analysis.findings)
+            )
+        })?;
     let quiet = analysis
         .findings
         .iter()
@@ -742,7 +771,11 @@ fn wraparound_wal(shared: &Cluster) -> Result<(), String> {
             let lines: Vec<&str> = sql.lines().collect();
             let at = lines.iter().position(|l| l.contains("public.quiet"))?;
             // The statement and the SET/RESET around it, if any.
-            let from = if at > 0 && lines[at - 1].starts_with("SET ") { at - 1 } else { at };
+            let from = if at > 0 && lines[at - 1].starts_with("SET ") {
+                at - 1
+            } else {
+                at
+            };
             let to = if lines.get(at + 1).is_some_and(|l| l.starts_with("RESET ")) {
                 at + 1
             } else {
@@ -750,7 +783,12 @@ fn wraparound_wal(shared: &Cluster) -> Result<(), String> {
             };
             Some(lines[from..=to].join("\n"))
         })
-        .ok_or_else(|| format!("no WRAP005 SQL for quiet:\n{}", describe(&analysis.findings)))?;
+        .ok_or_else(|| {
+            format!(
+                "no WRAP005 SQL for quiet:\n{}",
+                describe(&analysis.findings)
+            )
+        })?;
 
     let emergency_wal = wal_of(cluster, &mut client, DB, &emergency)?;
     let quiet_wal = wal_of(cluster, &mut client, DB, &quiet)?;
@@ -846,53 +884,4 @@ fn append_only_trigger_off(cluster: &Cluster) -> Result<(), String> {
         })?;
     }
     Ok(())
-}
-
-// ---------------------------------------------------------------------------------------------
-// Item 15: partitioned tables are never analyzed by autovacuum.
-
-fn partitioned_parent(cluster: &Cluster) -> Result<(), String> {
-    let _shared = cluster.exclusive.read().unwrap();
-    const DB: &str = "advice_parted";
-    fresh_database(cluster, DB)?;
-    let mut client = Client::connect(cluster, DB)?;
-    client.execute(
-        "CREATE TABLE measurements (id int, at date, v int) PARTITION BY RANGE (id);
-         CREATE TABLE measurements_1 PARTITION OF measurements FOR VALUES FROM (0) TO (100000);
-         CREATE TABLE measurements_2 PARTITION OF measurements FOR VALUES FROM (100000) TO (200000);
-         INSERT INTO measurements SELECT g, current_date, g % 100 FROM generate_series(0, 199999) g;",
-    )?;
-    // The partitions are analyzed (by hand here, by autovacuum in production): only the parent
-    // has no statistics.
-    client.execute("ANALYZE measurements_1")?;
-    client.execute("ANALYZE measurements_2")?;
-    let parent = |value: &Value| -> Vec<Value> {
-        findings(value)
-            .into_iter()
-            .filter(|f| f["code"] == "TABLE007" && f["object"]["name"] == "measurements")
-            .collect()
-    };
-    let (_, value) = report(cluster, &["-d", DB])?;
-    let found = parent(&value);
-    ensure(found.len() == 1 && found[0]["severity"] == "warning", || {
-        format!(
-            "PostgreSQL {}: expected a TABLE007 warning for the never-analyzed partitioned table:\n{}",
-            cluster.major,
-            summary(&findings(&value))
-        )
-    })?;
-    let sql = sql_of(&found[0])?;
-    run_psql(cluster, DB, &sql)?;
-    let (_, value) = report(cluster, &["-d", DB])?;
-    let found = parent(&value);
-    ensure(found.is_empty(), || {
-        format!("TABLE007 after its fix ({sql}):\n{}", summary(&found))
-    })?;
-    // The snapshot knows the parent's partitions.
-    let snapshot = runner::collect(cluster, DB)?;
-    let db = snapshot.database(DB).ok_or("database missing")?;
-    let parted = table_in(db, "measurements")?;
-    ensure(parted.kind == RelKind::PartitionedTable, || {
-        format!("measurements is {:?}", parted.kind)
-    })
 }

@@ -19,8 +19,9 @@
 //! From the autovacuum model: due now when `age(relfrozenxid) > min(table
 //! autovacuum_freeze_max_age, server's)` or the multixact equivalent; due soon when the age is
 //! above 90% of that maximum. Bytes to read: heap, indexes and TOAST from `relpages` (no locks).
-//! Temporary and partitioned tables are never autovacuumed and are left out. Reported at info:
-//! this is the normal cycle.
+//! Temporary and partitioned tables are never autovacuumed and are left out, and so are tables
+//! whose per-table freeze settings make their forced vacuums loop without freezing (TABLE006).
+//! Reported at info: this is the normal cycle.
 //!
 //! ## Fix
 //!
@@ -49,6 +50,7 @@ use crate::analysis::findings::RunOn;
 use crate::analysis::findings::{
     Finding, Needs, Object, Recommendation, Safety, Severity, group_digits,
 };
+use crate::analysis::rules::table::freeze_max_age_below_table_age;
 use crate::analysis::rules::wrap::table_xid_age_high::human_bytes;
 use crate::analysis::rules::{Category, Context, Rule, TableView};
 use crate::analysis::tuning::{aggressive_vacuum_sql, target};
@@ -79,6 +81,10 @@ fn check(context: &Context) -> Vec<Finding> {
             .filter(|v| v.database.name == database.database.name)
         {
             if matches!(view.autovacuum.reach, Reach::Never(_)) {
+                continue;
+            }
+            // Forced vacuums that never freeze are no normal cycle: TABLE006 reports them.
+            if !freeze_max_age_below_table_age::loops(context, &view).is_empty() {
                 continue;
             }
             let wrap = &view.autovacuum.wraparound;
