@@ -114,6 +114,7 @@ pub static RULES: &[&Rule] = &[
     &table::large_table_vacuum_throttled::RULE,
     &table::table_autovacuum_disabled::RULE,
     &table::freeze_max_age_below_table_age::RULE,
+    &table::partitioned_table_never_analyzed::RULE,
     &config::autovacuum_off::RULE,
     &config::track_counts_off::RULE,
     &config::autovacuum_logging_off::RULE,

@@ -34,8 +34,8 @@
 //! the age far. From 1.5 billion the SQL is the RDS guide's emergency command, `VACUUM
 //! (INDEX_CLEANUP FALSE, VERBOSE)`: it skips index vacuuming and so freezes the table sooner.
 //! Never `FREEZE`: it freezes every row, young ones too, and so writes and WAL-logs every page
-//! not yet frozen (on a 210,000-row table with old and young rows, 6.8-7.6 MB of WAL on 12-18
-//! where the aggressive vacuum wrote 0-375 kB), which slows the vacuum that matters and can fill
+//! not yet frozen (on a 210,000-row table with old and young rows, 7.7 MB of WAL on each of 12-18
+//! where the aggressive vacuum wrote 376 kB), which slows the vacuum that matters and can fill
 //! the WAL volume. A running anti-wraparound autovacuum of the table is best left to finish:
 //! cancelling it only restarts it.
 //!
