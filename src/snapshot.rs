@@ -199,6 +199,25 @@ pub struct Database {
     pub tables: Vec<Table>,
     /// Temporary schemas that hold tables.
     pub temp_schemas: Vec<TempSchema>,
+    /// Granted locks on this database's relations that conflict with the SHARE UPDATE EXCLUSIVE
+    /// lock of VACUUM and ANALYZE (`sql/relation_locks.sql`): autovacuum skips a relation while
+    /// one is held (an anti-wraparound vacuum waits).
+    #[serde(default)]
+    pub relation_locks: Vec<RelationLock>,
+}
+
+/// A granted lock that keeps autovacuum off a relation (`pg_locks`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
+pub struct RelationLock {
+    /// The locked relation's oid (a table of [`Database::tables`], or an index or sequence).
+    pub relid: u32,
+    /// The holding session; `None` for a prepared transaction.
+    pub pid: Option<i32>,
+    /// `ShareUpdateExclusiveLock`, `ShareLock`, `ShareRowExclusiveLock`, `ExclusiveLock` or
+    /// `AccessExclusiveLock`.
+    pub mode: String,
+    /// `pg_locks.virtualtransaction`: `-1/<xid>` for a prepared transaction.
+    pub virtualtransaction: Option<String>,
 }
 
 impl Database {

@@ -328,6 +328,16 @@ fn applied_options<'t>(table: &'t Table, owner: Option<&'t Table>) -> Option<App
     None
 }
 
+/// The reloptions autovacuum applies to `table` (given its owner when it is a TOAST table), with
+/// where they come from: the table's own, a TOAST table's own, or its owner's; `None` when none
+/// apply. For the per-table settings the model does not resolve itself (the freeze ages).
+pub fn applied_table_options<'t>(
+    table: &'t Table,
+    owner: Option<&'t Table>,
+) -> Option<(&'t TableOptions, OptionSource)> {
+    applied_options(table, owner).map(|applied| (applied.options, applied.source))
+}
+
 /// `base + scale_factor * reltuples * multiplier`, in `float4` as `relation_needs_vacanalyze`
 /// computes it (left to right; no fused multiply-add).
 fn threshold_rows(base: i64, scale_factor: f64, reltuples: f32, multiplier: f32) -> f32 {
@@ -720,6 +730,7 @@ mod tests {
             collected_at: None,
             tables,
             temp_schemas: Vec::new(),
+            relation_locks: Vec::new(),
         }
     }
 

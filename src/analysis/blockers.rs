@@ -1888,6 +1888,7 @@ pub(crate) mod tests {
             stats_reset: None,
             visit: Visit::Visited,
             collected_at: Some(now()),
+            relation_locks: Vec::new(),
             tables: vec![
                 table(
                     100,

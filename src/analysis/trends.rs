@@ -960,6 +960,7 @@ pub(crate) mod tests {
             collected_at: None,
             tables,
             temp_schemas: Vec::new(),
+            relation_locks: Vec::new(),
         }
     }
 

@@ -31,7 +31,7 @@
 use crate::analysis::autovacuum::{GlobalSettings, Reach, TableAutovacuum, Trigger};
 use crate::analysis::findings::RunOn;
 use crate::analysis::findings::{Finding, Recommendation, Safety, Value, group_digits};
-use crate::snapshot::{RelKind, Table};
+use crate::snapshot::{RelKind, Table, TableOptions};
 
 use super::rules::{Context, TableView};
 
@@ -71,8 +71,8 @@ pub struct Plan {
     pub dead_rows: Option<TriggerAdvice>,
     pub inserts: Option<TriggerAdvice>,
     pub analyze: Option<TriggerAdvice>,
-    /// 12: an append-only table that only anti-wraparound vacuums visit, with this share of its
-    /// pages not all-visible.
+    /// An append-only table that only anti-wraparound vacuums visit (12: no insert trigger;
+    /// 13+: the insert trigger switched off), with this share of its pages not all-visible.
     pub freeze: Option<f64>,
 }
 
@@ -129,9 +129,10 @@ pub fn plan(settings: &GlobalSettings, table: &Table, eval: &TableAutovacuum) ->
             Some(inserts) if !inserts.switched_off => {
                 plan.inserts = advise(inserts, "vacuum_insert", rows, None);
             }
-            Some(_) => {}
-            None => {
-                // 12: no insert trigger. Pages not all-visible were never vacuumed.
+            // 12 has no insert trigger; on 13+ it is switched off (threshold -1): either way
+            // only forced anti-wraparound vacuums visit the table, one state, one verdict.
+            // Pages not all-visible were never vacuumed.
+            _ => {
                 if table.relpages > 0 {
                     let unvacuumed = (table.relpages - table.relallvisible.min(table.relpages))
                         as f64
@@ -180,6 +181,92 @@ fn advise(
     })
 }
 
+/// The freeze ages a vacuum runs with, as `vacuum_get_cutoffs` (16+; `vacuum_set_xid_limits`
+/// before) resolves them: the per-table autovacuum option when set (for autovacuum only), else the
+/// `vacuum_*` setting, and in any case capped by the *server's* freeze max ages: the minimum ages
+/// at half of them, the aggressive ages at 95% (rounded down). A lowered per-table
+/// `autovacuum_freeze_max_age` lowers neither cap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FreezeAges {
+    /// Rows older than this are frozen (`FreezeLimit`).
+    pub min_age: i64,
+    /// A vacuum of a table at least this old is aggressive: it reads every page not all-frozen
+    /// and can advance relfrozenxid.
+    pub table_age: i64,
+    pub multixact_min_age: i64,
+    pub multixact_table_age: i64,
+}
+
+impl FreezeAges {
+    /// The ages a vacuum runs with: autovacuum's for `options` (the reloptions autovacuum
+    /// applies to the table, [`crate::analysis::autovacuum::applied_table_options`]), a manual
+    /// `VACUUM`'s with `None` (reloptions do not apply to it).
+    pub fn of(context: &Context, options: Option<&TableOptions>) -> FreezeAges {
+        let setting = |name: &str, default: i64| {
+            context
+                .setting_number(name)
+                .map_or(default, |value| value as i64)
+        };
+        let own = |field: fn(&TableOptions) -> Option<i64>| {
+            options.and_then(field).filter(|&value| value >= 0)
+        };
+        let xid_max = context.settings.freeze_max_age;
+        let mxid_max = context.settings.multixact_freeze_max_age;
+        // `Min(age, max * 0.95)` in C: compared as a double, stored as an int.
+        let table_cap = |max: i64| (max as f64 * 0.95) as i64;
+        FreezeAges {
+            min_age: own(|o| o.autovacuum_freeze_min_age)
+                .unwrap_or_else(|| setting("vacuum_freeze_min_age", 50_000_000))
+                .min(xid_max / 2),
+            table_age: own(|o| o.autovacuum_freeze_table_age)
+                .unwrap_or_else(|| setting("vacuum_freeze_table_age", 150_000_000))
+                .min(table_cap(xid_max)),
+            multixact_min_age: own(|o| o.autovacuum_multixact_freeze_min_age)
+                .unwrap_or_else(|| setting("vacuum_multixact_freeze_min_age", 5_000_000))
+                .min(mxid_max / 2),
+            multixact_table_age: own(|o| o.autovacuum_multixact_freeze_table_age)
+                .unwrap_or_else(|| setting("vacuum_multixact_freeze_table_age", 150_000_000))
+                .min(table_cap(mxid_max)),
+        }
+    }
+
+    /// Whether a vacuum of a table of these ages is aggressive (`relfrozenxid` at or before
+    /// `next - table_age`, or the multixact equivalent).
+    pub fn aggressive(&self, xid_age: Option<i64>, mxid_age: Option<i64>) -> bool {
+        xid_age.is_some_and(|age| age >= self.table_age)
+            || mxid_age.is_some_and(|age| age >= self.multixact_table_age)
+    }
+}
+
+/// The statement that vacuums a table the way a forced anti-wraparound vacuum does: aggressive
+/// (every page not all-frozen is read, relfrozenxid and relminmxid advance) and freezing only rows
+/// older than `vacuum_freeze_min_age`. Never `FREEZE`, which freezes every row and so writes
+/// (and WAL-logs) every page not yet frozen: on a large table with recent rows that is most of
+/// it. A manual `VACUUM` of a table this old is aggressive by itself when its age is past
+/// `vacuum_freeze_table_age` (capped at 95% of the server's freeze max age); otherwise the
+/// statement sets `vacuum_freeze_table_age` to 0 for its session. `emergency` adds the RDS
+/// guide's `INDEX_CLEANUP FALSE`: index vacuuming is skipped, dead index entries stay for a later
+/// vacuum, and the table is frozen sooner.
+pub fn aggressive_vacuum_sql(
+    context: &Context,
+    sql_name: &str,
+    xid_age: Option<i64>,
+    mxid_age: Option<i64>,
+    emergency: bool,
+) -> String {
+    let options = if emergency {
+        "INDEX_CLEANUP FALSE, VERBOSE"
+    } else {
+        "VERBOSE"
+    };
+    let vacuum = format!("VACUUM ({options}) {sql_name};");
+    if FreezeAges::of(context, None).aggressive(xid_age, mxid_age) {
+        vacuum
+    } else {
+        format!("SET vacuum_freeze_table_age = 0;\n{vacuum}\nRESET vacuum_freeze_table_age;")
+    }
+}
+
 /// 11,184,810 -> 11,000,000.
 fn round_down_2_digits(n: i64) -> i64 {
     if n < 100 {
@@ -192,12 +279,82 @@ fn round_down_2_digits(n: i64) -> i64 {
     n / unit * unit
 }
 
+/// The options autovacuum reads for a TOAST table (`AutoVacOpts`; the analyze options are not
+/// valid for TOAST tables, and `vacuum_truncate` and `vacuum_index_cleanup` are read from the
+/// vacuumed relation itself, never inherited).
+const TOAST_AUTOVACUUM_OPTIONS: &[&str] = &[
+    "autovacuum_enabled",
+    "autovacuum_vacuum_threshold",
+    "autovacuum_vacuum_max_threshold",
+    "autovacuum_vacuum_scale_factor",
+    "autovacuum_vacuum_insert_threshold",
+    "autovacuum_vacuum_insert_scale_factor",
+    "autovacuum_vacuum_cost_delay",
+    "autovacuum_vacuum_cost_limit",
+    "autovacuum_freeze_min_age",
+    "autovacuum_freeze_max_age",
+    "autovacuum_freeze_table_age",
+    "autovacuum_multixact_freeze_min_age",
+    "autovacuum_multixact_freeze_max_age",
+    "autovacuum_multixact_freeze_table_age",
+    "log_autovacuum_min_duration",
+];
+
+/// The owner's options a TOAST table inherits now and would lose with a first option of its
+/// own, as `(name, value)`: autovacuum applies a TOAST table's own options when it has any, all
+/// of them and none of its owner's; its owner's only when it has none (the second pass of
+/// `do_autovacuum`). Empty for anything but a TOAST table without options of its own.
+pub fn inherited_toast_options(view: &TableView) -> Vec<(String, String)> {
+    let (RelKind::Toast, Some(owner)) = (view.table.kind, view.owner()) else {
+        return Vec::new();
+    };
+    if !view.table.reloptions.is_empty() {
+        return Vec::new();
+    }
+    owner
+        .reloptions
+        .iter()
+        .filter_map(|entry| {
+            let (name, value) = entry.split_once('=')?;
+            TOAST_AUTOVACUUM_OPTIONS
+                .contains(&name.trim())
+                .then(|| (name.trim().to_string(), value.trim().to_string()))
+        })
+        .collect()
+}
+
+/// The inherited options a statement that sets `set` (option names without `toast.`) on a TOAST
+/// table must carry, as `toast.name = value`: see [`inherited_toast_options`].
+pub fn carried_options(view: &TableView, set: &[String]) -> Vec<String> {
+    inherited_toast_options(view)
+        .into_iter()
+        .filter(|(option, _)| !set.contains(option))
+        .map(|(option, value)| format!("toast.{option} = {}", option_value(&value)))
+        .collect()
+}
+
+/// A reloption value as SQL: numbers and words as they are, anything else quoted.
+fn option_value(value: &str) -> String {
+    let plain = !value.is_empty()
+        && (value.parse::<f64>().is_ok() || value.chars().all(|c| c.is_ascii_alphabetic()));
+    if plain {
+        value.to_string()
+    } else {
+        crate::sql::quote_literal(value)
+    }
+}
+
 /// The statement that applies a plan's trigger advice: one `ALTER TABLE` (or `ALTER
-/// MATERIALIZED VIEW`; for a TOAST table, its owner with `toast.` options).
+/// MATERIALIZED VIEW`; for a TOAST table, its owner with `toast.` options). A TOAST table that
+/// inherits its owner's options gets them too: its first option of its own would otherwise drop
+/// them all, back to the server settings.
 pub fn alter_statement(view: &TableView, advice: &[&TriggerAdvice]) -> Option<String> {
     let (keyword, name, prefix) = target(view)?;
     let mut options = Vec::new();
+    let mut advised = Vec::new();
     for a in advice {
+        advised.push(format!("autovacuum_{}_scale_factor", a.option_stem));
+        advised.push(format!("autovacuum_{}_threshold", a.option_stem));
         options.push(format!(
             "{prefix}autovacuum_{}_scale_factor = {}",
             a.option_stem,
@@ -208,6 +365,7 @@ pub fn alter_statement(view: &TableView, advice: &[&TriggerAdvice]) -> Option<St
             a.option_stem, a.threshold
         ));
     }
+    options.extend(carried_options(view, &advised));
     Some(format!(
         "SET lock_timeout = '5s';\nALTER {keyword} {name} SET ({});",
         options.join(", ")
@@ -314,11 +472,22 @@ pub fn recommendation(view: &TableView, what: &str, advice: &[&TriggerAdvice]) -
             )
         })
         .collect();
+    let mut text = format!(
+        "{what}: lower the {} (per table, so other tables keep the server settings).",
+        parts.join(", the ")
+    );
+    let inherited = inherited_toast_options(view);
+    if !inherited.is_empty() {
+        let names: Vec<&str> = inherited.iter().map(|(name, _)| name.as_str()).collect();
+        text.push_str(&format!(
+            " The TOAST table now inherits its owner's {}: its first option of its own would \
+             drop them all (autovacuum then applies the server settings), so the statement sets \
+             them on it too.",
+            names.join(", ")
+        ));
+    }
     Recommendation {
-        text: format!(
-            "{what}: lower the {} (per table, so other tables keep the server settings).",
-            parts.join(", the ")
-        ),
+        text,
         sql: alter_statement(view, advice),
         safety: Safety::Safe,
         lock: Some(ALTER_LOCK.to_string()),

@@ -354,6 +354,7 @@ async fn read_all(
             .then(|| relation_bytes(&contents.tables));
         database.tables = contents.tables;
         database.temp_schemas = contents.temp_schemas;
+        database.relation_locks = contents.relation_locks;
         cluster.warnings.extend(contents.warnings);
         cluster.missing.extend(contents.missing);
     }
@@ -953,6 +954,7 @@ async fn read_cluster(
             collected_at: None,
             tables: Vec::new(),
             temp_schemas: Vec::new(),
+            relation_locks: Vec::new(),
         })
         .collect();
 
@@ -1000,6 +1002,7 @@ struct DatabaseContents {
     tables_read: bool,
     tables: Vec<Table>,
     temp_schemas: Vec<TempSchema>,
+    relation_locks: Vec<RelationLock>,
     warnings: Vec<CollectionWarning>,
     missing: Vec<Missing>,
 }
@@ -1343,7 +1346,13 @@ struct NowRow {
 }
 
 /// The sources read in each database, in order.
-const DATABASE_SOURCES: [&str; 4] = ["clock", "tables", "pg_locks", "temp schemas"];
+const DATABASE_SOURCES: [&str; 5] = [
+    "clock",
+    "tables",
+    "pg_locks",
+    "temp schemas",
+    "relation locks",
+];
 
 /// One database's tables and temp schemas, in one read-only transaction, on `session` when
 /// one is already open there. Never fails: what could not be read is in the result's
@@ -1361,6 +1370,7 @@ async fn read_database(
         tables_read: false,
         tables: Vec::new(),
         temp_schemas: Vec::new(),
+        relation_locks: Vec::new(),
         warnings: Vec::new(),
         missing: Vec::new(),
     };
@@ -1416,6 +1426,12 @@ async fn read_database(
         }
     };
     let temp_schemas = read_temp_schemas(&mut reader, tables.as_deref(), version_num).await;
+    contents.relation_locks = reader
+        .rows(
+            "relation locks",
+            include_str!("../../sql/relation_locks.sql"),
+        )
+        .await;
     let _ = reader.execute("COMMIT").await;
     contents.warnings = reader.warnings;
     contents.missing = reader.missing;

@@ -6,6 +6,7 @@
 //! only used to check that pgvac refuses it). A version whose binaries cannot be found fails
 //! its `setup` trial: a missing server is a failure, never a silent skip.
 
+mod advice;
 mod blockers;
 mod client;
 mod cluster;
@@ -36,6 +37,7 @@ pub type TestFn = fn(&Cluster) -> Result<(), String>;
 fn tests() -> Vec<(&'static str, TestFn)> {
     let mut all = Vec::new();
     all.extend(collect::TESTS.iter().copied());
+    all.extend(advice::TESTS.iter().copied());
     all.extend(blockers::TESTS.iter().copied());
     all.extend(oracle::TESTS.iter().copied());
     all.extend(ownership::TESTS.iter().copied());

@@ -29,7 +29,7 @@ fn ensure(condition: bool, message: impl FnOnce() -> String) -> Result<(), Strin
 }
 
 /// `pgvac report --format json` plus `args`, parsed; exit status 0-2 is a completed report.
-fn report(cluster: &Cluster, args: &[&str]) -> Result<(i32, Value), String> {
+pub fn report(cluster: &Cluster, args: &[&str]) -> Result<(i32, Value), String> {
     let mut all = vec!["--format", "json"];
     all.extend_from_slice(args);
     let run = runner::on(cluster, "report", &all)?;
@@ -41,7 +41,7 @@ fn report(cluster: &Cluster, args: &[&str]) -> Result<(i32, Value), String> {
     Ok((run.status, value))
 }
 
-fn findings(report: &Value) -> Vec<Value> {
+pub fn findings(report: &Value) -> Vec<Value> {
     report["findings"].as_array().cloned().unwrap_or_default()
 }
 
@@ -58,7 +58,7 @@ fn about_table(report: &Value, database: &str, name: &str) -> Vec<Value> {
         .collect()
 }
 
-fn summary(findings: &[Value]) -> String {
+pub fn summary(findings: &[Value]) -> String {
     findings
         .iter()
         .map(|f| {
@@ -117,7 +117,7 @@ fn psql() -> PathBuf {
 }
 
 /// Run SQL exactly as a DBA would paste it: through psql, stopping at the first error.
-fn run_psql(cluster: &Cluster, database: &str, sql: &str) -> Result<(), String> {
+pub fn run_psql(cluster: &Cluster, database: &str, sql: &str) -> Result<(), String> {
     let file = tempfile::NamedTempFile::new().map_err(|e| e.to_string())?;
     std::fs::write(file.path(), sql).map_err(|e| e.to_string())?;
     let output = Command::new(psql())

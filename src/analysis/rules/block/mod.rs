@@ -1,6 +1,7 @@
 //! BLOCK: what holds vacuum back, one rule per kind of blocker.
 
 pub mod idle_in_transaction_holds_horizon;
+pub mod lock_keeps_autovacuum_out;
 pub mod long_transaction_holds_horizon;
 pub mod orphaned_temp_schema;
 pub mod prepared_transaction_holds_horizon;

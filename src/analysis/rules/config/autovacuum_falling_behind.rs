@@ -5,7 +5,7 @@
 //! Tables autovacuum acts on by thresholds whose dead-row or insert count is at least twice their
 //! trigger, that no vacuum is working on now, and whose last vacuum (manual or automatic) is more
 //! than 24 hours old, while nothing visible holds vacuum back (no transaction open for more than an
-//! hour).
+//! hour, no lock that keeps autovacuum off the table: BLOCK009).
 //!
 //! ## Why it matters
 //!
@@ -26,9 +26,14 @@
 //! workers, the cost limit and delay, and the per-worker budget in 8 kB page reads per second
 //! (`cost_limit / workers / vacuum_cost_page_miss * 1000 / cost_delay_ms`).
 //!
+//! Workers and cost are advised only when every worker is busy now (sessions of type `autovacuum
+//! worker`, as many as `autovacuum_max_workers`): with a worker free, autovacuum was not short of
+//! workers, and the finding says so and where to look instead (locks, per-table settings, the
+//! server log's skipped vacuums). One snapshot sees one moment: look again at a busy hour.
+//!
 //! ## Fix
 //!
-//! Double `autovacuum_max_workers` and raise `autovacuum_vacuum_cost_limit` in the same proportion,
+//! When every worker is busy: double `autovacuum_max_workers` and raise `autovacuum_vacuum_cost_limit` in the same proportion,
 //! so each worker keeps its share of the budget. `autovacuum_max_workers` needs a restart before
 //! 18 (on 18 a reload, up to `autovacuum_worker_slots`); the cost limit a reload. On RDS/Aurora both
 //! are DB parameter group changes (`autovacuum_max_workers` static: reboot). Check the storage has
@@ -49,7 +54,8 @@
 use chrono::Duration;
 
 use crate::analysis::autovacuum::{Reach, VacuumReason};
-use crate::analysis::findings::{Finding, Object, Severity, group_digits};
+use crate::analysis::findings::{Finding, Object, Recommendation, Severity, group_digits};
+use crate::analysis::rules::block::lock_keeps_autovacuum_out::keeps_autovacuum_out;
 use crate::analysis::rules::wrap::table_xid_age_high::human_bytes;
 use crate::analysis::rules::{Category, Context, Rule};
 use crate::analysis::tuning::display_name;
@@ -108,7 +114,12 @@ fn check(context: &Context) -> Vec<Finding> {
                 .as_ref()
                 .and_then(|s| s.last_vacuum.max(s.last_autovacuum));
             let old = last.is_some_and(|t| now - t > Duration::hours(OVERDUE_HOURS));
-            far && !running && old
+            // A lock that conflicts with vacuum's keeps autovacuum off the table: BLOCK009
+            // names the holder, and no number of workers would get it vacuumed.
+            let locked = v.database.relation_locks.iter().any(|l| {
+                l.relid == v.table.oid && keeps_autovacuum_out(context, &v.database.name, l)
+            });
+            far && !running && old && !locked
         })
         .collect();
     if overdue.is_empty() {
@@ -157,6 +168,24 @@ fn check(context: &Context) -> Vec<Finding> {
         .with("effective_cost_delay_ms", delay);
     if let Some(pages) = per_worker_pages {
         finding = finding.with("page_reads_per_second_per_worker", pages);
+    }
+    // Workers busy now: only when every slot is taken can more of them help.
+    let busy = context
+        .snapshot
+        .sessions
+        .iter()
+        .filter(|s| s.backend_type.as_deref() == Some("autovacuum worker"))
+        .count() as i64;
+    finding = finding.with("busy_workers", busy);
+    if busy < workers {
+        return vec![finding.recommend(Recommendation::text(format!(
+            "Only {busy} of {workers} autovacuum workers are busy now: more workers or a larger \
+             cost budget would not get these tables vacuumed. Find what keeps autovacuum off \
+             them: a lock held on them (BLOCK009 names its holder), autovacuum switched off for \
+             them, or the server log at log_autovacuum_min_duration = 0 (\"skipping vacuum of \
+             ... --- lock not available\", LOG002). If workers are busy most of the time (check \
+             again at a busy hour), raise workers and cost limit together."
+        )))];
     }
     let mut changes = Vec::new();
     if new_workers > workers {
@@ -236,6 +265,16 @@ mod tests {
                     .dead(60_000)
                     .autovacuumed_hours_ago(now, 30),
             )
+            .with(|s| {
+                // Every worker busy.
+                for pid in 0..3 {
+                    let mut worker = s.sessions[0].clone();
+                    worker.pid = 9000 + pid;
+                    worker.is_pgvac = false;
+                    worker.backend_type = Some("autovacuum worker".into());
+                    s.sessions.push(worker);
+                }
+            })
             .done();
         let found = (RULE.check)(&Context::new(&snapshot));
         let fix = found[0].recommendation.clone().unwrap();
@@ -250,5 +289,54 @@ mod tests {
             Needs::Restart,
             "max_workers is postmaster-context before 18"
         );
+    }
+
+    /// With a worker free, workers were not what autovacuum lacked: no settings advised.
+    #[test]
+    fn no_worker_advice_while_a_worker_is_free() {
+        let fx = Fx::new(17);
+        let now = fx.now();
+        let snapshot = fx
+            .table(
+                T::new("orders")
+                    .rows(100_000)
+                    .dead(60_000)
+                    .autovacuumed_hours_ago(now, 30),
+            )
+            .done();
+        let found = (RULE.check)(&Context::new(&snapshot));
+        let fix = found[0].recommendation.clone().unwrap();
+        assert!(fix.settings.is_empty() && fix.sql.is_none(), "{fix:?}");
+        assert!(
+            fix.text.contains("0 of 3 autovacuum workers are busy"),
+            "{}",
+            fix.text
+        );
+    }
+
+    /// A table kept off by a lock is not overdue for want of workers.
+    #[test]
+    fn a_locked_table_is_left_to_block009() {
+        let fx = Fx::new(16);
+        let now = fx.now();
+        let snapshot = fx
+            .table(
+                T::new("orders")
+                    .rows(100_000)
+                    .dead(60_000)
+                    .autovacuumed_hours_ago(now, 30),
+            )
+            .with(|s| {
+                let app = s.databases.iter_mut().find(|d| d.name == "app").unwrap();
+                let oid = app.tables[0].oid;
+                app.relation_locks.push(crate::snapshot::RelationLock {
+                    relid: oid,
+                    pid: Some(4242),
+                    mode: "ShareUpdateExclusiveLock".into(),
+                    virtualtransaction: Some("5/17".into()),
+                });
+            })
+            .done();
+        assert!((RULE.check)(&Context::new(&snapshot)).is_empty());
     }
 }

@@ -23,8 +23,9 @@
 //!
 //! ## Fix
 //!
-//! `VACUUM` the database's oldest tables now (the WRAP findings name them; `VACUUM (FREEZE,
-//! VERBOSE)` on each) after ending what holds the horizon (`pgvac sessions`). Once the server has
+//! `VACUUM` the database's oldest tables now (the WRAP findings name them, each with its
+//! aggressive `VACUUM (INDEX_CLEANUP FALSE, VERBOSE)`; not `FREEZE`, which writes every page not
+//! yet frozen) after ending what holds the horizon (`pgvac sessions`). Once the server has
 //! stopped assigning IDs, follow the hint of its message: 17 and later say to run a
 //! database-wide `VACUUM` in that database; 12-16 say to stop the postmaster and vacuum that
 //! database in single-user mode.
@@ -59,7 +60,8 @@ pub const RULE: Rule = Rule {
 
 fn fix() -> Recommendation {
     Recommendation::text(
-        "VACUUM (FREEZE, VERBOSE) the database's oldest tables now, after ending what holds the \
+        "VACUUM (INDEX_CLEANUP FALSE, VERBOSE) the database's oldest tables now (WRAP003 lists \
+         them; not FREEZE, which writes every page not yet frozen), after ending what holds the \
          horizon (pgvac sessions); once the server has stopped, follow its message's hint (17+: a \
          database-wide VACUUM; 12-16: single-user mode).",
     )

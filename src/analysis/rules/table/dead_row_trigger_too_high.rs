@@ -268,4 +268,52 @@ mod tests {
             "TOAST tables are never analyzed: {sql}"
         );
     }
+
+    /// A TOAST table without options of its own inherits all of its owner's: the statement that
+    /// gives it its first own option carries them, or they would all fall back to the server's.
+    #[test]
+    fn a_toast_statement_carries_what_it_inherited() {
+        let toast = |owner_oid| {
+            let mut toast = T::new("pg_toast_777")
+                .schema("pg_toast")
+                .kind(crate::snapshot::RelKind::Toast)
+                .rows(3_000_000)
+                .deleted(900_000)
+                .dead(900_000);
+            toast.0.owner_oid = Some(owner_oid);
+            toast
+        };
+        let mut owner = T::new("docs")
+            .rows(10_000)
+            .option("autovacuum_freeze_max_age=100000")
+            .option("autovacuum_vacuum_cost_delay=0")
+            .option("autovacuum_vacuum_threshold=500")
+            .option("autovacuum_analyze_scale_factor=0.01")
+            .option("fillfactor=90");
+        owner.0.oid = 777;
+        let snapshot = Fx::new(16).table(owner).table(toast(777)).done();
+        let found = (RULE.check)(&Context::new(&snapshot));
+        let fix = found[0].recommendation.as_ref().unwrap();
+        assert_eq!(
+            fix.sql.as_deref().unwrap(),
+            "SET lock_timeout = '5s';\nALTER TABLE public.docs SET (\
+             toast.autovacuum_vacuum_scale_factor = 0.02, toast.autovacuum_vacuum_threshold = 500, \
+             toast.autovacuum_freeze_max_age = 100000, toast.autovacuum_vacuum_cost_delay = 0);"
+        );
+        assert!(fix.text.contains("inherits"), "{}", fix.text);
+
+        // A TOAST table with an option of its own inherits nothing: only the advice.
+        let mut owner = T::new("docs")
+            .rows(10_000)
+            .option("autovacuum_freeze_max_age=100000");
+        owner.0.oid = 777;
+        let snapshot = Fx::new(16)
+            .table(owner)
+            .table(toast(777).option("autovacuum_vacuum_cost_limit=500"))
+            .done();
+        let found = (RULE.check)(&Context::new(&snapshot));
+        let fix = found[0].recommendation.as_ref().unwrap();
+        assert!(!fix.sql.as_deref().unwrap().contains("freeze"), "{fix:?}");
+        assert!(!fix.text.contains("inherits"), "{}", fix.text);
+    }
 }

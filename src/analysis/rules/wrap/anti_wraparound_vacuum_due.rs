@@ -30,15 +30,20 @@
 //! latest after the next 65,536 XIDs, and it sends a worker to the oldest such database first).
 //! Otherwise the table waits, and the finding says how far the database is from the server's
 //! limit. Bytes to read: heap, indexes and TOAST from `relpages` (no locks). Temporary and
-//! partitioned tables are never autovacuumed and are left out. Reported at info: this is the
-//! normal cycle (CONFIG001 reports autovacuum off).
+//! partitioned tables are never autovacuumed and are left out, and so are tables whose
+//! per-table freeze settings make their forced vacuums loop without freezing (TABLE006).
+//! Reported at info: this is the normal cycle (CONFIG001 reports autovacuum off).
 //!
 //! ## Fix
 //!
-//! Nothing is required. To spread the I/O, run `VACUUM (FREEZE, VERBOSE)` on the largest of these
-//! tables in a quiet hour (SHARE UPDATE EXCLUSIVE: reads and writes go on): the SQL lists the
-//! largest few. With autovacuum off that is also the only way the waiting tables are frozen
-//! before their database reaches the server's limit.
+//! Nothing is required. To spread the I/O, vacuum the largest of these tables in a quiet hour:
+//! the SQL lists the largest few. A plain `VACUUM (VERBOSE)` of a table this old is aggressive
+//! (its age is past `vacuum_freeze_table_age`; where it is not, the SQL sets that to 0 for the
+//! session), so it does the forced vacuum's work ahead of time (SHARE UPDATE EXCLUSIVE: reads and
+//! writes go on). Not `FREEZE`: it would freeze young rows too and write every page not yet
+//! frozen, far more I/O and WAL than the forced vacuum it replaces. With autovacuum off that is
+//! also the only way the waiting tables are frozen before their database reaches the server's
+//! limit.
 //!
 //! ## Version notes
 //!
@@ -59,9 +64,10 @@ use crate::analysis::findings::RunOn;
 use crate::analysis::findings::{
     Finding, Needs, Object, Recommendation, Safety, Severity, group_digits,
 };
+use crate::analysis::rules::table::freeze_max_age_below_table_age;
 use crate::analysis::rules::wrap::table_xid_age_high::human_bytes;
 use crate::analysis::rules::{Category, Context, Rule, TableView};
-use crate::analysis::tuning::target;
+use crate::analysis::tuning::{aggressive_vacuum_sql, target};
 
 pub const RULE: Rule = Rule {
     code: "WRAP005",
@@ -90,6 +96,10 @@ fn check(context: &Context) -> Vec<Finding> {
             .filter(|v| v.database.name == database.database.name)
         {
             if matches!(view.autovacuum.reach, Reach::Never(_)) {
+                continue;
+            }
+            // Forced vacuums that never freeze are no normal cycle: TABLE006 reports them.
+            if !freeze_max_age_below_table_age::loops(context, &view).is_empty() {
                 continue;
             }
             let wrap = &view.autovacuum.wraparound;
@@ -125,8 +135,17 @@ fn check(context: &Context) -> Vec<Finding> {
         let sql: Vec<String> = all
             .iter()
             .take(LARGEST)
-            .filter_map(|v| target(v))
-            .map(|(_, name, _)| format!("VACUUM (FREEZE, VERBOSE) {name};"))
+            .filter_map(|v| {
+                let (_, name, _) = target(v)?;
+                let wrap = &v.autovacuum.wraparound;
+                Some(aggressive_vacuum_sql(
+                    context,
+                    &name,
+                    wrap.xid_age,
+                    wrap.mxid_age,
+                    false,
+                ))
+            })
             .collect::<Vec<_>>();
         let mut sql_dedup: Vec<String> = Vec::new();
         for s in sql {
@@ -175,10 +194,12 @@ fn check(context: &Context) -> Vec<Finding> {
             )
             .recommend(Recommendation {
                 text: if waiting.is_empty() {
-                    "Normal cycle. To spread the I/O, freeze the largest in a quiet hour."
+                    "Normal cycle. To spread the I/O, vacuum the largest in a quiet hour \
+                     (aggressive, not FREEZE: the forced vacuum's work, no more)."
                 } else {
-                    "No worker comes for the waiting tables yet: freeze them by hand in a quiet \
-                     hour, or turn autovacuum and track_counts back on (CONFIG001, CONFIG002)."
+                    "No worker comes for the waiting tables yet: vacuum them by hand in a quiet \
+                     hour (aggressive, not FREEZE), or turn autovacuum and track_counts back on \
+                     (CONFIG001, CONFIG002)."
                 }
                 .to_string(),
                 sql: (!sql_dedup.is_empty()).then(|| sql_dedup.join("\n")),
@@ -247,6 +268,9 @@ fn waiting() -> crate::snapshot::Snapshot {
             T::new("audit")
                 .rows(10_000)
                 .option("autovacuum_freeze_max_age=100000")
+                // Freeze settings that let its forced vacuums freeze (else TABLE006's loop).
+                .option("autovacuum_freeze_table_age=95000")
+                .option("autovacuum_freeze_min_age=50000")
                 .xid_age(150_000),
         )
         .done()

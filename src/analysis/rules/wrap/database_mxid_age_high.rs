@@ -24,7 +24,7 @@
 //! ## Fix
 //!
 //! As for WRAP001: clear what holds vacuum back, then vacuum the tables with the oldest
-//! `relminmxid` (WRAP004 lists them with SQL). `VACUUM (FREEZE, VERBOSE)` takes SHARE UPDATE
+//! `relminmxid` (WRAP004 lists them with SQL). An aggressive `VACUUM (VERBOSE)` takes SHARE UPDATE
 //! EXCLUSIVE and reads the whole table.
 //!
 //! ## Version notes

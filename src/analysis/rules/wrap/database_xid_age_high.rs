@@ -31,7 +31,7 @@
 //!
 //! Find what holds vacuum back (long transactions, prepared transactions, replication slots,
 //! standbys with `hot_standby_feedback`: see the BLOCK rules), then vacuum the oldest tables of the
-//! database (WRAP003 lists them with SQL). `VACUUM (FREEZE, VERBOSE)` takes a SHARE UPDATE
+//! database (WRAP003 lists them with SQL). An aggressive `VACUUM (VERBOSE)` takes a SHARE UPDATE
 //! EXCLUSIVE lock (reads and writes go on) and reads the whole table. Near the stop limit,
 //! `VACUUM (INDEX_CLEANUP FALSE, VERBOSE)` freezes fastest.
 //!

@@ -20,8 +20,11 @@
 //!
 //! ## Fix
 //!
-//! `VACUUM (FREEZE, VERBOSE) schema.table;` (SHARE UPDATE EXCLUSIVE; reads the whole table), with
-//! `INDEX_CLEANUP FALSE` from 1.5 billion. Check for long transactions first: a vacuum cannot
+//! An aggressive `VACUUM (VERBOSE) schema.table;` (SHARE UPDATE EXCLUSIVE; reads every page not
+//! all-frozen and advances `relminmxid`; the SQL sets `vacuum_freeze_table_age` to 0 for the
+//! session when the table's ages alone would not make it aggressive), with `INDEX_CLEANUP FALSE`
+//! from 1.5 billion (the RDS guide's emergency command). Not `FREEZE`, which writes every page
+//! not yet frozen (WRAP003 says why). Check for long transactions first: a vacuum cannot
 //! remove multixacts that an open transaction may still need.
 //!
 //! ## Version notes
