@@ -13,7 +13,9 @@ mod collect;
 mod connect;
 mod faults;
 mod formats;
+mod harm;
 mod history;
+mod horizon;
 mod logs;
 mod oracle;
 mod ownership;
@@ -37,6 +39,8 @@ fn tests() -> Vec<(&'static str, TestFn)> {
     all.extend(collect::TESTS.iter().copied());
     all.extend(blockers::TESTS.iter().copied());
     all.extend(oracle::TESTS.iter().copied());
+    all.extend(horizon::TESTS.iter().copied());
+    all.extend(harm::TESTS.iter().copied());
     all.extend(ownership::TESTS.iter().copied());
     all.extend(history::TESTS.iter().copied());
     all.extend(report::TESTS.iter().copied());
