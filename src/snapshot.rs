@@ -23,8 +23,13 @@ pub struct Snapshot {
     pub server: Server,
     /// What the connecting role may see and do.
     pub role: RoleCapabilities,
-    /// The vacuum-related settings, sorted by name.
+    /// The vacuum-related settings, sorted by name, as pgvac's own session sees them.
     pub settings: Vec<Setting>,
+    /// The vacuum settings stored per database and per role (`pg_db_role_setting`): what
+    /// autovacuum's workers in each database apply on top of the server's settings. Absent when
+    /// it could not be read, and in snapshots of pgvac versions that did not collect it.
+    #[serde(default)]
+    pub role_settings: Option<Vec<RoleSetting>>,
     /// Every database in `pg_database`, visited or not, sorted by name.
     pub databases: Vec<Database>,
     /// `pg_stat_activity`, every backend of the cluster, pgvac's own included (`is_pgvac`).
@@ -129,6 +134,24 @@ impl RoleCapabilities {
     pub fn sees_all_activity(&self) -> bool {
         self.superuser || self.pg_read_all_stats || self.pg_monitor
     }
+}
+
+/// One setting stored in `pg_db_role_setting` by `ALTER DATABASE ... SET`, `ALTER ROLE ... [IN
+/// DATABASE ...] SET` or `ALTER ROLE ALL [IN DATABASE ...] SET`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
+pub struct RoleSetting {
+    /// `setdatabase`: the database's oid, 0 for every database.
+    pub database_oid: u32,
+    /// The database's name (absent for 0).
+    pub database: Option<String>,
+    /// `setrole`: the role's oid, 0 for every role.
+    pub role_oid: u32,
+    /// The role's name (absent for 0).
+    pub role: Option<String>,
+    /// The setting's name, lower case.
+    pub name: String,
+    /// The value as it was given (`1GB`, `5ms`, `off`): in any unit the setting accepts.
+    pub value: String,
 }
 
 /// One row of `pg_settings`.
@@ -271,8 +294,11 @@ pub struct Table {
     /// `pg_class.reloptions` as stored.
     pub reloptions: Vec<String>,
     /// The vacuum-related reloptions, typed.
-    pub options: TableOptions,
-    pub toast: Option<ToastTable>,
+    pub options: SetOptions,
+    /// The table's TOAST table, when it has one.
+    // Boxed: nine tables in ten have none, and a table is kept in memory for every relation of
+    // the cluster.
+    pub toast: Option<Box<ToastTable>>,
     /// For a TOAST table: the table that owns it.
     pub owner_oid: Option<u32>,
     /// `pg_stat_all_tables`; absent when the server has no row for the relation.
@@ -400,6 +426,76 @@ impl TableOptions {
             }
         }
         options
+    }
+}
+
+/// A table's typed vacuum options, held in a box only when one is set: most tables set none,
+/// and a table is kept in memory for every relation of the cluster. Reads as [`TableOptions`]
+/// (through `Deref`) and is written as it, so the snapshot format is unchanged.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SetOptions(Option<Box<TableOptions>>);
+
+/// No option set.
+static NO_OPTIONS: TableOptions = TableOptions {
+    autovacuum_enabled: None,
+    autovacuum_vacuum_threshold: None,
+    autovacuum_vacuum_scale_factor: None,
+    autovacuum_vacuum_max_threshold: None,
+    autovacuum_vacuum_insert_threshold: None,
+    autovacuum_vacuum_insert_scale_factor: None,
+    autovacuum_analyze_threshold: None,
+    autovacuum_analyze_scale_factor: None,
+    autovacuum_vacuum_cost_delay: None,
+    autovacuum_vacuum_cost_limit: None,
+    autovacuum_freeze_min_age: None,
+    autovacuum_freeze_max_age: None,
+    autovacuum_freeze_table_age: None,
+    autovacuum_multixact_freeze_min_age: None,
+    autovacuum_multixact_freeze_max_age: None,
+    autovacuum_multixact_freeze_table_age: None,
+    log_autovacuum_min_duration: None,
+    vacuum_truncate: None,
+    vacuum_index_cleanup: None,
+};
+
+/// Described as the options it reads and is written as.
+impl schemars::JsonSchema for SetOptions {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        TableOptions::schema_name()
+    }
+
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        TableOptions::schema_id()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        TableOptions::json_schema(generator)
+    }
+}
+
+impl std::ops::Deref for SetOptions {
+    type Target = TableOptions;
+
+    fn deref(&self) -> &TableOptions {
+        self.0.as_deref().unwrap_or(&NO_OPTIONS)
+    }
+}
+
+impl From<TableOptions> for SetOptions {
+    fn from(options: TableOptions) -> SetOptions {
+        SetOptions((!options.is_empty()).then(|| Box::new(options)))
+    }
+}
+
+impl Serialize for SetOptions {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        TableOptions::serialize(self, serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for SetOptions {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<SetOptions, D::Error> {
+        TableOptions::deserialize(deserializer).map(SetOptions::from)
     }
 }
 

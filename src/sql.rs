@@ -54,6 +54,50 @@ mod tests {
         );
     }
 
+    /// What the server's scanner makes of a quoted identifier or a literal, for the properties.
+    fn unquote_ident(quoted: &str) -> String {
+        match quoted.strip_prefix('"').and_then(|q| q.strip_suffix('"')) {
+            Some(inner) => inner.replace("\"\"", "\""),
+            None => quoted.to_string(),
+        }
+    }
+
+    fn unquote_literal(quoted: &str) -> String {
+        let (escaped, body) = match quoted.strip_prefix('E') {
+            Some(rest) => (true, rest),
+            None => (false, quoted),
+        };
+        let inner = &body[1..body.len() - 1];
+        let inner = inner.replace("''", "'");
+        if escaped {
+            inner.replace("\\\\", "\\")
+        } else {
+            inner
+        }
+    }
+
+    proptest::proptest! {
+        /// A name is bare only when PostgreSQL would fold nothing in it, and quoted it reads
+        /// back as itself. (tests/postgres/reliability.rs runs the same against the servers.)
+        #[test]
+        fn quoted_names_read_back(name in "\\PC{1,30}") {
+            let quoted = quote_ident(&name);
+            proptest::prop_assert_eq!(unquote_ident(&quoted), name.clone());
+            if !quoted.starts_with('"') {
+                proptest::prop_assert!(name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'));
+                proptest::prop_assert!(!name.starts_with(|c: char| c.is_ascii_digit()));
+            }
+        }
+
+        /// A literal reads back as itself, and holds a backslash only in the E'' form.
+        #[test]
+        fn quoted_literals_read_back(value in "\\PC{0,30}") {
+            let quoted = quote_literal(&value);
+            proptest::prop_assert_eq!(unquote_literal(&quoted), value.clone());
+            proptest::prop_assert!(!quoted[1..].contains('\\') || quoted.starts_with("E'"));
+        }
+    }
+
     #[test]
     fn literals_are_escaped() {
         assert_eq!(quote_literal("abc"), "'abc'");

@@ -723,3 +723,424 @@ fn rules_as_json_and_a_closed_pipe() {
     assert_eq!(output.status.code(), Some(0));
     assert_eq!(String::from_utf8_lossy(&output.stderr), "");
 }
+
+/// Every kind of file that is not a snapshot pgvac can read: exit 3, one line naming the file
+/// and what is wrong with it, nothing on stdout, and `-o` not written (docs/reliability.md).
+#[test]
+fn bad_snapshot_files_are_refused_in_one_line_and_nothing_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, content: &[u8]| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, content).unwrap();
+        path
+    };
+    let good = std::fs::read_to_string(fixture("base-16.json")).unwrap();
+    let mut value: serde_json::Value = serde_json::from_str(&good).unwrap();
+    value["snapshot_version"] = (pgvac::snapshot::SNAPSHOT_VERSION + 1).into();
+    let newer = serde_json::to_string(&value).unwrap();
+    value["snapshot_version"] = pgvac::snapshot::SNAPSHOT_VERSION.into();
+    value["server"]["version_num"] = "sixteen".into();
+    let wrong_type = serde_json::to_string(&value).unwrap();
+    let cases: Vec<(&str, PathBuf, &str)> = vec![
+        (
+            "empty",
+            write("empty.json", b""),
+            "is not a pgvac snapshot: it is not a JSON object",
+        ),
+        (
+            "blank",
+            write("blank.json", b"  \n\t\n"),
+            "is not a pgvac snapshot: it is not a JSON object",
+        ),
+        (
+            "truncated",
+            write("truncated.json", &good.as_bytes()[..good.len() / 2]),
+            "is not a pgvac snapshot: invalid JSON (EOF while parsing",
+        ),
+        (
+            "not JSON",
+            write("text.json", b"pgvac report, 2026-01-02\n"),
+            "is not a pgvac snapshot: it is not a JSON object",
+        ),
+        (
+            "a JSON array",
+            write("array.json", b"[{\"snapshot_version\": 1}]"),
+            "is not a pgvac snapshot: it is not a JSON object",
+        ),
+        (
+            "a report, not a snapshot",
+            write("report.json", b"{\"schema_version\": 1, \"findings\": []}"),
+            "is not a pgvac snapshot: it has no snapshot_version",
+        ),
+        (
+            "a newer format",
+            write("newer.json", newer.as_bytes()),
+            "is a version 2 snapshot; this pgvac reads version 1: collect it again with this pgvac",
+        ),
+        (
+            "a field of the wrong type",
+            write("wrong-type.json", wrong_type.as_bytes()),
+            "is not a valid pgvac snapshot: invalid type: string \"sixteen\", expected i32",
+        ),
+        (
+            "not UTF-8",
+            write(
+                "binary.json",
+                b"{\"snapshot_version\": 1, \"x\": \"\xff\xfe\"}",
+            ),
+            "could not be read",
+        ),
+        ("a directory", dir.path().to_path_buf(), "could not be read"),
+        (
+            "a missing file",
+            dir.path().join("missing.json"),
+            "could not be read",
+        ),
+    ];
+    let out = dir.path().join("out.json");
+    for (what, path, expected) in &cases {
+        for command in ["report", "sessions"] {
+            let run = pgvac(&[
+                command,
+                "--snapshot",
+                path.to_str().unwrap(),
+                "--format",
+                "json",
+                "-o",
+                out.to_str().unwrap(),
+            ]);
+            // sessions has no -o: it refuses the flag, which is also exit 3 in one line.
+            if command == "sessions" {
+                let run = pgvac(&[command, "--snapshot", path.to_str().unwrap()]);
+                assert_eq!(run.status, 3, "sessions, {what}: {}", run.transcript());
+                assert!(
+                    run.stderr.contains(expected),
+                    "sessions, {what}: {}",
+                    run.transcript()
+                );
+                continue;
+            }
+            assert_eq!(run.status, 3, "{what}: {}", run.transcript());
+            assert!(run.stdout.is_empty(), "{what}: {}", run.transcript());
+            let lines: Vec<&str> = run.stderr.lines().collect();
+            assert!(
+                lines.len() == 1
+                    && lines[0].starts_with("pgvac: error: ")
+                    && lines[0].contains(path.to_str().unwrap())
+                    && lines[0].contains(expected),
+                "{what}: expected one line naming the file with {expected:?}: {}",
+                run.transcript()
+            );
+            assert!(!out.exists(), "{what}: -o was written");
+        }
+    }
+}
+
+/// Outputs that cannot be written: exit 3, one line naming the file and the system's reason,
+/// and nothing left behind; an existing file stays as it was.
+#[test]
+fn unwritable_outputs_exit_3_in_one_line_and_leave_nothing() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    let snapshot = fixture("report-warning.json");
+    let run_as = |uid: Option<u32>, args: &[&str]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_pgvac"));
+        command.args(["report", "--snapshot", snapshot.to_str().unwrap()]);
+        command.args(args);
+        if let Some(uid) = uid {
+            command.uid(uid).gid(uid);
+        }
+        let output = command.output().expect("pgvac runs");
+        Run {
+            status: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    };
+    let one_line = |run: &Run, what: &str, expected: &[&str]| {
+        assert_eq!(run.status, 3, "{what}: {}", run.transcript());
+        assert!(run.stdout.is_empty(), "{what}: {}", run.transcript());
+        let lines: Vec<&str> = run.stderr.lines().collect();
+        assert!(
+            lines.len() == 1
+                && lines[0].starts_with("pgvac: error: ")
+                && expected.iter().all(|e| lines[0].contains(e)),
+            "{what}: expected one line with {expected:?}: {}",
+            run.transcript()
+        );
+    };
+
+    // A full disk: /dev/full is a device, so pgvac writes to it directly, and it is full.
+    let run = run_as(None, &["-o", "/dev/full"]);
+    one_line(
+        &run,
+        "/dev/full",
+        &["could not write /dev/full", "No space left on device"],
+    );
+
+    // A directory as the output.
+    let dir = tempfile::tempdir().unwrap();
+    let run = run_as(None, &["-o", dir.path().to_str().unwrap()]);
+    one_line(&run, "a directory", &["Is a directory"]);
+
+    // A directory pgvac may not write in, holding a file it may: the file cannot be replaced
+    // atomically there, so it is left as it was. As root, run as nobody (root may write
+    // anywhere).
+    let uid = is_root().then_some(NOBODY);
+    // Reachable by that user, so the refusal is the directory's, not the way to it.
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let locked = dir.path().join("locked");
+    std::fs::create_dir(&locked).unwrap();
+    let existing = locked.join("report.json");
+    std::fs::write(&existing, "previous\n").unwrap();
+    std::fs::set_permissions(&existing, std::fs::Permissions::from_mode(0o666)).unwrap();
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o555)).unwrap();
+    let history = locked.join("history");
+    let new = locked.join("new.json");
+    let (new, existing_text, history) = (
+        new.to_str().unwrap(),
+        existing.to_str().unwrap(),
+        history.to_str().unwrap(),
+    );
+    for (what, args, expected) in [
+        (
+            "a new file in a read-only directory",
+            vec!["-o", new],
+            vec!["could not write", "new.json", "Permission denied"],
+        ),
+        (
+            "an existing file in a read-only directory",
+            vec!["-o", existing_text],
+            vec!["could not write", "report.json", "Permission denied"],
+        ),
+        (
+            "--history in a read-only directory",
+            vec!["--history", history],
+            vec!["history", "Permission denied"],
+        ),
+    ] {
+        let run = run_as(uid, &args);
+        if uid.is_none() && run.status != 3 {
+            // Not root, and still allowed to write there (a CAP_DAC_OVERRIDE container): the
+            // case cannot be made here.
+            eprintln!("{what}: the directory is writable for this user; not checked");
+            continue;
+        }
+        one_line(&run, what, &expected);
+    }
+    assert_eq!(std::fs::read_to_string(&existing).unwrap(), "previous\n");
+    let mut left: Vec<String> = std::fs::read_dir(&locked)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["report.json"], "left behind in the directory");
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// Flags that contradict each other or make no sense alone: exit 3, one line naming them.
+#[test]
+fn contradictory_and_dangling_flags_are_usage_errors() {
+    let snapshot = fixture("base-16.json");
+    let snapshot = snapshot.to_str().unwrap();
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["sessions", "--execute"], "--terminate"),
+        (vec!["sessions", "--yes"], "--terminate --execute"),
+        (vec!["sessions", "--pid", "42"], "--terminate"),
+        (vec!["sessions", "--min-xid-age", "5"], "--terminate"),
+        (
+            vec!["report", "--snapshot", snapshot, "--keep", "3"],
+            "--history <DIR>",
+        ),
+        (
+            vec!["report", "--snapshot", snapshot, "--exclude-db", "app"],
+            "'--snapshot <FILE>' cannot be used with '--exclude-db <DBNAME>'",
+        ),
+        (
+            vec!["collect", "--dsn", "host=a", "host=b"],
+            "'--dsn <CONNINFO>' cannot be used with '[CONNINFO]'",
+        ),
+        (
+            vec!["collect", "--statement-timeout", "0"],
+            "must be more than 0 (0 would mean no timeout at all)",
+        ),
+        (
+            vec!["collect", "--lock-timeout", "0s"],
+            "must be more than 0 (0 would mean no timeout at all)",
+        ),
+        (vec!["collect", "--jobs", "0"], "0 is not in 1..=64"),
+        (
+            vec!["report", "--snapshot", snapshot, "--width", "10"],
+            "10 is not in 60..=1000",
+        ),
+        (
+            vec![
+                "sessions",
+                "--snapshot",
+                snapshot,
+                "--xid-age-warning",
+                "2000000000",
+            ],
+            "--xid-age-warning 2000000000 is above --xid-age-critical 1000000000",
+        ),
+    ];
+    for (args, expected) in cases {
+        let run = pgvac(&args);
+        assert_eq!(run.status, 3, "{args:?}: {}", run.transcript());
+        assert!(run.stdout.is_empty(), "{args:?}: {}", run.transcript());
+        let lines: Vec<&str> = run.stderr.lines().collect();
+        assert!(
+            lines.len() == 1
+                && lines[0].starts_with("pgvac: error: ")
+                && lines[0].contains(expected),
+            "{args:?}: expected one line with {expected:?}: {}",
+            run.transcript()
+        );
+    }
+}
+
+/// Ctrl-C while pgvac waits for a server that never answers: exit 130 at once with one line,
+/// nothing on stdout, no -o file. (The real-server test checks that a running statement is
+/// cancelled on the server.)
+#[test]
+fn ctrl_c_while_connecting_exits_130_and_writes_nothing() {
+    use std::io::Read;
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("snapshot.json");
+    for (command, expected) in [
+        (
+            "collect",
+            "pgvac: interrupted: no statement of pgvac's was running on the server; nothing was written",
+        ),
+        ("ping", "pgvac: interrupted"),
+    ] {
+        let mut args = vec![
+            command,
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port,
+            "-U",
+            "postgres",
+            "--connect-timeout",
+            "60",
+        ];
+        if command == "collect" {
+            args.extend(["-o", out.to_str().unwrap()]);
+        }
+        let mut child = Command::new(env!("CARGO_BIN_EXE_pgvac"))
+            .args(&args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Long enough to be waiting on the silent port.
+        std::thread::sleep(std::time::Duration::from_millis(700));
+        assert!(
+            Command::new("kill")
+                .args(["-INT", &child.id().to_string()])
+                .status()
+                .unwrap()
+                .success()
+        );
+        let started = std::time::Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if started.elapsed() > std::time::Duration::from_secs(10) {
+                child.kill().unwrap();
+                panic!("{command}: still running 10 s after Ctrl-C");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        let mut stdout = String::new();
+        let mut stderr = String::new();
+        child
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut stdout)
+            .unwrap();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
+        assert_eq!(status.code(), Some(130), "{command}: {status:?}\n{stderr}");
+        assert_eq!(stderr.trim_end(), expected, "{command}");
+        assert!(stdout.is_empty(), "{command}: {stdout}");
+        assert!(!out.exists(), "{command}: -o was written");
+    }
+    drop(silent);
+}
+
+/// docs/reliability.md names the test behind each row: every name must be a test that exists,
+/// where the doc says it is, so the table cannot drift from the suite.
+#[test]
+fn reliability_doc_names_only_tests_that_exist() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let doc = std::fs::read_to_string(root.join("docs/reliability.md")).unwrap();
+    let read = |path: &str| std::fs::read_to_string(root.join(path)).unwrap();
+    let postgres: String = std::fs::read_dir(root.join("tests/postgres"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    let mut lib = String::new();
+    let mut dirs = vec![root.join("src")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                lib.push_str(&std::fs::read_to_string(path).unwrap());
+            }
+        }
+    }
+    let mut named = 0;
+    for quoted in doc.split('`').skip(1).step_by(2) {
+        let (binary, name) = if let Some(name) = quoted.strip_prefix("pgN::") {
+            ("postgres", name)
+        } else if let Some(name) = quoted.strip_prefix("pg11::") {
+            ("postgres 11", name)
+        } else if let Some((binary @ ("cli" | "cli_logs" | "lib" | "fuzz_seeds"), name)) =
+            quoted.split_once(' ')
+        {
+            (binary, name)
+        } else {
+            continue;
+        };
+        if name == "name" {
+            // The intro's `pgN::name`.
+            continue;
+        }
+        named += 1;
+        let exists = match binary {
+            "postgres" => postgres.contains(&format!("\"{name}\"")),
+            "postgres 11" => {
+                let unsupported = read("tests/postgres/collect.rs");
+                let list = &unsupported[unsupported.find("UNSUPPORTED_TESTS").unwrap()..];
+                list.contains(&format!("\"{name}\""))
+            }
+            "cli" => read("tests/cli.rs").contains(&format!("fn {name}(")),
+            "cli_logs" => read("tests/cli_logs.rs").contains(&format!("fn {name}(")),
+            "fuzz_seeds" => read("tests/fuzz_seeds.rs").contains(&format!("fn {name}(")),
+            _ => {
+                let function = name.rsplit("::").next().unwrap();
+                lib.contains(&format!("fn {function}("))
+            }
+        };
+        assert!(
+            exists,
+            "docs/reliability.md names `{quoted}`, which is no test"
+        );
+    }
+    assert!(
+        named >= 40,
+        "only {named} tests named in docs/reliability.md"
+    );
+}

@@ -104,13 +104,13 @@ always\t''
 never\t''"
 complete -c pgvac -n "__fish_pgvac_using_subcommand report" -l width -d 'Columns the terminal report fits in [default: the terminal\'s width, or 100]' -r
 complete -c pgvac -n "__fish_pgvac_using_subcommand report" -l top -d 'Show at most N rows and findings per section' -r
-complete -c pgvac -n "__fish_pgvac_using_subcommand report" -l history -d 'Keep each run\'s snapshot in DIR (created if missing) and report trends against the earlier ones: XIDs consumed per hour, time until each database reaches its limits, dead rows and autovacuums per table. Rates need two runs' -r -F
+complete -c pgvac -n "__fish_pgvac_using_subcommand report" -l history -d 'Keep what trends need of each run in DIR (created if missing; one compressed file a run) and report trends against the earlier ones: XIDs consumed per hour, time until each database reaches its limits, dead rows and autovacuums per table. Rates need two runs' -r -F
 complete -c pgvac -n "__fish_pgvac_using_subcommand report" -l log -d 'Add findings from this server log (repeatable; `-` for stdin, .gz read transparently): the LOG rules' -r -F
 complete -c pgvac -n "__fish_pgvac_using_subcommand report" -l log-prefix -d 'With --log: the server\'s log_line_prefix (`rds`: the RDS default)' -r
 complete -c pgvac -n "__fish_pgvac_using_subcommand report" -l log-format -d 'With --log: the log format [default: from the file name, else its first line]' -r -f -a "stderr\t'`log_destination = stderr` (also through the logging collector), any log_line_prefix'
 csvlog\t'`log_destination = csvlog`'
 jsonlog\t'`log_destination = jsonlog` (15+)'"
-complete -c pgvac -n "__fish_pgvac_using_subcommand report" -l keep -d 'With --history: how many snapshots to keep (the newest)' -r
+complete -c pgvac -n "__fish_pgvac_using_subcommand report" -l keep -d 'With --history: how many runs to keep (the newest)' -r
 complete -c pgvac -n "__fish_pgvac_using_subcommand report" -s v -l verbose -d 'Show the evidence of each finding (the numbers the rule used) and the locks fixes take'
 complete -c pgvac -n "__fish_pgvac_using_subcommand report" -l include-destructive -d 'SQL script: leave statements that end sessions or drop objects uncommented'
 complete -c pgvac -n "__fish_pgvac_using_subcommand report" -l allow-partial -d 'Accept an incomplete run (a database or source that could not be read): the findings decide the exit status, and --output and --history are written anyway. The report still says what was not read'

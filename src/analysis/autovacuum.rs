@@ -19,288 +19,25 @@
 //! - Temporary tables and partitioned tables are never processed; a table with
 //!   `autovacuum_enabled = false`, or any table while `autovacuum` or `track_counts` is off, only
 //!   gets a forced anti-wraparound vacuum.
+//! - While `autovacuum` or `track_counts` is off server-wide, a worker comes to a database only
+//!   once its `age(datfrozenxid)` (or `mxid_age(datminmxid)`) passes the server's freeze max age
+//!   ([`database_forced`]); a table past only its lowered per-table limit waits until then.
+//! - Workers use their database's settings ([`crate::analysis::settings`]): a database's own
+//!   `maintenance_work_mem`, `vacuum_cost_*` and freeze ages, not pgvac's session's.
 //!
 //! What a snapshot cannot show, and is therefore not modelled: the server lowers the effective
 //! multixact freeze max age when multixact member space runs short
 //! (`MultiXactMemberFreezeThreshold`); pgvac uses the setting.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
-use crate::snapshot::{Database, Persistence, RelKind, Snapshot, Table, TableOptions};
+pub use crate::analysis::settings::{
+    GlobalSettings, HiddenSetting, Resolved, SettingOrigin, WorkerSettings,
+};
+use crate::snapshot::{Database, Persistence, RelKind, Table, TableOptions};
 
 /// `pg_statistic`'s fixed oid: `ANALYZE` refuses it, so autovacuum never analyzes it.
 const PG_STATISTIC_OID: u32 = 2619;
-
-/// Autovacuum's memory for dead tuples could not exceed `MaxAllocSize` (1 GB) before 17.
-const WORK_MEM_CAP_BEFORE_17: i64 = 1024 * 1024 * 1024;
-
-/// The server-wide autovacuum settings, typed and resolved.
-///
-/// Read from `pg_settings` in each setting's base unit. A setting missing from the snapshot (or
-/// unreadable) takes the version's compiled-in default, and its name is listed in
-/// `assumed_defaults`, so a rule can say that it guessed.
-#[derive(Debug, Clone, PartialEq)]
-pub struct GlobalSettings {
-    /// The server's major version (12 to 18).
-    pub server_major: i32,
-    /// `autovacuum`.
-    pub autovacuum: bool,
-    /// `track_counts`: without it autovacuum has no counts to act on.
-    pub track_counts: bool,
-    pub vacuum_threshold: i64,
-    pub vacuum_scale_factor: f64,
-    /// 13+: `autovacuum_vacuum_insert_threshold` (-1 switches the insert trigger off).
-    pub vacuum_insert_threshold: Option<i64>,
-    /// 13+.
-    pub vacuum_insert_scale_factor: Option<f64>,
-    /// 18+: `autovacuum_vacuum_max_threshold` (-1 switches the cap off).
-    pub vacuum_max_threshold: Option<i64>,
-    pub analyze_threshold: i64,
-    pub analyze_scale_factor: f64,
-    /// `autovacuum_freeze_max_age`.
-    pub freeze_max_age: i64,
-    /// `autovacuum_multixact_freeze_max_age`.
-    pub multixact_freeze_max_age: i64,
-    /// `autovacuum_vacuum_cost_delay` in milliseconds, -1 resolved to `vacuum_cost_delay`.
-    pub cost_delay_ms: f64,
-    /// `autovacuum_vacuum_cost_limit`, -1 resolved to `vacuum_cost_limit`.
-    pub cost_limit: i64,
-    pub max_workers: i64,
-    /// 18+: `autovacuum_worker_slots`, the bound on `autovacuum_max_workers` without a restart.
-    pub worker_slots: Option<i64>,
-    pub naptime: Duration,
-    /// Memory for dead tuples per worker: `autovacuum_work_mem`, -1 resolved to
-    /// `maintenance_work_mem`, capped at 1 GB before 17.
-    pub work_mem_bytes: i64,
-    /// Settings not found (or not readable) in the snapshot, for which the version's default was
-    /// assumed.
-    pub assumed_defaults: Vec<String>,
-}
-
-impl GlobalSettings {
-    /// Type the autovacuum settings of a snapshot.
-    pub fn from_snapshot(snapshot: &Snapshot) -> GlobalSettings {
-        let major = snapshot.server.major();
-        let mut reader = SettingsReader {
-            snapshot,
-            assumed: Vec::new(),
-        };
-        let autovacuum = reader.boolean("autovacuum");
-        let track_counts = reader.boolean("track_counts");
-        let vacuum_threshold = reader.integer("autovacuum_vacuum_threshold");
-        let vacuum_scale_factor = reader.real("autovacuum_vacuum_scale_factor");
-        let (vacuum_insert_threshold, vacuum_insert_scale_factor) = if major >= 13 {
-            (
-                Some(reader.integer("autovacuum_vacuum_insert_threshold")),
-                Some(reader.real("autovacuum_vacuum_insert_scale_factor")),
-            )
-        } else {
-            (None, None)
-        };
-        let vacuum_max_threshold =
-            (major >= 18).then(|| reader.integer("autovacuum_vacuum_max_threshold"));
-        let analyze_threshold = reader.integer("autovacuum_analyze_threshold");
-        let analyze_scale_factor = reader.real("autovacuum_analyze_scale_factor");
-        let freeze_max_age = reader.integer("autovacuum_freeze_max_age");
-        let multixact_freeze_max_age = reader.integer("autovacuum_multixact_freeze_max_age");
-
-        // table_recheck_autovac: a delay >= 0 and a limit > 0 are used, else vacuum_cost_*.
-        let autovacuum_delay = reader.millis("autovacuum_vacuum_cost_delay");
-        let cost_delay_ms = if autovacuum_delay >= 0.0 {
-            autovacuum_delay
-        } else {
-            reader.millis("vacuum_cost_delay")
-        };
-        let autovacuum_limit = reader.integer("autovacuum_vacuum_cost_limit");
-        let cost_limit = if autovacuum_limit > 0 {
-            autovacuum_limit
-        } else {
-            reader.integer("vacuum_cost_limit")
-        };
-        let max_workers = reader.integer("autovacuum_max_workers");
-        let worker_slots = (major >= 18).then(|| reader.integer("autovacuum_worker_slots"));
-        let naptime =
-            Duration::from_secs_f64((reader.millis("autovacuum_naptime") / 1000.0).max(0.0));
-
-        let autovacuum_work_mem = reader.bytes("autovacuum_work_mem");
-        let mut work_mem_bytes = if autovacuum_work_mem < 0 {
-            reader.bytes("maintenance_work_mem")
-        } else {
-            autovacuum_work_mem
-        };
-        if major < 17 {
-            work_mem_bytes = work_mem_bytes.min(WORK_MEM_CAP_BEFORE_17);
-        }
-
-        GlobalSettings {
-            server_major: major,
-            autovacuum,
-            track_counts,
-            vacuum_threshold,
-            vacuum_scale_factor,
-            vacuum_insert_threshold,
-            vacuum_insert_scale_factor,
-            vacuum_max_threshold,
-            analyze_threshold,
-            analyze_scale_factor,
-            freeze_max_age,
-            multixact_freeze_max_age,
-            cost_delay_ms,
-            cost_limit,
-            max_workers,
-            worker_slots,
-            naptime,
-            work_mem_bytes,
-            assumed_defaults: reader.assumed,
-        }
-    }
-
-    /// `AutoVacuumingActive()`: the daemon acts on thresholds only with both `autovacuum` and
-    /// `track_counts` on; otherwise it runs only forced anti-wraparound vacuums.
-    pub fn autovacuum_active(&self) -> bool {
-        self.autovacuum && self.track_counts
-    }
-}
-
-/// The compiled-in default of an autovacuum setting, in its base unit, as `pg_settings` shows
-/// it (`boot_val`). The values are the same in every version that has the setting, except that
-/// the insert trigger only exists from 13 and the cap and worker slots from 18.
-fn compiled_default(name: &str) -> Option<&'static str> {
-    Some(match name {
-        "autovacuum" | "track_counts" => "on",
-        "autovacuum_vacuum_threshold" | "autovacuum_analyze_threshold" => "50",
-        "autovacuum_vacuum_scale_factor" | "autovacuum_vacuum_insert_scale_factor" => "0.2",
-        "autovacuum_analyze_scale_factor" => "0.1",
-        "autovacuum_vacuum_insert_threshold" => "1000",
-        "autovacuum_vacuum_max_threshold" => "100000000",
-        "autovacuum_freeze_max_age" => "200000000",
-        "autovacuum_multixact_freeze_max_age" => "400000000",
-        "autovacuum_vacuum_cost_delay" => "2",
-        "vacuum_cost_delay" => "0",
-        "autovacuum_vacuum_cost_limit" | "autovacuum_work_mem" => "-1",
-        "vacuum_cost_limit" => "200",
-        "autovacuum_max_workers" => "3",
-        "autovacuum_worker_slots" => "16",
-        "autovacuum_naptime" => "60",
-        "maintenance_work_mem" => "65536",
-        _ => return None,
-    })
-}
-
-/// The base unit of a setting when it is missing from the snapshot, for [`compiled_default`].
-fn default_unit(name: &str) -> Option<&'static str> {
-    match name {
-        "autovacuum_vacuum_cost_delay" | "vacuum_cost_delay" => Some("ms"),
-        "autovacuum_naptime" => Some("s"),
-        "autovacuum_work_mem" | "maintenance_work_mem" => Some("kB"),
-        _ => None,
-    }
-}
-
-struct SettingsReader<'s> {
-    snapshot: &'s Snapshot,
-    assumed: Vec<String>,
-}
-
-impl SettingsReader<'_> {
-    /// The setting's text and unit, or the compiled default (noted as assumed). A setting read
-    /// without a unit takes the unit the server gives it (`pg_settings` always shows one for
-    /// time and memory settings; a snapshot edited by hand may not).
-    fn raw(
-        &mut self,
-        name: &str,
-        valid: impl Fn(&str, Option<&str>) -> bool,
-    ) -> (String, Option<String>) {
-        let found = self.snapshot.setting(name).map(|setting| {
-            let unit = setting.unit.as_deref().or(default_unit(name));
-            (setting.setting.trim(), unit)
-        });
-        match found {
-            Some((text, unit)) if valid(text, unit) => (text.to_string(), unit.map(str::to_string)),
-            _ => {
-                self.assumed.push(name.to_string());
-                (
-                    compiled_default(name).unwrap_or("0").to_string(),
-                    default_unit(name).map(str::to_string),
-                )
-            }
-        }
-    }
-
-    fn boolean(&mut self, name: &str) -> bool {
-        let (text, _) = self.raw(name, |text, _| matches!(text, "on" | "off"));
-        text == "on"
-    }
-
-    fn integer(&mut self, name: &str) -> i64 {
-        let (text, _) = self.raw(name, |text, _| text.parse::<i64>().is_ok());
-        text.parse().unwrap_or(0)
-    }
-
-    fn real(&mut self, name: &str) -> f64 {
-        let (text, _) = self.raw(name, |text, _| text.parse::<f64>().is_ok());
-        text.parse().unwrap_or(0.0)
-    }
-
-    /// A time setting in milliseconds. Negative values (-1 = "use another setting") are kept.
-    fn millis(&mut self, name: &str) -> f64 {
-        let (text, unit) = self.raw(name, |text, unit| {
-            text.parse::<f64>().is_ok() && unit_millis(unit).is_some()
-        });
-        let value: f64 = text.parse().unwrap_or(0.0);
-        if value < 0.0 {
-            return value;
-        }
-        value * unit_millis(unit.as_deref()).unwrap_or(1.0)
-    }
-
-    /// A memory setting in bytes. Negative values (-1 = "use another setting") are kept.
-    fn bytes(&mut self, name: &str) -> i64 {
-        let (text, unit) = self.raw(name, |text, unit| {
-            text.parse::<i64>().is_ok() && unit_bytes(unit).is_some()
-        });
-        let value: i64 = text.parse().unwrap_or(0);
-        if value < 0 {
-            return value;
-        }
-        value.saturating_mul(unit_bytes(unit.as_deref()).unwrap_or(1))
-    }
-}
-
-/// Milliseconds in one `pg_settings.unit` of a time setting (`ms`, `s`, `min`, ...).
-fn unit_millis(unit: Option<&str>) -> Option<f64> {
-    match unit? {
-        "us" => Some(0.001),
-        "ms" => Some(1.0),
-        "s" => Some(1000.0),
-        "min" => Some(60_000.0),
-        "h" => Some(3_600_000.0),
-        "d" => Some(86_400_000.0),
-        _ => None,
-    }
-}
-
-/// Bytes in one `pg_settings.unit` of a memory setting (`B`, `kB`, `8kB`, `16MB`, ...).
-fn unit_bytes(unit: Option<&str>) -> Option<i64> {
-    let unit = unit?;
-    let digits = unit.chars().take_while(|c| c.is_ascii_digit()).count();
-    let (count, suffix) = unit.split_at(digits);
-    let count: i64 = if count.is_empty() {
-        1
-    } else {
-        count.parse().ok()?
-    };
-    let size: i64 = match suffix {
-        "B" => 1,
-        "kB" => 1024,
-        "MB" => 1024 * 1024,
-        "GB" => 1024 * 1024 * 1024,
-        "TB" => 1024_i64.pow(4),
-        _ => return None,
-    };
-    count.checked_mul(size)
-}
 
 /// Where an effective per-table value came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -375,8 +112,29 @@ pub struct WraparoundTrigger {
     pub mxid_age: Option<i64>,
     /// `min(table autovacuum_multixact_freeze_max_age, server's)`.
     pub multixact_freeze_max_age: Effective<i64>,
-    /// Either age exceeds its maximum: autovacuum must vacuum the table now.
+    /// Either age exceeds its maximum: a worker in its database force-vacuums the table, whatever
+    /// else is set. Whether a worker comes to the database is `waits_for_database`.
     pub due: bool,
+    /// No worker comes to the table's database for it yet: autovacuum is off (or `track_counts`
+    /// is, server-wide), and then the launcher starts only for a database whose
+    /// `age(datfrozenxid)` passes the server's `autovacuum_freeze_max_age` (or
+    /// `mxid_age(datminmxid)` the multixact one): a table past only its lowered per-table limit
+    /// waits until then ([`database_forced`]).
+    pub waits_for_database: bool,
+}
+
+/// Autovacuum sends workers to `database` for wraparound even while it is inactive
+/// (`autovacuum` or `track_counts` off): its `age(datfrozenxid)` is past the server's
+/// `autovacuum_freeze_max_age`, or its `mxid_age(datminmxid)` past the multixact one.
+///
+/// The postmaster starts the launcher when the oldest database passes the limit (`SetTransactionIdLimit`,
+/// and every 65,536 XIDs in `GetNewTransactionId`; the same for multixacts); the launcher then
+/// sends one worker to the oldest database past it (`do_start_worker`: strictly older than next
+/// XID minus the limit) and exits, and is started again for the next one when that worker has
+/// advanced the first database's `datfrozenxid`. In that database the worker force-vacuums
+/// every table past its own limit, per-table ones included.
+pub fn database_forced(global: &GlobalSettings, database: &Database) -> bool {
+    database.xid_age > global.freeze_max_age || database.mxid_age > global.multixact_freeze_max_age
 }
 
 /// Why autovacuum can only force an anti-wraparound vacuum on a table.
@@ -386,7 +144,8 @@ pub enum WraparoundOnlyBecause {
     DisabledForTable(OptionSource),
     /// `autovacuum = off`.
     AutovacuumOff,
-    /// `track_counts = off`: there are no counts to compare.
+    /// `track_counts = off`, for the server or for the database's workers (`ALTER DATABASE
+    /// ... SET track_counts = off`): there are no counts to act on.
     TrackCountsOff,
     /// The statistics have no entry for the table.
     NoStatistics,
@@ -438,10 +197,14 @@ pub struct TableAutovacuum {
     /// `pg_statistic`, which autovacuum never analyzes.
     pub analyze: Option<Trigger>,
     pub wraparound: WraparoundTrigger,
-    /// The cost delay its vacuums run with, in milliseconds.
+    /// The cost delay its vacuums run with, in milliseconds (`ServerSetting`: its database's
+    /// workers' value, [`WorkerSettings::cost_delay_ms`]).
     pub cost_delay_ms: Effective<f64>,
-    /// The cost limit its vacuums run with.
+    /// The cost limit its vacuums run with (`ServerSetting`: its database's workers' value).
     pub cost_limit: Effective<i64>,
+    /// The memory for dead tuples its vacuums get: its database's workers'
+    /// ([`WorkerSettings::work_mem_bytes`]).
+    pub work_mem_bytes: i64,
     /// The server would vacuum it now.
     pub vacuum_due: bool,
     /// The server would analyze it now.
@@ -463,23 +226,44 @@ impl TableAutovacuum {
     }
 }
 
-/// Evaluate one table of `database` (whose tables are searched for a TOAST table's owner).
+/// Evaluate one table of `database` (whose tables are searched for a TOAST table's owner), with
+/// the settings of that database's workers.
 pub fn evaluate(global: &GlobalSettings, database: &Database, table: &Table) -> TableAutovacuum {
     let owner = table
         .owner_oid
-        .and_then(|oid| database.tables.iter().find(|t| t.oid == oid));
-    evaluate_table(global, table, owner)
+        .and_then(|oid| table_by_oid(&database.tables, oid));
+    evaluate_table(global, database, table, owner)
+}
+
+/// A table by oid. A database's tables are kept by oid, so it is a binary search (with a scan
+/// for a list in another order).
+fn table_by_oid(tables: &[Table], oid: u32) -> Option<&Table> {
+    match tables.binary_search_by_key(&oid, |t| t.oid) {
+        Ok(at) => Some(&tables[at]),
+        Err(_) => tables.iter().find(|t| t.oid == oid),
+    }
 }
 
 /// Evaluate every table of a database, in the database's order.
 pub fn evaluate_database(global: &GlobalSettings, database: &Database) -> Vec<TableAutovacuum> {
-    let by_oid: HashMap<u32, &Table> = database.tables.iter().map(|t| (t.oid, t)).collect();
+    let sorted = database.tables.is_sorted_by_key(|t| t.oid);
+    let by_oid: HashMap<u32, &Table> = if sorted {
+        HashMap::new()
+    } else {
+        database.tables.iter().map(|t| (t.oid, t)).collect()
+    };
     database
         .tables
         .iter()
         .map(|table| {
-            let owner = table.owner_oid.and_then(|oid| by_oid.get(&oid).copied());
-            evaluate_table(global, table, owner)
+            let owner = table.owner_oid.and_then(|oid| {
+                if sorted {
+                    table_by_oid(&database.tables, oid)
+                } else {
+                    by_oid.get(&oid).copied()
+                }
+            });
+            evaluate_table(global, database, table, owner)
         })
         .collect()
 }
@@ -554,12 +338,14 @@ fn exceeds(count: Option<i64>, rows: f32) -> bool {
     count.is_some_and(|count| count as f32 > rows)
 }
 
-/// Evaluate one table, given its owner when it is a TOAST table.
-pub fn evaluate_table(
+/// Evaluate one table of `database`, given its owner when it is a TOAST table.
+fn evaluate_table(
     global: &GlobalSettings,
+    database: &Database,
     table: &Table,
     owner: Option<&Table>,
 ) -> TableAutovacuum {
+    let workers = global.in_database(database.oid);
     let applied = applied_options(table, owner);
     let applied = applied.as_ref();
     let stats = table.stats.as_ref();
@@ -706,6 +492,7 @@ pub fn evaluate_table(
             || table
                 .mxid_age
                 .is_some_and(|age| age > multixact_freeze_max_age.value),
+        waits_for_database: !global.autovacuum_active() && !database_forced(global, database),
     };
 
     let enabled = AppliedOptions::or_server(applied, |o| o.autovacuum_enabled, |_| true, true);
@@ -714,13 +501,13 @@ pub fn evaluate_table(
         applied,
         |o| o.autovacuum_vacuum_cost_delay,
         |v| v >= 0.0,
-        global.cost_delay_ms,
+        workers.cost_delay_ms.value,
     );
     let cost_limit = AppliedOptions::or_server(
         applied,
         |o| o.autovacuum_vacuum_cost_limit,
         |v| v > 0,
-        global.cost_limit,
+        workers.cost_limit.value,
     );
 
     let never = if table.persistence == Persistence::Temporary {
@@ -736,7 +523,7 @@ pub fn evaluate_table(
             Reach::WraparoundOnly(WraparoundOnlyBecause::DisabledForTable(enabled.source))
         }
         None if !global.autovacuum => Reach::WraparoundOnly(WraparoundOnlyBecause::AutovacuumOff),
-        None if !global.track_counts => {
+        None if !global.track_counts || !workers.track_counts.value => {
             Reach::WraparoundOnly(WraparoundOnlyBecause::TrackCountsOff)
         }
         None if stats.is_none() => Reach::WraparoundOnly(WraparoundOnlyBecause::NoStatistics),
@@ -747,13 +534,13 @@ pub fn evaluate_table(
     // the threshold branch, so it may be analyzed too.
     let (vacuum_due, analyze_due) = if never.is_some() || (!enabled.value && !wraparound.due) {
         (false, false)
-    } else if stats.is_some() && global.autovacuum_active() {
+    } else if stats.is_some() && global.autovacuum_active() && workers.track_counts.value {
         (
             wraparound.due || dead_rows.exceeded || inserts.as_ref().is_some_and(|t| t.exceeded),
             analyze.as_ref().is_some_and(|t| t.exceeded),
         )
     } else {
-        (wraparound.due, false)
+        (wraparound.due && !wraparound.waits_for_database, false)
     };
 
     TableAutovacuum {
@@ -767,6 +554,7 @@ pub fn evaluate_table(
         wraparound,
         cost_delay_ms,
         cost_limit,
+        work_mem_bytes: workers.work_mem_bytes.value,
         vacuum_due,
         analyze_due,
     }
@@ -789,6 +577,7 @@ mod tests {
     use super::*;
     use crate::snapshot::*;
     use chrono::{TimeZone, Utc};
+    use std::time::Duration;
 
     fn setting(name: &str, value: &str, unit: Option<&str>) -> Setting {
         Setting {
@@ -842,6 +631,7 @@ mod tests {
                 .iter()
                 .map(|(name, value, unit)| setting(name, value, *unit))
                 .collect(),
+            role_settings: None,
             databases: Vec::new(),
             sessions: Vec::new(),
             prepared_transactions: Vec::new(),
@@ -873,7 +663,7 @@ mod tests {
             heap_bytes: 100 * 8192,
             xid_age: Some(1000),
             mxid_age: Some(1),
-            options: TableOptions::parse(&reloptions),
+            options: TableOptions::parse(&reloptions).into(),
             reloptions,
             toast: None,
             owner_oid: None,
@@ -904,14 +694,14 @@ mod tests {
         toast.schema = "pg_toast".to_string();
         toast.kind = RelKind::Toast;
         toast.owner_oid = Some(owner.oid);
-        owner.toast = Some(ToastTable {
+        owner.toast = Some(Box::new(ToastTable {
             oid: toast.oid,
             xid_age: toast.xid_age,
             mxid_age: toast.mxid_age,
             relpages: toast.relpages,
             options: TableOptions::parse(&reloptions),
             reloptions,
-        });
+        }));
         database(vec![owner, toast])
     }
 
@@ -934,7 +724,7 @@ mod tests {
     }
 
     fn one(global: &GlobalSettings, table: Table) -> TableAutovacuum {
-        evaluate_table(global, &table, None)
+        evaluate_table(global, &database(Vec::new()), &table, None)
     }
 
     #[test]
@@ -1319,7 +1109,7 @@ mod tests {
         );
         assert!(t.vacuum_due);
         capped.reloptions = vec!["autovacuum_vacuum_max_threshold=-1".to_string()];
-        capped.options = TableOptions::parse(&capped.reloptions);
+        capped.options = TableOptions::parse(&capped.reloptions).into();
         let uncapped = one(&defaults(18), big.clone());
         let mut big_uncapped = big;
         big_uncapped.reloptions = capped.reloptions.clone();
@@ -1368,10 +1158,14 @@ mod tests {
             Reach::WraparoundOnly(WraparoundOnlyBecause::AutovacuumOff)
         );
         assert!(t.dead_rows.exceeded && !t.vacuum_due && !t.analyze_due);
+        // A table past the server's limit is in a database past it too (datfrozenxid is the
+        // oldest relfrozenxid): the launcher is started for it.
         let mut old = busy.clone();
         old.xid_age = Some(300_000_000);
-        let t = one(&global, old);
-        assert!(t.vacuum_due && !t.analyze_due);
+        let mut old_db = database(Vec::new());
+        old_db.xid_age = 300_000_000;
+        let t = evaluate_table(&global, &old_db, &old, None);
+        assert!(t.vacuum_due && !t.analyze_due && !t.wraparound.waits_for_database);
 
         let mut no_counts = defaults(16);
         no_counts.track_counts = false;
@@ -1390,6 +1184,52 @@ mod tests {
             Reach::WraparoundOnly(WraparoundOnlyBecause::NoStatistics)
         );
         assert!(!t.vacuum_due);
+    }
+
+    #[test]
+    fn autovacuum_off_forces_a_table_only_once_its_database_passes_the_server_limit() {
+        let lowered = table(10, "audit", 1000.0, &["autovacuum_freeze_max_age=100000"]);
+        let mut lowered = with_counts(lowered, 0, 0, 0);
+        lowered.xid_age = Some(150_000);
+        let mut young = database(Vec::new());
+        young.xid_age = 150_000;
+        let mut old = database(Vec::new());
+        old.xid_age = 200_000_001;
+        for off in ["autovacuum", "track_counts"] {
+            let mut global = defaults(16);
+            match off {
+                "autovacuum" => global.autovacuum = false,
+                _ => global.track_counts = false,
+            }
+            let t = evaluate_table(&global, &young, &lowered, None);
+            assert!(t.wraparound.due, "{off}: past its own limit");
+            assert!(
+                t.wraparound.waits_for_database && !t.vacuum_due,
+                "{off}: no worker yet"
+            );
+            let t = evaluate_table(&global, &old, &lowered, None);
+            assert!(
+                !t.wraparound.waits_for_database && t.vacuum_due,
+                "{off}: forced"
+            );
+            // At the limit exactly: do_start_worker wants the database strictly older.
+            let mut at = old.clone();
+            at.xid_age = 200_000_000;
+            assert!(
+                !evaluate_table(&global, &at, &lowered, None).vacuum_due,
+                "{off}"
+            );
+            // The multixact limit starts the launcher too.
+            let mut multi = young.clone();
+            multi.mxid_age = 400_000_001;
+            assert!(
+                evaluate_table(&global, &multi, &lowered, None).vacuum_due,
+                "{off}"
+            );
+        }
+        // With autovacuum active the launcher visits every database: the table is forced.
+        let t = evaluate_table(&defaults(16), &young, &lowered, None);
+        assert!(t.vacuum_due && !t.wraparound.waits_for_database);
     }
 
     #[test]

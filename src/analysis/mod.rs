@@ -1,5 +1,6 @@
-//! The analysis of a snapshot: what autovacuum will do with each table ([`autovacuum`]), what
-//! holds vacuum back ([`blockers`]), the per-table advice ([`tuning`]), the wraparound ladder
+//! The analysis of a snapshot: what autovacuum will do with each table ([`autovacuum`]), with
+//! the settings its workers use in each database ([`settings`]), what holds vacuum back
+//! ([`blockers`]), the per-table advice ([`tuning`]), the wraparound ladder
 //! ([`wraparound`]) and the rules that turn them into [`findings`].
 //!
 //! Everything here is a pure function of a [`crate::snapshot::Snapshot`]: no I/O, no clock, no
@@ -10,13 +11,15 @@ pub mod blockers;
 pub mod computed;
 pub mod findings;
 pub mod rules;
+pub mod settings;
 pub mod terminate;
+pub mod trends;
 pub mod tuning;
 pub mod wraparound;
 
+use crate::analysis::trends::Trends;
 use crate::logs::LogSummary;
 use crate::snapshot::Snapshot;
-use crate::store::history::Trends;
 
 use blockers::Thresholds;
 use findings::Finding;

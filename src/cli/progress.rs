@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::collect::{CollectError, CollectOptions, Progress, collect_with_progress};
+use crate::collect::{CollectError, CollectOptions, Progress, collect_until};
 use crate::conn::ConnectionSettings;
 use crate::snapshot::Snapshot;
 
@@ -56,13 +56,15 @@ impl Progress for Line {
     }
 }
 
-/// [`crate::collect::collect`], with the progress line when stderr is a terminal.
+/// [`crate::collect::collect_until`] (Ctrl-C is `interrupt`), with the progress line when
+/// stderr is a terminal.
 pub async fn collect(
     settings: &ConnectionSettings,
     options: &CollectOptions,
+    interrupt: impl std::future::Future<Output = ()>,
 ) -> Result<Snapshot, CollectError> {
     if !std::io::stderr().is_terminal() {
-        return crate::collect::collect(settings, options).await;
+        return collect_until(settings, options, &(), interrupt).await;
     }
     let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
     bar.set_style(
@@ -87,7 +89,7 @@ pub async fn collect(
             }
         })
     };
-    let result = collect_with_progress(settings, options, &line).await;
+    let result = collect_until(settings, options, &line, interrupt).await;
     {
         let mut done = done.lock().unwrap_or_else(|e| e.into_inner());
         *done = true;

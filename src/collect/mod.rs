@@ -14,23 +14,35 @@
 //! - a database that could not be read is re-checked in `pg_database` (by oid) before it is
 //!   called missing: one dropped while pgvac ran is said so ([`Visit::Dropped`]) and does not
 //!   make the run incomplete;
-//! - driver errors reach the user as one plain line, never as the driver's protocol text.
+//! - driver errors reach the user as one plain line, never as the driver's protocol text;
+//! - an interrupted run ([`collect_until`], Ctrl-C) leaves nothing running on the server: each
+//!   session reports its own pid and backend_start when it connects ([`OwnSessions`]), and on
+//!   the interrupt pgvac drops its connections and cancels, by that identity, the statements
+//!   they still execute (a server reads nothing from a client while a statement runs, so a
+//!   closed connection alone would leave it running until its timeout).
 //!
-//! Each source is one file under `sql/`; every query returns one JSON text column per row, which
-//! serde maps onto the snapshot types by column name. Columns that only some versions have are
-//! read from `to_jsonb(row)` by name and arrive as absent fields, never as errors.
+//! Each source is one file under `sql/`. The tables source, the one that grows with the
+//! catalog, returns typed columns read in binary (extended protocol), found by name once per
+//! query; its version-gated lines (`-- N+`) are left out for older servers and their columns
+//! read as absent. The other sources, a few rows each, return one JSON text column per row,
+//! which serde maps onto the snapshot types by column name; there, columns that only some
+//! versions have are read from `to_jsonb(row)` by name and arrive as absent fields, never as
+//! errors.
 
 pub mod temp_owner;
 pub mod terminate;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use sqlx::postgres::PgConnection;
-use sqlx::{Connection, Row};
+use sqlx::postgres::types::Oid;
+use sqlx::postgres::{PgConnection, PgRow};
+use sqlx::{AssertSqlSafe, Column, Connection, Row};
 
 use crate::analysis::findings::plural;
 use crate::conn::{ConnectError, ConnectionSettings};
@@ -51,6 +63,108 @@ pub enum CollectError {
     },
     #[error("database \"{0}\" does not exist (named with -d/--dbname)")]
     NoSuchDatabase(String),
+    /// The run was interrupted ([`collect_until`]); what became of pgvac's statements.
+    #[error("{0}")]
+    Interrupted(Cancelled),
+}
+
+/// What an interrupted run did about the statements its sessions were still executing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cancelled {
+    /// The server cancelled this many (0: none was running).
+    Statements(i64),
+    /// The cancel could not be sent: they run until their statement timeout.
+    Failed(String),
+}
+
+impl std::fmt::Display for Cancelled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Cancelled::Statements(0) => {
+                write!(f, "no statement of pgvac's was running on the server")
+            }
+            Cancelled::Statements(n) => write!(
+                f,
+                "the server cancelled pgvac's {}",
+                plural(
+                    usize::try_from(*n).unwrap_or(usize::MAX),
+                    "running statement",
+                    "running statements"
+                )
+            ),
+            Cancelled::Failed(why) => write!(
+                f,
+                "could not cancel pgvac's statements on the server ({why}): they stop at their \
+                 statement timeout"
+            ),
+        }
+    }
+}
+
+/// The server sessions pgvac opened in this run, each named by the pid and backend_start it
+/// reported right after connecting, so that an interrupted run can cancel what they still
+/// execute, and nothing else.
+#[derive(Debug, Clone, Default)]
+pub struct OwnSessions(Arc<Mutex<Vec<OwnSession>>>);
+
+#[derive(Debug, Clone, Deserialize)]
+struct OwnSession {
+    pid: i32,
+    /// As the server wrote it (JSON text of a timestamptz): compared by the server, exactly.
+    backend_start: String,
+}
+
+impl OwnSessions {
+    /// Open a session on `database` and note who it is on the server. A session that cannot
+    /// say so is used all the same (its statements fail or succeed as they would); only a
+    /// cancel could not reach it.
+    async fn connect(
+        &self,
+        settings: &ConnectionSettings,
+        database: &str,
+    ) -> Result<PgConnection, ConnectError> {
+        let mut conn = settings.connect(database).await?;
+        let identity = sqlx::raw_sql(include_str!("../../sql/own_session.sql"))
+            .fetch_optional(&mut conn)
+            .await;
+        if let Ok(Some(row)) = identity
+            && let Ok(text) = row.try_get::<String, _>(0)
+            && let Ok(session) = serde_json::from_str::<OwnSession>(&text)
+        {
+            self.0.lock().expect("own sessions lock").push(session);
+        }
+        Ok(conn)
+    }
+
+    /// Cancel what these sessions still execute, from a new session on `database`. Their
+    /// connections must be closed first, or the next statement would follow the cancelled one.
+    async fn cancel(&self, settings: &ConnectionSettings, database: &str) -> Cancelled {
+        let (pids, starts): (Vec<i32>, Vec<String>) = self
+            .0
+            .lock()
+            .expect("own sessions lock")
+            .iter()
+            .map(|s| (s.pid, s.backend_start.clone()))
+            .unzip();
+        if pids.is_empty() {
+            return Cancelled::Statements(0);
+        }
+        let mut conn = match settings.connect(database).await {
+            Ok(conn) => conn,
+            Err(error) => return Cancelled::Failed(error.to_string()),
+        };
+        let cancelled: Result<i64, sqlx::Error> =
+            sqlx::query_scalar(include_str!("../../sql/cancel_own_sessions.sql"))
+                .bind(pids)
+                .bind(starts)
+                .fetch_one(&mut conn)
+                .await;
+        let _ = conn.close().await;
+        match cancelled {
+            Ok(n) => Cancelled::Statements(n),
+            Err(error) => Cancelled::Failed(SourceError::from_sqlx(&error).message),
+        }
+    }
 }
 
 /// Which databases to visit and how many at once.
@@ -75,7 +189,9 @@ impl Default for CollectOptions {
     }
 }
 
-const BEGIN: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+/// Every reader's transaction, and the savepoint each source rolls back to when it fails (it
+/// stays defined after `ROLLBACK TO`, so one savepoint serves every source): one round trip.
+const BEGIN: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SAVEPOINT pgvac_source";
 
 /// Told as a collection goes, for a progress line ([`crate::cli::progress`]).
 pub trait Progress: Sync {
@@ -92,7 +208,7 @@ pub async fn collect(
     settings: &ConnectionSettings,
     options: &CollectOptions,
 ) -> Result<Snapshot, CollectError> {
-    collect_with_progress(settings, options, &()).await
+    collect_until(settings, options, &(), std::future::pending()).await
 }
 
 /// [`collect`], telling `progress` how far it got.
@@ -101,14 +217,55 @@ pub async fn collect_with_progress(
     options: &CollectOptions,
     progress: &dyn Progress,
 ) -> Result<Snapshot, CollectError> {
-    let first_database = options
+    collect_until(settings, options, progress, std::future::pending()).await
+}
+
+/// Read the whole snapshot, telling `progress` how far it got, unless `interrupt` completes
+/// first (Ctrl-C): then every connection of the run is dropped, the statements pgvac's
+/// sessions still execute on the server are cancelled, and the result is
+/// [`CollectError::Interrupted`].
+pub async fn collect_until(
+    settings: &ConnectionSettings,
+    options: &CollectOptions,
+    progress: &dyn Progress,
+    interrupt: impl Future<Output = ()>,
+) -> Result<Snapshot, CollectError> {
+    let own = OwnSessions::default();
+    // The run's future, and with it every connection, is dropped when the select ends.
+    let finished = {
+        let run = read_all(settings, options, progress, &own);
+        tokio::select! {
+            result = run => Some(result),
+            () = interrupt => None,
+        }
+    };
+    match finished {
+        Some(result) => result,
+        None => Err(CollectError::Interrupted(
+            own.cancel(settings, &first_database(settings, options))
+                .await,
+        )),
+    }
+}
+
+/// The database pgvac connects to first (and where it reads the cluster-wide sources).
+fn first_database(settings: &ConnectionSettings, options: &CollectOptions) -> String {
+    options
         .databases
         .first()
         .cloned()
-        .unwrap_or_else(|| settings.initial_database());
-    let mut conn = settings.connect(&first_database).await?;
+        .unwrap_or_else(|| settings.initial_database())
+}
+
+async fn read_all(
+    settings: &ConnectionSettings,
+    options: &CollectOptions,
+    progress: &dyn Progress,
+    own: &OwnSessions,
+) -> Result<Snapshot, CollectError> {
+    let first_database = first_database(settings, options);
+    let mut conn = own.connect(settings, &first_database).await?;
     let (mut cluster, no_connect) = read_cluster(&mut conn, &first_database).await?;
-    let _ = conn.close().await;
 
     let names: Vec<String> = cluster.databases.iter().map(|d| d.name.clone()).collect();
     for wanted in &options.databases {
@@ -145,11 +302,36 @@ pub async fn collect_with_progress(
         }
     }
 
+    // The first database's visit reuses the session of the cluster-wide read, when that read
+    // went well: one connection set-up less per run. Otherwise it is closed now, so that no
+    // more than --jobs sessions are open at once.
+    let reuse = cluster.missing.is_empty() && to_visit.contains(&first_database);
+    let first_session = if reuse {
+        Some(conn)
+    } else {
+        let _ = conn.close().await;
+        None
+    };
+    let first_session = std::sync::Mutex::new(first_session);
+    let (first_session, first_database) = (&first_session, &first_database);
     let jobs = options.jobs.max(1);
     progress.visiting(to_visit.len());
     let visits: Vec<(String, DatabaseContents)> = futures::stream::iter(to_visit)
         .map(|name| async move {
-            let contents = read_database(settings, &name, cluster.server.version_num).await;
+            let session = if name == *first_database {
+                first_session.lock().map_or(None, |mut s| s.take())
+            } else {
+                None
+            };
+            let contents = read_database(
+                settings,
+                own,
+                &name,
+                session,
+                cluster.server.version_num,
+                cluster.server.block_size,
+            )
+            .await;
             progress.database_read(contents.tables.len());
             (name, contents)
         })
@@ -176,7 +358,7 @@ pub async fn collect_with_progress(
         cluster.missing.extend(contents.missing);
     }
 
-    recheck_unread_databases(settings, &first_database, &mut cluster).await;
+    recheck_unread_databases(settings, own, first_database, &mut cluster).await;
     name_running_vacuums(&mut cluster);
     note_hidden_data(&mut cluster);
     Ok(cluster)
@@ -207,8 +389,34 @@ struct Recheck {
 /// oid: a database re-created under the same name is another one) or now invalid was dropped
 /// while pgvac ran, which is no reason to call the run incomplete. A server restart seen here is
 /// noted. If the check itself cannot be made, the databases stay missing.
+/// How long to wait before each new look at a database whose session was ended (1.75 s at most).
+const RECHECK_WAITS_MS: [u64; 3] = [250, 500, 1000];
+
+/// The databases as they are now, from a new session in `first_database`.
+async fn read_recheck(
+    settings: &ConnectionSettings,
+    own: &OwnSessions,
+    first_database: &str,
+) -> Result<Recheck, String> {
+    let mut conn = own
+        .connect(settings, first_database)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut reader = Reader::new(&mut conn, first_database);
+    reader.execute(BEGIN).await.map_err(|e| e.message)?;
+    let rows: Vec<Recheck> = reader
+        .try_rows(include_str!("../../sql/recheck_databases.sql"))
+        .await
+        .map_err(|e| e.message)?;
+    let _ = conn.close().await;
+    rows.into_iter()
+        .next()
+        .ok_or_else(|| "no row returned".to_string())
+}
+
 async fn recheck_unread_databases(
     settings: &ConnectionSettings,
+    own: &OwnSessions,
     first_database: &str,
     snapshot: &mut Snapshot,
 ) {
@@ -221,35 +429,49 @@ async fn recheck_unread_databases(
     if unread.is_empty() {
         return;
     }
-    let recheck = async {
-        let mut conn = settings
-            .connect(first_database)
-            .await
-            .map_err(|e| e.to_string())?;
-        let mut reader = Reader::new(&mut conn, first_database);
-        reader.execute(BEGIN).await.map_err(|e| e.message)?;
-        let rows: Vec<Recheck> = reader
-            .try_rows(include_str!("../../sql/recheck_databases.sql"))
-            .await
-            .map_err(|e| e.message)?;
-        let _ = conn.close().await;
-        rows.into_iter()
-            .next()
-            .ok_or_else(|| "no row returned".to_string())
-    };
-    let recheck = match recheck.await {
-        Ok(recheck) => recheck,
-        Err(message) => {
-            snapshot.warnings.push(CollectionWarning {
-                source: "pg_database".to_string(),
-                database: None,
-                message: format!(
-                    "could not check whether the databases that were not read still exist: \
-                     {message}"
-                ),
-            });
-            return;
+    // A database whose session was ended under pgvac may be on its way out: DROP DATABASE
+    // ... WITH (FORCE) ends the sessions first and removes the row a moment later. Those are
+    // looked at again a few times, briefly, before the run calls them unread.
+    let ended: Vec<u32> = snapshot
+        .databases
+        .iter()
+        .filter(|d| unread.contains(&d.oid))
+        .filter(|d| {
+            snapshot.missing.iter().any(|m| {
+                m.database.as_deref() == Some(d.name.as_str())
+                    && (m.cause == MissingCause::ConnectionLost
+                        || m.sqlstate.as_deref().is_some_and(|s| s.starts_with("57P0")))
+            })
+        })
+        .map(|d| d.oid)
+        .collect();
+    let mut attempt = 0;
+    let recheck = loop {
+        let recheck = match read_recheck(settings, own, first_database).await {
+            Ok(recheck) => recheck,
+            Err(message) => {
+                snapshot.warnings.push(CollectionWarning {
+                    source: "pg_database".to_string(),
+                    database: None,
+                    message: format!(
+                        "could not check whether the databases that were not read still exist: \
+                         {message}"
+                    ),
+                });
+                return;
+            }
+        };
+        let still_there = ended.iter().any(|oid| {
+            recheck
+                .databases
+                .iter()
+                .any(|d| d.oid == *oid && !d.invalid)
+        });
+        if !still_there || attempt == RECHECK_WAITS_MS.len() {
+            break recheck;
         }
+        tokio::time::sleep(std::time::Duration::from_millis(RECHECK_WAITS_MS[attempt])).await;
+        attempt += 1;
     };
     if recheck.postmaster_start_time != snapshot.server.postmaster_start_time {
         snapshot.warnings.push(CollectionWarning {
@@ -355,6 +577,28 @@ fn first_line(text: &str) -> String {
     text.lines().next().unwrap_or("").trim().to_string()
 }
 
+/// Hand every row of a result to `each`. After a failure the rest is drained (and dropped), so
+/// the connection is ready for the next statement.
+async fn drain(
+    mut stream: futures::stream::BoxStream<'_, Result<PgRow, sqlx::Error>>,
+    mut each: impl FnMut(&PgRow) -> Result<(), String>,
+) -> Result<(), SourceError> {
+    let mut outcome = Ok(());
+    while let Some(row) = stream.next().await {
+        let item = row.map_err(|e| SourceError::from_sqlx(&e)).and_then(|row| {
+            each(&row).map_err(|e| SourceError {
+                cause: MissingCause::UnexpectedData,
+                sqlstate: None,
+                message: format!("pgvac could not read a row ({e}): please report this"),
+            })
+        });
+        if let (Ok(()), Err(error)) = (&outcome, item) {
+            outcome = Err(error);
+        }
+    }
+    outcome
+}
+
 /// Runs each source inside a savepoint, so one failing source leaves the transaction usable,
 /// and records what failed. Once the connection is lost, later sources are not sent.
 struct Reader<'c> {
@@ -426,40 +670,41 @@ impl<'c> Reader<'c> {
         &mut self,
         sql: &'static str,
     ) -> Result<Vec<T>, SourceError> {
-        self.execute("SAVEPOINT pgvac_source").await?;
-        let parsed = {
-            let mut stream = sqlx::raw_sql(sql).fetch(&mut *self.conn);
-            let mut parsed: Result<Vec<T>, SourceError> = Ok(Vec::new());
-            while let Some(row) = stream.next().await {
-                let item = row.map_err(|e| SourceError::from_sqlx(&e)).and_then(|row| {
-                    let text: String = row.try_get(0).map_err(|e| SourceError::from_sqlx(&e))?;
-                    serde_json::from_str(&text).map_err(|e| SourceError {
-                        cause: MissingCause::UnexpectedData,
-                        sqlstate: None,
-                        message: format!("pgvac could not read a row ({e}): please report this"),
-                    })
-                });
-                match (&mut parsed, item) {
-                    (Ok(items), Ok(item)) => items.push(item),
-                    (Ok(_), Err(error)) => parsed = Err(error),
-                    // Keep draining so the connection is ready for the next statement.
-                    (Err(_), _) => {}
-                }
-            }
-            parsed
-        };
-        match parsed {
-            Ok(rows) => {
-                self.execute("RELEASE SAVEPOINT pgvac_source").await?;
-                Ok(rows)
-            }
-            Err(error) => {
-                let error = self.note(error, "a source");
-                // Only a live connection can roll back; a lost one is noted already.
-                let _ = self.execute("ROLLBACK TO SAVEPOINT pgvac_source").await;
-                Err(error)
-            }
+        self.check_connection()?;
+        let mut items = Vec::new();
+        let outcome = drain(sqlx::raw_sql(sql).fetch(&mut *self.conn), |row| {
+            let text: String = row.try_get(0).map_err(|e| e.to_string())?;
+            items.push(serde_json::from_str(&text).map_err(|e| e.to_string())?);
+            Ok(())
+        })
+        .await;
+        self.finish(outcome).await?;
+        Ok(items)
+    }
+
+    /// Each row of a query with typed columns, handed to `each` as it arrives. The query goes
+    /// by the extended protocol, so the rows come in binary: no text is built on the server.
+    async fn try_typed(
+        &mut self,
+        sql: String,
+        each: impl FnMut(&PgRow) -> Result<(), String>,
+    ) -> Result<(), SourceError> {
+        self.check_connection()?;
+        let query = sqlx::query(AssertSqlSafe(sql)).persistent(false);
+        let outcome = drain(query.fetch(&mut *self.conn), each).await;
+        self.finish(outcome).await
+    }
+
+    /// After a source failed, roll back to the transaction's savepoint (set by [`BEGIN`]), so
+    /// the next source can still be read.
+    async fn finish(&mut self, outcome: Result<(), SourceError>) -> Result<(), SourceError> {
+        if let Err(error) = outcome {
+            let error = self.note(error, "a source");
+            // Only a live connection can roll back; a lost one is noted already.
+            let _ = self.execute("ROLLBACK TO SAVEPOINT pgvac_source").await;
+            return Err(error);
         }
+        Ok(())
     }
 
     /// Record a source that was not read: a note naming the grant when a privilege is missing
@@ -631,6 +876,16 @@ async fn read_cluster(
     let settings: Vec<Setting> = reader
         .rows("pg_settings", include_str!("../../sql/settings.sql"))
         .await;
+    let role_settings = match reader
+        .try_rows(include_str!("../../sql/role_settings.sql"))
+        .await
+    {
+        Ok(rows) => Some(rows),
+        Err(error) => {
+            reader.record("pg_db_role_setting", error);
+            None
+        }
+    };
     let database_rows: Vec<DatabaseRow> = reader
         .try_rows(include_str!("../../sql/databases.sql"))
         .await
@@ -725,6 +980,7 @@ async fn read_cluster(
         },
         role,
         settings,
+        role_settings,
         databases,
         sessions,
         prepared_transactions,
@@ -748,68 +1004,337 @@ struct DatabaseContents {
     missing: Vec<Missing>,
 }
 
-#[derive(Deserialize)]
-struct TableRow {
-    oid: u32,
-    schema: String,
-    name: String,
-    relkind: String,
-    relpersistence: String,
-    reltuples: f64,
-    relpages: i64,
-    relallvisible: i64,
-    relallfrozen: Option<i64>,
-    heap_bytes: i64,
-    xid_age: Option<i64>,
-    mxid_age: Option<i64>,
-    reloptions: Option<Vec<String>>,
-    toast_oid: Option<u32>,
-    toast_xid_age: Option<i64>,
-    toast_mxid_age: Option<i64>,
-    toast_relpages: Option<i64>,
-    toast_reloptions: Option<Vec<String>>,
-    owner_oid: Option<u32>,
-    stats: Option<TableStats>,
-    index_count: i64,
-    index_bytes: i64,
+/// The tables source for a server version: `sql/tables.sql` without the lines marked `-- N+`
+/// for a later version N. Their columns are then absent from the rows, and read as absent.
+fn tables_sql(version_num: i32) -> String {
+    let major = version_num / 10000;
+    let mut sql = String::new();
+    for line in include_str!("../../sql/tables.sql").lines() {
+        let since = line
+            .rsplit_once("-- ")
+            .filter(|(code, _)| !code.trim().is_empty())
+            .and_then(|(_, marker)| marker.trim().strip_suffix('+')?.parse::<i32>().ok());
+        if since.is_none_or(|since| major >= since) {
+            sql.push_str(line);
+            sql.push('\n');
+        }
+    }
+    sql
 }
 
-impl TableRow {
-    fn into_table(self) -> Option<Table> {
-        let reloptions = self.reloptions.unwrap_or_default();
-        let toast = self.toast_oid.map(|oid| {
-            let reloptions = self.toast_reloptions.unwrap_or_default();
-            ToastTable {
-                oid,
-                xid_age: self.toast_xid_age,
-                mxid_age: self.toast_mxid_age,
-                relpages: self.toast_relpages.unwrap_or(0),
-                options: TableOptions::parse(&reloptions),
-                reloptions,
-            }
-        });
-        Some(Table {
-            oid: self.oid,
-            schema: self.schema,
-            name: self.name,
-            kind: RelKind::from_relkind(&self.relkind)?,
-            persistence: Persistence::from_relpersistence(&self.relpersistence)?,
-            reltuples: self.reltuples,
-            relpages: self.relpages,
-            relallvisible: self.relallvisible,
-            relallfrozen: self.relallfrozen,
-            heap_bytes: self.heap_bytes,
-            xid_age: self.xid_age,
-            mxid_age: self.mxid_age,
-            options: TableOptions::parse(&reloptions),
-            reloptions,
-            toast,
-            owner_oid: self.owner_oid,
-            stats: self.stats,
-            index_count: self.index_count,
-            index_bytes: self.index_bytes,
+/// Where each column of the tables source is in its rows, found once by name; `None` for a
+/// column the server's version does not have.
+struct TableColumns {
+    oid: usize,
+    relkind: usize,
+    relpersistence: usize,
+    schema: usize,
+    name: usize,
+    reltuples: usize,
+    relpages: usize,
+    relallvisible: usize,
+    relallfrozen: Option<usize>,
+    reltoastrelid: usize,
+    indrelid: usize,
+    xid_age: usize,
+    mxid_age: usize,
+    reloptions: usize,
+    numscans: usize,
+    lastscan: Option<usize>,
+    tuples_fetched: usize,
+    seq_tup_read: usize,
+    n_tup_ins: usize,
+    n_tup_upd: usize,
+    n_tup_del: usize,
+    n_tup_hot_upd: usize,
+    n_tup_newpage_upd: Option<usize>,
+    n_live_tup: usize,
+    n_dead_tup: usize,
+    n_mod_since_analyze: usize,
+    n_ins_since_vacuum: Option<usize>,
+    last_vacuum: usize,
+    last_autovacuum: usize,
+    last_analyze: usize,
+    last_autoanalyze: usize,
+    vacuum_count: usize,
+    autovacuum_count: usize,
+    analyze_count: usize,
+    autoanalyze_count: usize,
+    total_vacuum_time: Option<usize>,
+    total_autovacuum_time: Option<usize>,
+    total_analyze_time: Option<usize>,
+    total_autoanalyze_time: Option<usize>,
+}
+
+impl TableColumns {
+    fn find(row: &PgRow) -> Result<TableColumns, String> {
+        let optional = |name: &str| row.try_column(name).ok().map(|c| c.ordinal());
+        let required = |name: &str| optional(name).ok_or_else(|| format!("no column {name}"));
+        Ok(TableColumns {
+            oid: required("oid")?,
+            relkind: required("relkind")?,
+            relpersistence: required("relpersistence")?,
+            schema: required("schema")?,
+            name: required("name")?,
+            reltuples: required("reltuples")?,
+            relpages: required("relpages")?,
+            relallvisible: required("relallvisible")?,
+            relallfrozen: optional("relallfrozen"),
+            reltoastrelid: required("reltoastrelid")?,
+            indrelid: required("indrelid")?,
+            xid_age: required("xid_age")?,
+            mxid_age: required("mxid_age")?,
+            reloptions: required("reloptions")?,
+            numscans: required("numscans")?,
+            lastscan: optional("lastscan"),
+            tuples_fetched: required("tuples_fetched")?,
+            seq_tup_read: required("seq_tup_read")?,
+            n_tup_ins: required("n_tup_ins")?,
+            n_tup_upd: required("n_tup_upd")?,
+            n_tup_del: required("n_tup_del")?,
+            n_tup_hot_upd: required("n_tup_hot_upd")?,
+            n_tup_newpage_upd: optional("n_tup_newpage_upd"),
+            n_live_tup: required("n_live_tup")?,
+            n_dead_tup: required("n_dead_tup")?,
+            n_mod_since_analyze: required("n_mod_since_analyze")?,
+            n_ins_since_vacuum: optional("n_ins_since_vacuum"),
+            last_vacuum: required("last_vacuum")?,
+            last_autovacuum: required("last_autovacuum")?,
+            last_analyze: required("last_analyze")?,
+            last_autoanalyze: required("last_autoanalyze")?,
+            vacuum_count: required("vacuum_count")?,
+            autovacuum_count: required("autovacuum_count")?,
+            analyze_count: required("analyze_count")?,
+            autoanalyze_count: required("autoanalyze_count")?,
+            total_vacuum_time: optional("total_vacuum_time"),
+            total_autovacuum_time: optional("total_autovacuum_time"),
+            total_analyze_time: optional("total_analyze_time"),
+            total_autoanalyze_time: optional("total_autoanalyze_time"),
         })
     }
+}
+
+/// One column of a row, NULL as `None`.
+fn get<'r, T>(row: &'r PgRow, column: usize) -> Result<Option<T>, String>
+where
+    T: sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
+{
+    row.try_get(column).map_err(|e| e.to_string())
+}
+
+/// A column only some versions have: absent where the version lacks it.
+fn get_since<'r, T>(row: &'r PgRow, column: Option<usize>) -> Result<Option<T>, String>
+where
+    T: sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
+{
+    column.map_or(Ok(None), |column| get(row, column))
+}
+
+/// A column that is never NULL.
+fn get_value<'r, T>(row: &'r PgRow, column: usize, name: &str) -> Result<T, String>
+where
+    T: sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
+{
+    get(row, column)?.ok_or_else(|| format!("{name} is NULL"))
+}
+
+/// An index's counters, summed per table as `pg_stat_all_tables` sums them.
+#[derive(Default)]
+struct IndexTotals {
+    count: i64,
+    pages: i64,
+    scans: i64,
+    tuples_fetched: i64,
+    last_scan: Option<DateTime<Utc>>,
+}
+
+/// A table as read, before its indexes and TOAST table are attached.
+struct TableRead {
+    table: Table,
+    toast_oid: u32,
+    /// The table's own `pg_stat_get_tuples_fetched`, to which its indexes' are added.
+    tuples_fetched: Option<i64>,
+}
+
+/// Every relation of the tables source: tables (with statistics on the kinds
+/// `pg_stat_all_tables` shows: r, t, m, and p from 14), and indexes, summed per table.
+#[derive(Default)]
+struct TablesRead {
+    columns: Option<TableColumns>,
+    tables: Vec<TableRead>,
+    indexes: HashMap<u32, IndexTotals>,
+}
+
+impl TablesRead {
+    fn add(&mut self, row: &PgRow, major: i32, block_size: i64) -> Result<(), String> {
+        if self.columns.is_none() {
+            self.columns = Some(TableColumns::find(row)?);
+        }
+        let c = self.columns.as_ref().expect("found above");
+        let oid: Oid = get_value(row, c.oid, "oid")?;
+        let relkind = get_value::<i8>(row, c.relkind, "relkind")? as u8 as char;
+        let relpages = i64::from(get_value::<i32>(row, c.relpages, "relpages")?);
+        if matches!(relkind, 'i' | 'I') {
+            let Some(table) = get::<Oid>(row, c.indrelid)? else {
+                return Ok(());
+            };
+            let totals = self.indexes.entry(table.0).or_default();
+            totals.count += 1;
+            totals.pages += relpages;
+            totals.scans += get::<i64>(row, c.numscans)?.unwrap_or(0);
+            totals.tuples_fetched += get::<i64>(row, c.tuples_fetched)?.unwrap_or(0);
+            let last_scan = get_since::<DateTime<Utc>>(row, c.lastscan)?;
+            totals.last_scan = totals.last_scan.max(last_scan);
+            return Ok(());
+        }
+        let kind = match RelKind::from_relkind(&relkind.to_string()) {
+            Some(kind) => kind,
+            None => return Ok(()),
+        };
+        let persistence = get_value::<i8>(row, c.relpersistence, "relpersistence")? as u8 as char;
+        let Some(persistence) = Persistence::from_relpersistence(&persistence.to_string()) else {
+            return Ok(());
+        };
+        let has_stats = kind != RelKind::PartitionedTable || major >= 14;
+        let stats = if has_stats {
+            Some(TableStats {
+                seq_scan: get(row, c.numscans)?,
+                last_seq_scan: get_since(row, c.lastscan)?,
+                seq_tup_read: get(row, c.seq_tup_read)?,
+                // From the indexes, once all rows are read.
+                idx_scan: None,
+                last_idx_scan: None,
+                idx_tup_fetch: None,
+                n_tup_ins: get(row, c.n_tup_ins)?,
+                n_tup_upd: get(row, c.n_tup_upd)?,
+                n_tup_del: get(row, c.n_tup_del)?,
+                n_tup_hot_upd: get(row, c.n_tup_hot_upd)?,
+                n_tup_newpage_upd: get_since(row, c.n_tup_newpage_upd)?,
+                n_live_tup: get(row, c.n_live_tup)?,
+                n_dead_tup: get(row, c.n_dead_tup)?,
+                n_mod_since_analyze: get(row, c.n_mod_since_analyze)?,
+                n_ins_since_vacuum: get_since(row, c.n_ins_since_vacuum)?,
+                last_vacuum: get(row, c.last_vacuum)?,
+                last_autovacuum: get(row, c.last_autovacuum)?,
+                last_analyze: get(row, c.last_analyze)?,
+                last_autoanalyze: get(row, c.last_autoanalyze)?,
+                vacuum_count: get(row, c.vacuum_count)?,
+                autovacuum_count: get(row, c.autovacuum_count)?,
+                analyze_count: get(row, c.analyze_count)?,
+                autoanalyze_count: get(row, c.autoanalyze_count)?,
+                total_vacuum_time: get_since(row, c.total_vacuum_time)?,
+                total_autovacuum_time: get_since(row, c.total_autovacuum_time)?,
+                total_analyze_time: get_since(row, c.total_analyze_time)?,
+                total_autoanalyze_time: get_since(row, c.total_autoanalyze_time)?,
+            })
+        } else {
+            None
+        };
+        let reloptions: Vec<String> = get(row, c.reloptions)?.unwrap_or_default();
+        let table = Table {
+            oid: oid.0,
+            schema: get_value(row, c.schema, "schema")?,
+            name: get_value(row, c.name, "name")?,
+            kind,
+            persistence,
+            reltuples: f64::from(get_value::<f32>(row, c.reltuples, "reltuples")?),
+            relpages,
+            relallvisible: i64::from(get_value::<i32>(row, c.relallvisible, "relallvisible")?),
+            relallfrozen: get_since::<i32>(row, c.relallfrozen)?.map(i64::from),
+            heap_bytes: relpages.saturating_mul(block_size),
+            xid_age: get::<i32>(row, c.xid_age)?.map(i64::from),
+            mxid_age: get::<i32>(row, c.mxid_age)?.map(i64::from),
+            options: TableOptions::parse(&reloptions).into(),
+            reloptions,
+            toast: None,
+            owner_oid: None,
+            stats,
+            index_count: 0,
+            index_bytes: 0,
+        };
+        self.tables.push(TableRead {
+            table,
+            toast_oid: get::<Oid>(row, c.reltoastrelid)?.map_or(0, |o| o.0),
+            tuples_fetched: if has_stats {
+                get(row, c.tuples_fetched)?
+            } else {
+                None
+            },
+        });
+        Ok(())
+    }
+
+    /// Attach indexes and TOAST tables to their tables; the tables by oid.
+    fn finish(self, block_size: i64) -> Vec<Table> {
+        let TablesRead {
+            mut tables,
+            indexes,
+            ..
+        } = self;
+        let mut toasts: HashMap<u32, Box<ToastTable>> = HashMap::new();
+        let mut owners: HashMap<u32, u32> = HashMap::new();
+        for read in &tables {
+            let table = &read.table;
+            if table.kind == RelKind::Toast {
+                toasts.insert(
+                    table.oid,
+                    Box::new(ToastTable {
+                        oid: table.oid,
+                        xid_age: table.xid_age,
+                        mxid_age: table.mxid_age,
+                        relpages: table.relpages,
+                        reloptions: table.reloptions.clone(),
+                        options: (*table.options).clone(),
+                    }),
+                );
+            }
+            if read.toast_oid != 0 {
+                owners.insert(read.toast_oid, table.oid);
+            }
+        }
+        for read in &mut tables {
+            let table = &mut read.table;
+            if read.toast_oid != 0 {
+                table.toast = toasts.remove(&read.toast_oid);
+            }
+            if table.kind == RelKind::Toast {
+                table.owner_oid = owners.get(&table.oid).copied();
+            }
+            let totals = indexes.get(&table.oid);
+            if let Some(totals) = totals {
+                table.index_count = totals.count;
+                table.index_bytes = totals.pages.saturating_mul(block_size);
+            }
+            if let Some(stats) = &mut table.stats {
+                // sum() over no index is NULL in the view, and so is NULL + the table's own.
+                stats.idx_scan = totals.map(|t| t.scans);
+                stats.idx_tup_fetch = totals
+                    .zip(read.tuples_fetched)
+                    .map(|(t, own)| t.tuples_fetched + own);
+                // max() of the indexes' last scans: absent before 16, where none is read.
+                stats.last_idx_scan = totals.and_then(|t| t.last_scan);
+            }
+        }
+        let mut tables: Vec<Table> = tables.into_iter().map(|read| read.table).collect();
+        tables.sort_unstable_by_key(|t| t.oid);
+        tables
+    }
+}
+
+/// The tables source: every relation of the database in one query.
+async fn read_tables(
+    reader: &mut Reader<'_>,
+    version_num: i32,
+    block_size: i64,
+) -> Result<Vec<Table>, SourceError> {
+    let major = version_num / 10000;
+    let mut read = TablesRead::default();
+    reader
+        .try_typed(tables_sql(version_num), |row| {
+            read.add(row, major, block_size)
+        })
+        .await?;
+    Ok(read.finish(block_size))
 }
 
 #[derive(Deserialize)]
@@ -820,12 +1345,16 @@ struct NowRow {
 /// The sources read in each database, in order.
 const DATABASE_SOURCES: [&str; 4] = ["clock", "tables", "pg_locks", "temp schemas"];
 
-/// One database's tables and temp schemas, in one read-only transaction. Never fails: what
-/// could not be read is in the result's `missing`.
+/// One database's tables and temp schemas, in one read-only transaction, on `session` when
+/// one is already open there. Never fails: what could not be read is in the result's
+/// `missing`.
 async fn read_database(
     settings: &ConnectionSettings,
+    own: &OwnSessions,
     database: &str,
+    session: Option<PgConnection>,
     version_num: i32,
+    block_size: i64,
 ) -> DatabaseContents {
     let mut contents = DatabaseContents {
         collected_at: None,
@@ -835,7 +1364,11 @@ async fn read_database(
         warnings: Vec::new(),
         missing: Vec::new(),
     };
-    let mut conn = match settings.connect(database).await {
+    let connected = match session {
+        Some(session) => Ok(session),
+        None => own.connect(settings, database).await,
+    };
+    let mut conn = match connected {
         Ok(conn) => conn,
         Err(error) => {
             contents.missing.push(Missing {
@@ -875,14 +1408,13 @@ async fn read_database(
             None
         }
     };
-    let tables: Option<Vec<TableRow>> =
-        match reader.try_rows(include_str!("../../sql/tables.sql")).await {
-            Ok(rows) => Some(rows),
-            Err(error) => {
-                reader.record("tables", error);
-                None
-            }
-        };
+    let tables = match read_tables(&mut reader, version_num, block_size).await {
+        Ok(tables) => Some(tables),
+        Err(error) => {
+            reader.record("tables", error);
+            None
+        }
+    };
     let temp_schemas = read_temp_schemas(&mut reader, tables.as_deref(), version_num).await;
     let _ = reader.execute("COMMIT").await;
     contents.warnings = reader.warnings;
@@ -890,11 +1422,7 @@ async fn read_database(
     let _ = conn.close().await;
 
     contents.tables_read = tables.is_some();
-    contents.tables = tables
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(TableRow::into_table)
-        .collect();
+    contents.tables = tables.unwrap_or_default();
     contents.temp_schemas = temp_schemas;
     contents
 }
@@ -903,12 +1431,16 @@ async fn read_database(
 /// ([`crate::collect::temp_owner`]). The locks are read before the sessions: the proof depends on it.
 async fn read_temp_schemas(
     reader: &mut Reader<'_>,
-    tables: Option<&[TableRow]>,
+    tables: Option<&[Table]>,
     version_num: i32,
 ) -> Vec<TempSchema> {
     use crate::collect::temp_owner::{LockRead, SchemaRead, decide};
     // Nothing to prove without temporary tables (None: the tables could not be read).
-    if tables.is_some_and(|tables| !tables.iter().any(|t| t.relpersistence == "t")) {
+    if tables.is_some_and(|tables| {
+        !tables
+            .iter()
+            .any(|t| t.persistence == Persistence::Temporary)
+    }) {
         return Vec::new();
     }
     let locks: Option<LockRead> = reader
@@ -940,26 +1472,24 @@ async fn read_temp_schemas(
         .collect()
 }
 
-/// Give running vacuums their table names, from the databases that were visited.
+/// Give running vacuums their table names, from the databases that were visited. Tables are
+/// kept by oid, so each is a binary search: no name is built for the tables not being vacuumed.
 fn name_running_vacuums(snapshot: &mut Snapshot) {
-    let mut names: BTreeMap<(&str, u32), String> = BTreeMap::new();
-    for database in &snapshot.databases {
-        for table in &database.tables {
-            names.insert((database.name.as_str(), table.oid), table.qualified_name());
-        }
-    }
-    let named: Vec<Option<String>> = snapshot
-        .running_vacuums
-        .iter()
-        .map(|v| {
-            v.database
-                .as_deref()
-                .zip(v.relid)
-                .and_then(|key| names.get(&key).cloned())
-        })
-        .collect();
-    for (vacuum, name) in snapshot.running_vacuums.iter_mut().zip(named) {
-        vacuum.relation = name;
+    let Snapshot {
+        databases,
+        running_vacuums,
+        ..
+    } = snapshot;
+    for vacuum in running_vacuums.iter_mut() {
+        let (Some(database), Some(relid)) = (vacuum.database.as_deref(), vacuum.relid) else {
+            continue;
+        };
+        vacuum.relation = databases.iter().find(|d| d.name == database).and_then(|d| {
+            d.tables
+                .binary_search_by_key(&relid, |t| t.oid)
+                .ok()
+                .map(|at| d.tables[at].qualified_name())
+        });
     }
 }
 
@@ -973,11 +1503,11 @@ fn note_hidden_data(snapshot: &mut Snapshot) {
             message: format!(
                 "{} of other roles {} hidden from \"{}\": their query, state and start times are \
                  unknown, so idle-in-transaction and long-running sessions cannot be told apart \
-                 (GRANT pg_monitor TO \"{}\")",
+                 (GRANT pg_monitor TO {})",
                 plural(redacted, "session", "sessions"),
                 if redacted == 1 { "is" } else { "are" },
                 snapshot.role.name,
-                snapshot.role.name
+                quote_ident(&snapshot.role.name)
             ),
         });
     }
@@ -992,7 +1522,7 @@ fn note_hidden_data(snapshot: &mut Snapshot) {
             database: None,
             message: format!(
                 "{} {} to other roles: {} table, progress and whether {} autovacuum or \
-                 anti-wraparound are hidden (GRANT pg_monitor TO \"{}\")",
+                 anti-wraparound are hidden (GRANT pg_monitor TO {})",
                 plural(hidden_vacuums, "running vacuum", "running vacuums"),
                 if hidden_vacuums == 1 {
                     "belongs"
@@ -1005,7 +1535,7 @@ fn note_hidden_data(snapshot: &mut Snapshot) {
                 } else {
                     "they are"
                 },
-                snapshot.role.name
+                quote_ident(&snapshot.role.name)
             ),
         });
     }

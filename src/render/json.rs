@@ -22,8 +22,8 @@ use serde::ser::SerializeMap;
 
 use super::{Options, Report};
 use crate::analysis::findings::{self, Category, Finding, Object, Value};
+use crate::analysis::trends::Trends;
 use crate::snapshot::{MissingCause, PlatformKind, Visit};
-use crate::store::history::Trends;
 
 /// Version of this JSON format.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -77,7 +77,7 @@ pub struct WireReport {
     /// What the role could not see, each naming the grant that fixes it (a degraded but
     /// complete run), and notes such as a database dropped while pgvac ran.
     pub collection_warnings: Vec<WireWarning>,
-    /// Trends against earlier runs: present only with `--history` (see `history::Trends`):
+    /// Trends against earlier runs: present only with `--history`:
     /// XID consumption, per-database ages with the estimated time to each limit, per-table dead
     /// rows and autovacuums, the restarts and statistics resets seen between runs, and notes.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -793,9 +793,9 @@ mod tests {
                 s.server.next_xid += 100_000;
             })
             .done();
-        let trends = crate::store::history::trends(
+        let trends = crate::analysis::trends::trends(
             &now,
-            &crate::store::history::History::from_snapshots([&before]),
+            &crate::analysis::trends::History::from_snapshots([&before]),
         );
         let analysis = crate::analysis::Analysis::new(&now).with_trends(Some(trends));
         let report = Report::new(&analysis, generated_at());

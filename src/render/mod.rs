@@ -19,15 +19,17 @@ pub mod table;
 pub mod text;
 pub mod trends;
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 
 use crate::analysis::Analysis;
 use crate::analysis::findings::{Finding, Needs, Object, SettingChange, Severity, plural};
-use crate::analysis::rules::Category;
+use crate::analysis::rules::{Category, TableView};
+use crate::analysis::trends::Trends;
 use crate::analysis::tuning;
 use crate::analysis::wraparound::{IdKind, server_limits};
 use crate::snapshot::{CollectionWarning, Missing, PlatformKind, Snapshot, Visit};
-use crate::store::history::Trends;
 
 /// How a report is drawn, beyond its format.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -218,6 +220,32 @@ pub struct Report<'s> {
     pub running: Vec<RunningRow>,
     /// Trends against earlier runs, with `--history`.
     pub trends: Option<&'s Trends>,
+    /// What the collection noted, then what the analysis had to assume about the settings the
+    /// workers use: every format shows the same notes.
+    notes: Vec<CollectionWarning>,
+}
+
+/// The snapshot's collection notes, and the settings the analysis had to assume (missing from
+/// the snapshot, or hidden from pgvac's session by a setting of its own).
+fn collection_notes(analysis: &Analysis) -> Vec<CollectionWarning> {
+    let settings = &analysis.context.settings;
+    let mut notes = analysis.snapshot().warnings.clone();
+    if !settings.assumed_defaults.is_empty() {
+        notes.push(CollectionWarning {
+            source: "pg_settings".to_string(),
+            database: None,
+            message: format!(
+                "settings missing from the snapshot, defaults assumed: {}",
+                settings.assumed_defaults.join(", ")
+            ),
+        });
+    }
+    notes.extend(settings.hidden.iter().map(|setting| CollectionWarning {
+        source: "pg_settings".to_string(),
+        database: None,
+        message: setting.describe(),
+    }));
+    notes
 }
 
 /// How many of the oldest tables a report keeps.
@@ -266,12 +294,20 @@ impl<'s> Report<'s> {
                 .then_with(|| a.name.cmp(&b.name))
         });
 
-        let mut oldest_tables: Vec<TableAge> = context
+        // Names and severities only for the oldest: the ages first, then the ties at the cut.
+        let mut by_age: Vec<(i64, TableView)> = context
             .tables()
-            .filter_map(|view| {
-                let xid_age = view.table.xid_age?;
+            .filter_map(|view| Some((view.table.xid_age?, view)))
+            .collect();
+        by_age.sort_unstable_by_key(|(age, _)| std::cmp::Reverse(*age));
+        if let Some(&(cut, _)) = by_age.get(OLDEST_TABLES.saturating_sub(1)) {
+            by_age.retain(|(age, _)| *age >= cut);
+        }
+        let mut oldest_tables: Vec<TableAge> = by_age
+            .into_iter()
+            .map(|(xid_age, view)| {
                 let table_freeze = view.autovacuum.wraparound.freeze_max_age.value.max(1);
-                Some(TableAge {
+                TableAge {
                     database: view.database.name.clone(),
                     name: tuning::display_name(&view),
                     xid_age,
@@ -279,7 +315,7 @@ impl<'s> Report<'s> {
                     xid_freeze_share: xid_age as f64 / table_freeze as f64,
                     xid_stop_share: xid_age as f64 / xid_stop_age as f64,
                     severity: worst_about(&|o| *o == view.object(), Category::Wraparound),
-                })
+                }
             })
             .collect();
         oldest_tables.sort_by(|a, b| {
@@ -290,13 +326,20 @@ impl<'s> Report<'s> {
         });
         oldest_tables.truncate(OLDEST_TABLES);
 
+        // The table findings by table, so each table is looked up, not compared with each.
+        let mut table_findings: HashMap<&Object, Vec<&Finding>> = HashMap::new();
+        for finding in findings.iter().filter(|f| f.category == Category::Table) {
+            table_findings
+                .entry(&finding.object)
+                .or_default()
+                .push(finding);
+        }
         let mut tables = Vec::new();
         for view in context.tables() {
             let object = view.object();
-            let about: Vec<&Finding> = findings
-                .iter()
-                .filter(|f| f.category == Category::Table && f.object == object)
-                .collect();
+            let Some(about) = table_findings.get(&object) else {
+                continue;
+            };
             let Some(severity) = about.iter().map(|f| f.severity).max() else {
                 continue;
             };
@@ -425,6 +468,7 @@ impl<'s> Report<'s> {
             sessions_to_terminate,
             running,
             trends: analysis.trends.as_ref(),
+            notes: collection_notes(analysis),
         }
     }
 
@@ -494,7 +538,7 @@ impl<'s> Report<'s> {
     }
 
     pub fn collection_warnings(&self) -> &[CollectionWarning] {
-        &self.snapshot.warnings
+        &self.notes
     }
 
     /// `PostgreSQL 17.10` from `version()`.
@@ -1362,6 +1406,36 @@ mod fixture_files {
                 committed == text,
                 "{} is stale: run PGVAC_UPDATE_FIXTURES=1 cargo test --lib fixture_files",
                 path.display()
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod notes {
+    use super::{Format, Options, Report, write};
+    use crate::analysis::Analysis;
+    use crate::analysis::rules::fixture::Fx;
+
+    /// A setting pgvac's own role changes hides the server's value: every format says what was
+    /// assumed, not only the terminal report (a cron job reads the JSON).
+    #[test]
+    fn assumed_settings_are_noted_in_every_format() {
+        let snapshot = Fx::new(15)
+            .session_setting("maintenance_work_mem", "1048576", "user")
+            .done();
+        let analysis = Analysis::new(&snapshot);
+        let report = Report::new(&analysis, chrono::Utc::now());
+        for format in [Format::Table, Format::Json, Format::Markdown] {
+            let mut out = Vec::new();
+            write(&mut out, format, &report, &Options::default()).unwrap();
+            let text = String::from_utf8(out).unwrap();
+            // Markdown escapes underscores; the table wraps lines.
+            let text = text.replace("\\_", "_");
+            let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+            assert!(
+                text.contains("maintenance_work_mem: pgvac's session has"),
+                "{format:?}: {text}"
             );
         }
     }

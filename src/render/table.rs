@@ -503,8 +503,7 @@ impl Writer<'_> {
 
     fn notes(&mut self, report: &Report) -> io::Result<()> {
         let warnings = report.collection_warnings();
-        let assumed = &report.analysis.context.settings.assumed_defaults;
-        if warnings.is_empty() && assumed.is_empty() {
+        if warnings.is_empty() {
             return Ok(());
         }
         self.title("Collection notes", None)?;
@@ -520,15 +519,6 @@ impl Writer<'_> {
                 warning.message
             );
             self.prose(0, &text)?;
-        }
-        if !assumed.is_empty() {
-            self.prose(
-                0,
-                &format!(
-                    "- settings missing from the snapshot, defaults assumed: {}",
-                    assumed.join(", ")
-                ),
-            )?;
         }
         Ok(())
     }
@@ -786,9 +776,9 @@ mod tests {
                 s.databases[0].xid_age = 20_000;
             })
             .done();
-        let trends = crate::store::history::trends(
+        let trends = crate::analysis::trends::trends(
             &now,
-            &crate::store::history::History::from_snapshots([&before]),
+            &crate::analysis::trends::History::from_snapshots([&before]),
         );
         let analysis = crate::analysis::Analysis::new(&now).with_trends(Some(trends));
         let report = Report::new(&analysis, generated_at());

@@ -6,7 +6,7 @@ use std::io::Write;
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{ContentArrangement, Table};
 
-use crate::store::history::{Estimate, Limit, LimitEstimate, RateBasis, Trends};
+use crate::analysis::trends::{Estimate, Limit, LimitEstimate, RateBasis, Trends};
 
 /// Tables listed in the trends section.
 const TREND_TABLES: usize = 10;

@@ -1,57 +1,45 @@
-//! Trends between runs: how fast the cluster consumes transaction IDs, how long until each
-//! database reaches its wraparound limits, and how each table's dead rows and autovacuums evolve.
-//!
-//! One snapshot shows where the cluster is; only two show where it is going. `pgvac report
-//! --history DIR` keeps each run's snapshot in DIR ([`HistoryDir`], bounded by `--keep`) and
-//! compares the current snapshot with the earlier ones ([`trends`], a pure function of
-//! snapshots, so everything here is testable without a server).
+//! The history directory of `pgvac report --history DIR`: one compressed file per run, holding
+//! what trends need of it ([`Run`], computed and compared in [`crate::analysis::trends`]),
+//! bounded by `--keep`, written whole or not at all (`crate::store::output`).
 //!
 //! Invariants:
-//! - A rate is never computed from a single run: with no earlier run of the same cluster the
-//!   trends hold only a note.
-//! - Only runs of the same cluster are compared: the system identifier must match where both
-//!   snapshots have it (older snapshots lack it: then only the major version and a next XID that
-//!   did not go backwards are checked, and a note says so). A snapshot of another format version,
-//!   a corrupt file, or one collected after the current run is skipped with a note, never fatal.
-//! - The XID consumption rate comes from `next_xid`, the 64-bit counter, never from age deltas.
-//!   It stays valid across a server restart: the next XID is kept in pg_control and WAL and
-//!   continues after a restart (after a crash, XIDs handed out to transactions that never wrote
-//!   WAL may be handed out again, an undercount of at most the transactions open at the crash).
-//!   If it goes backwards (a restored backup, pg_resetwal) no rate is taken across that point.
-//! - Time-to-limit estimates divide the distance to each limit by that consumption rate: while
-//!   nothing freezes, `age(datfrozenxid)` grows by exactly the XIDs consumed, and when vacuum
-//!   advanced `datfrozenxid` the age dropped, which says nothing about how fast the next limit
-//!   comes. An age delta is shown as what happened, never used as a rate.
-//! - The estimates use the faster of two rates, the last interval and the whole window of
-//!   comparable runs, so neither a quiet last hour nor a long average hides a burst.
-//! - Multixacts have no next-multixact counter in the snapshot. A database's `mxid_age` grows by
-//!   the multixacts consumed minus what vacuum advanced its `datminmxid`, so the largest growth
-//!   of any database is a lower bound on consumption (usually exact: template0 is rarely
-//!   vacuumed), and times derived from it are upper bounds ("within at most").
-//! - Statistics-based rates (dead rows, autovacuum counts) are never taken across a server
-//!   restart, a statistics reset (`stats_reset` changed) or a counter that went down (a reset of
-//!   single tables): the event is reported instead.
+//! - A run file is read only when it says what it is (`format`, `format_version`); anything
+//!   else in the directory (a corrupt file, another format, a foreign file) is skipped with a
+//!   note, never fatal. Whole snapshots saved by pgvac before run files existed are converted.
+//! - A save is a temporary file renamed into place: a killed save leaves a temporary file,
+//!   removed once stale, never a half-written run.
+//! - An incomplete run is compared but saved only when accepted (`--allow-partial`).
 
-use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::analysis::autovacuum::GlobalSettings;
-use crate::analysis::wraparound::{self, IdKind};
-use crate::snapshot::{Persistence, RelKind, Snapshot, Visit};
+pub use crate::analysis::trends::{History, Run, Trends, trends};
+use crate::snapshot::Snapshot;
 
 /// How many snapshots `--keep` keeps by default: two days of hourly runs.
 pub const DEFAULT_KEEP: usize = 48;
 
-const FILE_PREFIX: &str = "snapshot-";
-const FILE_SUFFIX: &str = ".json";
+/// A saved run: `run-<UTC collection time>.json.zst`, what trends need of one snapshot
+/// ([`Run`]), as zstd-compressed JSON.
+const RUN_PREFIX: &str = "run-";
+const RUN_SUFFIX: &str = ".json.zst";
+/// A whole snapshot, as pgvac saved runs before 0.2: still read, and converted to a run file
+/// when the directory is loaded.
+const SNAPSHOT_PREFIX: &str = "snapshot-";
+const SNAPSHOT_SUFFIX: &str = ".json";
 /// Temporary files `save` writes before the rename (`crate::store::output` names them
 /// `.NAME.RANDOM.tmp`).
-const TEMP_PREFIX: &str = ".snapshot-";
+const TEMP_PREFIXES: [&str; 2] = [".run-", ".snapshot-"];
 const TEMP_SUFFIX: &str = ".tmp";
+/// What a run file says it is, so that no other JSON is taken for one.
+const RUN_FORMAT: &str = "pgvac history run";
+/// Version of the run file format. A reader refuses (skips, with a note) another version.
+pub const RUN_FORMAT_VERSION: u32 = 1;
+/// zstd's default level: a run of 100,000 tables compresses about 6 to 1 in tens of ms.
+const ZSTD_LEVEL: i32 = 3;
 /// A temporary file older than this was left by a run that was killed while saving (a save
 /// takes seconds); a younger one may belong to a run saving right now, so it stays.
 const STALE_TEMP: std::time::Duration = std::time::Duration::from_secs(3600);
@@ -70,8 +58,9 @@ pub enum HistoryError {
     Prune { path: PathBuf, message: String },
 }
 
-/// A directory of snapshots, one file per run, named `snapshot-<UTC collection time>.json` so
-/// that the names sort by collection time.
+/// A directory of saved runs, one file per run, named `run-<UTC collection time>.json.zst` so
+/// that the names sort by collection time. Each holds what trends need of the run's snapshot,
+/// not the snapshot: a few dozen bytes a table before compression.
 #[derive(Debug, Clone)]
 pub struct HistoryDir {
     path: PathBuf,
@@ -102,22 +91,31 @@ impl HistoryDir {
         &self.path
     }
 
-    /// The file name a snapshot is saved under.
+    /// The file name a snapshot's run is saved under.
     pub fn file_name(snapshot: &Snapshot) -> String {
+        Self::run_file_name(snapshot.server.collected_at)
+    }
+
+    fn run_file_name(collected_at: DateTime<Utc>) -> String {
         format!(
-            "{FILE_PREFIX}{}{FILE_SUFFIX}",
-            snapshot.server.collected_at.format("%Y%m%dT%H%M%S%.6fZ")
+            "{RUN_PREFIX}{}{RUN_SUFFIX}",
+            collected_at.format("%Y%m%dT%H%M%S%.6fZ")
         )
     }
 
-    /// Save a snapshot with pgvac's file writer (`crate::store::output`: a temporary file in the
-    /// directory, then a rename): the file is either absent or whole. A snapshot with the same
-    /// collection time is replaced.
+    /// Save what trends need of a snapshot with pgvac's file writer (`crate::store::output`: a
+    /// temporary file in the directory, then a rename): the file is either absent or whole. A
+    /// run with the same collection time is replaced.
     pub fn save(&self, snapshot: &Snapshot) -> Result<PathBuf, HistoryError> {
-        let path = self.path.join(Self::file_name(snapshot));
+        self.save_run(&Run::from_snapshot(snapshot, ""))
+    }
+
+    fn save_run(&self, run: &Run) -> Result<PathBuf, HistoryError> {
+        let path = self.path.join(Self::run_file_name(run.collected_at()));
         crate::store::output::write_file(&path, |out| {
-            serde_json::to_writer(&mut *out, snapshot)?;
-            out.write_all(b"\n")?;
+            let mut encoder = zstd::Encoder::new(out, ZSTD_LEVEL)?;
+            serde_json::to_writer(&mut encoder, &StoredRun::new(run))?;
+            encoder.finish()?;
             Ok(())
         })
         .map_err(|e| HistoryError::Save {
@@ -127,39 +125,81 @@ impl HistoryDir {
         Ok(path)
     }
 
-    /// The snapshot files, oldest first.
+    /// The saved runs and the older whole snapshots, oldest first.
     pub fn list(&self) -> Result<Vec<PathBuf>, HistoryError> {
         let entries = fs::read_dir(&self.path).map_err(|e| HistoryError::Directory {
             path: self.path.clone(),
             message: format!("cannot be read: {e}"),
         })?;
-        let mut names: Vec<String> = entries
+        let mut names: Vec<(String, String)> = entries
             .flatten()
             .filter_map(|entry| entry.file_name().into_string().ok())
-            .filter(|name| name.starts_with(FILE_PREFIX) && name.ends_with(FILE_SUFFIX))
+            .filter_map(|name| Some((collection_time_of(&name)?.to_string(), name)))
             .collect();
         names.sort();
-        Ok(names.into_iter().map(|name| self.path.join(name)).collect())
+        Ok(names
+            .into_iter()
+            .map(|(_, name)| self.path.join(name))
+            .collect())
     }
 
-    /// Load every snapshot of the directory as a [`Run`]. A file that cannot be read or parsed,
-    /// or that has another format version, is skipped with a note.
+    /// Load every run of the directory. A file that cannot be read or parsed, or that has
+    /// another format version, is skipped with a note. A whole snapshot saved by an older pgvac
+    /// is converted to a run file (and removed) with a note; should the conversion fail it is
+    /// still read, and left as it was.
     pub fn load(&self) -> Result<History, HistoryError> {
         let mut history = History::default();
+        let mut converted = 0usize;
         for path in self.list()? {
             let label = path
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_else(|| path.display().to_string());
+            if label.ends_with(RUN_SUFFIX) {
+                match read_run(&path) {
+                    Ok(mut run) => {
+                        run.label = label;
+                        history.runs.push(run);
+                    }
+                    Err(reason) => history.notes.push(format!("skipped {label}: {reason}")),
+                }
+                continue;
+            }
             match read_snapshot(&path) {
-                Ok(snapshot) => history.runs.push(Run::from_snapshot(&snapshot, &label)),
+                Ok(snapshot) => {
+                    let mut run = Run::from_snapshot(&snapshot, &label);
+                    drop(snapshot);
+                    match self.save_run(&run) {
+                        Ok(saved) => {
+                            if saved != path && fs::remove_file(&path).is_ok() {
+                                converted += 1;
+                            }
+                            run.label = saved
+                                .file_name()
+                                .map(|n| n.to_string_lossy().into_owned())
+                                .unwrap_or(label);
+                        }
+                        Err(error) => history.notes.push(format!(
+                            "{label} is a whole snapshot of an older pgvac and could not be \
+                             converted: {error}"
+                        )),
+                    }
+                    history.runs.push(run);
+                }
                 Err(reason) => history.notes.push(format!("skipped {label}: {reason}")),
             }
+        }
+        if converted > 0 {
+            history.notes.push(format!(
+                "converted {} saved by an older pgvac to compact run files (what trends need, \
+                 compressed)",
+                crate::analysis::findings::plural(converted, "whole snapshot", "whole snapshots")
+            ));
         }
         Ok(history)
     }
 
-    /// Keep the newest `keep` snapshot files and remove the others, and the temporary files of
+    /// Keep the newest `keep` run files and remove the others, and the temporary files of
     /// saves killed over an hour ago. Returns the removed files.
     pub fn prune(&self, keep: usize) -> Result<Vec<PathBuf>, HistoryError> {
         let files = self.list()?;
@@ -183,10 +223,9 @@ impl HistoryDir {
         let mut stale: Vec<PathBuf> = entries
             .flatten()
             .filter(|entry| {
-                entry
-                    .file_name()
-                    .to_str()
-                    .is_some_and(|n| n.starts_with(TEMP_PREFIX) && n.ends_with(TEMP_SUFFIX))
+                entry.file_name().to_str().is_some_and(|n| {
+                    TEMP_PREFIXES.iter().any(|p| n.starts_with(p)) && n.ends_with(TEMP_SUFFIX)
+                })
             })
             .filter(|entry| {
                 entry
@@ -230,1279 +269,82 @@ impl HistoryDir {
     }
 }
 
+/// The collection time in a history file name, for a run file or an older whole snapshot.
+fn collection_time_of(name: &str) -> Option<&str> {
+    name.strip_prefix(RUN_PREFIX)
+        .and_then(|rest| rest.strip_suffix(RUN_SUFFIX))
+        .or_else(|| {
+            name.strip_prefix(SNAPSHOT_PREFIX)?
+                .strip_suffix(SNAPSHOT_SUFFIX)
+        })
+}
+
+/// Just enough of a run file to tell what it is before parsing the rest.
+#[derive(Deserialize)]
+struct RunProbe {
+    format: Option<String>,
+    format_version: Option<u32>,
+}
+
+/// Read a run file written by [`HistoryDir::save`].
+pub fn read_run(path: &Path) -> Result<Run, String> {
+    let compressed = fs::read(path).map_err(|e| format!("cannot be read: {e}"))?;
+    let text = zstd::decode_all(compressed.as_slice())
+        .map_err(|e| format!("not a pgvac run file: not zstd-compressed ({e})"))?;
+    drop(compressed);
+    let probe: RunProbe =
+        serde_json::from_slice(&text).map_err(|e| format!("not a pgvac run file: {e}"))?;
+    if probe.format.as_deref() != Some(RUN_FORMAT) {
+        return Err("not a pgvac run file".to_string());
+    }
+    if probe.format_version != Some(RUN_FORMAT_VERSION) {
+        return Err(format!(
+            "run file format {}, this pgvac reads format {RUN_FORMAT_VERSION}",
+            probe
+                .format_version
+                .map_or("unknown".to_string(), |v| v.to_string())
+        ));
+    }
+    let stored: ReadRun =
+        serde_json::from_slice(&text).map_err(|e| format!("not a pgvac run file: {e}"))?;
+    Ok(stored.run)
+}
+
 fn read_snapshot(path: &Path) -> Result<Snapshot, String> {
     super::snapshot_file::read(path).map_err(|e| e.to_string())
 }
 
-// ---------------------------------------------------------------------------------------------
-// Runs: what trends need of a snapshot
-
-/// The earlier runs to compare with, and what was skipped while loading them.
-#[derive(Debug, Clone, Default)]
-pub struct History {
-    pub runs: Vec<Run>,
-    pub notes: Vec<String>,
+/// What a run file holds: the run, and what wrote it.
+#[derive(Serialize)]
+struct StoredRun<'r> {
+    format: &'static str,
+    format_version: u32,
+    pgvac_version: &'static str,
+    run: &'r Run,
 }
 
-impl History {
-    /// A history of snapshots held in memory (labelled by their collection time).
-    pub fn from_snapshots<'s>(snapshots: impl IntoIterator<Item = &'s Snapshot>) -> History {
-        History {
-            runs: snapshots
-                .into_iter()
-                .map(|s| Run::from_snapshot(s, &HistoryDir::file_name(s)))
-                .collect(),
-            notes: Vec::new(),
+impl StoredRun<'_> {
+    fn new(run: &Run) -> StoredRun<'_> {
+        StoredRun {
+            format: RUN_FORMAT,
+            format_version: RUN_FORMAT_VERSION,
+            pgvac_version: env!("CARGO_PKG_VERSION"),
+            run,
         }
     }
 }
 
-/// The part of one run's snapshot that trends compare: small enough to hold dozens of runs of
-/// a cluster of 100,000 tables in memory.
-#[derive(Debug, Clone)]
-pub struct Run {
-    label: String,
-    snapshot_version: u32,
-    system_identifier: Option<String>,
-    major: i32,
-    postmaster_start_time: DateTime<Utc>,
-    collected_at: DateTime<Utc>,
-    next_xid: i64,
-    databases: Vec<RunDatabase>,
-}
-
-#[derive(Debug, Clone)]
-struct RunDatabase {
-    oid: u32,
-    name: String,
-    invalid: bool,
-    xid_age: i64,
-    mxid_age: i64,
-    stats_reset: Option<DateTime<Utc>>,
-    /// The tables, where the database was visited.
-    tables: Option<RunTables>,
-}
-
-#[derive(Debug, Clone)]
-struct RunTables {
-    collected_at: DateTime<Utc>,
-    by_oid: HashMap<u32, RunTable>,
-}
-
-#[derive(Debug, Clone)]
-struct RunTable {
-    schema: String,
-    name: String,
-    kind: RelKind,
-    n_dead_tup: Option<i64>,
-    autovacuum_count: Option<i64>,
-    /// Counters that only a statistics reset can lower: `n_tup_ins`, `n_tup_upd`, `n_tup_del`,
-    /// `n_tup_hot_upd`, `seq_scan`, `vacuum_count`, `autovacuum_count`, `analyze_count`,
-    /// `autoanalyze_count`. (`idx_scan` is left out: dropping an index lowers it.)
-    monotonic: [Option<i64>; 9],
-}
-
-impl Run {
-    /// Keep what trends need of `snapshot`; `label` names it in notes (e.g. its file name).
-    pub fn from_snapshot(snapshot: &Snapshot, label: &str) -> Run {
-        let databases = snapshot
-            .databases
-            .iter()
-            .map(|db| RunDatabase {
-                oid: db.oid,
-                name: db.name.clone(),
-                invalid: db.is_invalid(),
-                xid_age: db.xid_age,
-                mxid_age: db.mxid_age,
-                stats_reset: db.stats_reset,
-                tables: (db.visit == Visit::Visited).then(|| RunTables {
-                    collected_at: db.collected_at.unwrap_or(snapshot.server.collected_at),
-                    by_oid: db
-                        .tables
-                        .iter()
-                        .filter(|t| {
-                            t.kind != RelKind::PartitionedTable
-                                && t.persistence != Persistence::Temporary
-                        })
-                        .filter_map(|t| {
-                            let stats = t.stats.as_ref()?;
-                            Some((
-                                t.oid,
-                                RunTable {
-                                    schema: t.schema.clone(),
-                                    name: t.name.clone(),
-                                    kind: t.kind,
-                                    n_dead_tup: stats.n_dead_tup,
-                                    autovacuum_count: stats.autovacuum_count,
-                                    monotonic: [
-                                        stats.n_tup_ins,
-                                        stats.n_tup_upd,
-                                        stats.n_tup_del,
-                                        stats.n_tup_hot_upd,
-                                        stats.seq_scan,
-                                        stats.vacuum_count,
-                                        stats.autovacuum_count,
-                                        stats.analyze_count,
-                                        stats.autoanalyze_count,
-                                    ],
-                                },
-                            ))
-                        })
-                        .collect(),
-                }),
-            })
-            .collect();
-        Run {
-            label: label.to_string(),
-            snapshot_version: snapshot.snapshot_version,
-            system_identifier: snapshot.server.system_identifier.clone(),
-            major: snapshot.server.major(),
-            postmaster_start_time: snapshot.server.postmaster_start_time,
-            collected_at: snapshot.server.collected_at,
-            next_xid: snapshot.server.next_xid,
-            databases,
-        }
-    }
-
-    pub fn label(&self) -> &str {
-        &self.label
-    }
-
-    pub fn collected_at(&self) -> DateTime<Utc> {
-        self.collected_at
-    }
-
-    fn database(&self, oid: u32) -> Option<&RunDatabase> {
-        self.databases.iter().find(|d| d.oid == oid)
-    }
-}
-
-impl RunTable {
-    fn counters_went_down(&self, earlier: &RunTable) -> bool {
-        self.monotonic
-            .iter()
-            .zip(earlier.monotonic.iter())
-            .any(|(now, before)| matches!((now, before), (Some(n), Some(b)) if n < b))
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Trends: the result
-
-/// What the history says about the current run. Serializable for the JSON report.
-#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema, PartialEq)]
-pub struct Trends {
-    /// When the current snapshot was collected.
-    pub collected_at: DateTime<Utc>,
-    /// The run it is compared with; absent when there is none (then there are no rates).
-    pub previous_collected_at: Option<DateTime<Utc>>,
-    /// Earlier runs of this cluster that were usable.
-    pub earlier_runs: usize,
-    /// Transaction IDs consumed per hour; absent without a usable earlier run.
-    pub xid_consumption: Option<XidConsumption>,
-    /// A lower bound on multixacts consumed per hour; absent when no database's multixact age
-    /// grew.
-    pub multixact_consumption: Option<MultixactConsumption>,
-    /// Per database, in snapshot order (by name); empty without an earlier run.
-    pub databases: Vec<DatabaseTrend>,
-    /// Per table of the databases visited in both runs, by database, schema and name.
-    pub tables: Vec<TableTrend>,
-    /// Restarts and resets between the previous run and this one.
-    pub events: Vec<Event>,
-    /// What was skipped and why, one line each.
-    pub notes: Vec<String>,
-}
-
-/// XIDs consumed between two runs, from the 64-bit next XID.
-#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema, PartialEq)]
-pub struct XidRate {
-    pub from: DateTime<Utc>,
-    pub to: DateTime<Utc>,
-    /// Runs in the interval, both ends included.
-    pub runs: usize,
-    pub xids: i64,
-    pub hours: f64,
-    pub per_hour: f64,
-}
-
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, schemars::JsonSchema, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum RateBasis {
-    LastInterval,
-    Window,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema, PartialEq)]
-pub struct XidConsumption {
-    /// Between the previous run and this one.
-    pub last_interval: XidRate,
-    /// From the oldest comparable run to this one (the same as `last_interval` with two runs).
-    pub window: XidRate,
-    /// The rate the estimates use: the faster of the two.
-    pub per_hour: f64,
-    pub basis: RateBasis,
-}
-
-/// Multixacts: the largest growth of any database's `mxid_age` between the previous run and
-/// this one. Vacuum advancing `datminmxid` hides consumption, so this is a lower bound, and the
-/// multixact time estimates derived from it are upper bounds.
-#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema, PartialEq)]
-pub struct MultixactConsumption {
-    pub from: DateTime<Utc>,
-    pub to: DateTime<Utc>,
-    pub hours: f64,
-    pub at_least_per_hour: f64,
-    /// The database whose multixact age grew the most.
-    pub database: String,
-}
-
-/// The landmarks an age is measured against.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, schemars::JsonSchema, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum Limit {
-    /// `autovacuum_freeze_max_age` (or `autovacuum_multixact_freeze_max_age`): autovacuum
-    /// forces an anti-wraparound vacuum. Reaching it is the normal cycle.
-    FreezeMaxAge,
-    /// XID age 1,000,000,000: act now (RDS guide's alarm ladder).
-    OneBillion,
-    /// The server warns on every new ID from here.
-    WarnLimit,
-    /// The server refuses new IDs: the database stops accepting writes.
-    StopLimit,
-}
-
-/// When a limit is reached at the measured rate.
-#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema, PartialEq)]
-#[serde(tag = "status", rename_all = "snake_case")]
-pub enum Estimate {
-    /// No rate to estimate from.
-    NoRate,
-    /// The age is at or past the limit already.
-    Reached,
-    /// No XIDs were consumed over the window: never, at this pace.
-    NotConsumed,
-    /// In `hours` from the current run's collection, around `at` (absent if beyond the
-    /// calendar).
-    In {
-        hours: f64,
-        at: Option<DateTime<Utc>>,
-    },
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema, PartialEq)]
-pub struct LimitEstimate {
-    pub limit: Limit,
-    /// The age at which the limit is reached.
-    pub age: i64,
-    /// How many IDs remain before it (negative when past it).
-    pub remaining: i64,
-    pub estimate: Estimate,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema, PartialEq)]
-pub struct DatabaseTrend {
-    pub oid: u32,
-    pub name: String,
-    /// An invalid database (interrupted `DROP DATABASE`): no estimates, it holds nothing back.
-    pub invalid: bool,
-    /// `age(datfrozenxid)` now.
-    pub xid_age: i64,
-    /// Change since the previous run; absent for a database new since then.
-    pub xid_age_change: Option<i64>,
-    /// The age dropped: vacuum advanced `datfrozenxid` between the runs.
-    pub frozen_since_previous: bool,
-    /// From the XID consumption rate.
-    pub xid_limits: Vec<LimitEstimate>,
-    /// `mxid_age(datminmxid)` now.
-    pub mxid_age: i64,
-    pub mxid_age_change: Option<i64>,
-    /// From the multixact lower-bound rate: each time is an upper bound.
-    pub mxid_limits: Vec<LimitEstimate>,
-}
-
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, schemars::JsonSchema, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum Direction {
-    Growing,
-    Shrinking,
-    Steady,
-}
-
-/// Why a table has no rates.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, schemars::JsonSchema, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum NotCompared {
-    /// Not in the previous run (created since, or its database was new).
-    NewTable,
-    /// Its database was not visited in the previous run.
-    NotVisitedBefore,
-    /// The server restarted between the runs.
-    Restart,
-    /// The database's statistics were reset between the runs.
-    StatsReset,
-    /// One of its cumulative counters went down: its statistics were reset.
-    CountersWentDown,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema, PartialEq)]
-pub struct TableTrend {
-    pub database: String,
-    pub oid: u32,
-    pub schema: String,
-    pub name: String,
-    pub kind: RelKind,
-    /// `n_dead_tup` now.
-    pub dead_rows: Option<i64>,
-    /// Why there are no rates; absent when the table was compared.
-    pub not_compared: Option<NotCompared>,
-    /// `n_dead_tup` change since the previous run.
-    pub dead_rows_change: Option<i64>,
-    pub dead_rows_per_hour: Option<f64>,
-    pub dead_rows_direction: Option<Direction>,
-    /// `autovacuum_count` change since the previous run.
-    pub autovacuums_since_previous: Option<i64>,
-    /// Start of the longest stretch of comparable runs ending now (no restart, no reset, the
-    /// table present and its database visited in each).
-    pub window_start: Option<DateTime<Utc>>,
-    pub autovacuums_in_window: Option<i64>,
-    pub autovacuums_per_day: Option<f64>,
-}
-
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, schemars::JsonSchema, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum EventKind {
-    Restart,
-    StatsReset,
-    CountersWentDown,
-    XidWentBackwards,
-}
-
-/// Something that happened between the previous run and this one and limits the comparison.
-#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema, PartialEq)]
-pub struct Event {
-    pub kind: EventKind,
-    pub database: Option<String>,
-    pub message: String,
-}
-
-// ---------------------------------------------------------------------------------------------
-// Trends: the analysis
-
-fn hours_between(from: DateTime<Utc>, to: DateTime<Utc>) -> f64 {
-    let delta = to - from;
-    match delta.num_microseconds() {
-        Some(us) => us as f64 / 3_600_000_000.0,
-        None => delta.num_seconds() as f64 / 3600.0,
-    }
-}
-
-fn timestamp_after(start: DateTime<Utc>, hours: f64) -> Option<DateTime<Utc>> {
-    let millis = hours * 3_600_000.0;
-    if !millis.is_finite() || millis.abs() > 1e15 {
-        return None;
-    }
-    start.checked_add_signed(chrono::Duration::try_milliseconds(millis.round() as i64)?)
-}
-
-/// Why `run` cannot be compared with `current`, if it cannot.
-fn refusal(current: &Run, run: &Run) -> Option<String> {
-    if run.snapshot_version != current.snapshot_version {
-        return Some(format!(
-            "snapshot format {}, the current run is format {}",
-            run.snapshot_version, current.snapshot_version
-        ));
-    }
-    if let (Some(ours), Some(theirs)) = (&current.system_identifier, &run.system_identifier)
-        && ours != theirs
-    {
-        return Some(format!(
-            "another cluster (system identifier {theirs}, this one is {ours})"
-        ));
-    }
-    if run.major != current.major {
-        return Some(format!(
-            "PostgreSQL {}, the current server is {}",
-            run.major, current.major
-        ));
-    }
-    if run.collected_at > current.collected_at {
-        return Some(format!(
-            "collected at {}, after the current run",
-            run.collected_at
-        ));
-    }
-    None
-}
-
-fn estimate(age: i64, limit: i64, rate: Option<f64>, start: DateTime<Utc>) -> Estimate {
-    let remaining = limit - age;
-    if remaining <= 0 {
-        return Estimate::Reached;
-    }
-    match rate {
-        None => Estimate::NoRate,
-        Some(rate) if rate <= 0.0 => Estimate::NotConsumed,
-        Some(rate) => {
-            let hours = remaining as f64 / rate;
-            Estimate::In {
-                hours,
-                at: timestamp_after(start, hours),
-            }
-        }
-    }
-}
-
-fn limits(
-    age: i64,
-    landmarks: &[(Limit, i64)],
-    rate: Option<f64>,
-    start: DateTime<Utc>,
-) -> Vec<LimitEstimate> {
-    landmarks
-        .iter()
-        .map(|&(limit, at_age)| LimitEstimate {
-            limit,
-            age: at_age,
-            remaining: at_age - age,
-            estimate: estimate(age, at_age, rate, start),
-        })
-        .collect()
-}
-
-fn xid_rate(from: &Run, to: &Run, runs: usize) -> XidRate {
-    let hours = hours_between(from.collected_at, to.collected_at);
-    let xids = to.next_xid - from.next_xid;
-    XidRate {
-        from: from.collected_at,
-        to: to.collected_at,
-        runs,
-        xids,
-        hours,
-        per_hour: if hours > 0.0 {
-            xids as f64 / hours
-        } else {
-            0.0
-        },
-    }
-}
-
-/// Compare `current` with the earlier runs of `history`. Pure: the same inputs give the same
-/// trends.
-pub fn trends(current: &Snapshot, history: &History) -> Trends {
-    let now = Run::from_snapshot(current, "the current run");
-    let mut notes = history.notes.clone();
-    let mut events = Vec::new();
-
-    // The earlier runs of this cluster, oldest first. A run with the same collection time is
-    // the current snapshot itself (e.g. a report of a snapshot already saved): skipped quietly.
-    let mut earlier: Vec<&Run> = Vec::new();
-    let mut identity_unverified = false;
-    for run in &history.runs {
-        if run.collected_at == now.collected_at {
-            continue;
-        }
-        match refusal(&now, run) {
-            Some(reason) => notes.push(format!("skipped {}: {reason}", run.label)),
-            None => {
-                if run.system_identifier.is_none() || now.system_identifier.is_none() {
-                    identity_unverified = true;
-                }
-                earlier.push(run);
-            }
-        }
-    }
-    earlier.sort_by_key(|r| r.collected_at);
-    if identity_unverified {
-        notes.push(
-            "runs without a system identifier: matched to this cluster by version and next XID \
-             only"
-                .to_string(),
-        );
-    }
-
-    let Some(&previous) = earlier.last() else {
-        notes
-            .push("no earlier run of this cluster in the history: rates need two runs".to_string());
-        return Trends {
-            collected_at: now.collected_at,
-            previous_collected_at: None,
-            earlier_runs: 0,
-            xid_consumption: None,
-            multixact_consumption: None,
-            databases: Vec::new(),
-            tables: Vec::new(),
-            events,
-            notes,
-        };
-    };
-
-    let restarted = previous.postmaster_start_time != now.postmaster_start_time;
-    if restarted {
-        events.push(Event {
-            kind: EventKind::Restart,
-            database: None,
-            message: format!(
-                "the server restarted between the runs (started {}, now {}): table statistics \
-                 are not compared across it; the XID rate is (the next XID survives restarts)",
-                previous.postmaster_start_time, now.postmaster_start_time
-            ),
-        });
-    }
-
-    // XIDs: the chain of runs ending now along which the next XID never went backwards.
-    let xid_consumption = if previous.next_xid > now.next_xid {
-        events.push(Event {
-            kind: EventKind::XidWentBackwards,
-            database: None,
-            message: format!(
-                "the next XID went backwards ({} then {}): a restored backup or pg_resetwal? no \
-                 XID rate across it",
-                previous.next_xid, now.next_xid
-            ),
-        });
-        None
-    } else {
-        let mut start = earlier.len() - 1;
-        while start > 0 && earlier[start - 1].next_xid <= earlier[start].next_xid {
-            start -= 1;
-        }
-        let last_interval = xid_rate(previous, &now, 2);
-        let window = xid_rate(earlier[start], &now, earlier.len() - start + 1);
-        let (per_hour, basis) = if window.per_hour > last_interval.per_hour {
-            (window.per_hour, RateBasis::Window)
-        } else {
-            (last_interval.per_hour, RateBasis::LastInterval)
-        };
-        Some(XidConsumption {
-            last_interval,
-            window,
-            per_hour,
-            basis,
-        })
-    };
-    let xid_per_hour = xid_consumption.as_ref().map(|x| x.per_hour);
-
-    // Multixacts: a lower bound from the largest growth of any database's age.
-    let interval_hours = hours_between(previous.collected_at, now.collected_at);
-    let multixact_consumption = now
-        .databases
-        .iter()
-        .filter(|db| !db.invalid)
-        .filter_map(|db| {
-            let before = previous.database(db.oid)?;
-            let growth = db.mxid_age - before.mxid_age;
-            (growth > 0).then_some((growth, db))
-        })
-        .max_by_key(|(growth, _)| *growth)
-        .filter(|_| interval_hours > 0.0)
-        .map(|(growth, db)| MultixactConsumption {
-            from: previous.collected_at,
-            to: now.collected_at,
-            hours: interval_hours,
-            at_least_per_hour: growth as f64 / interval_hours,
-            database: db.name.clone(),
-        });
-    let mxid_per_hour = multixact_consumption.as_ref().map(|m| m.at_least_per_hour);
-
-    let global = GlobalSettings::from_snapshot(current);
-    let xid = wraparound::server_limits(now.major, IdKind::Xid);
-    let mxid = wraparound::server_limits(now.major, IdKind::Multixact);
-    let xid_landmarks = [
-        (Limit::FreezeMaxAge, global.freeze_max_age),
-        (Limit::OneBillion, wraparound::ACT),
-        (Limit::WarnLimit, xid.warn_age),
-        (Limit::StopLimit, xid.stop_age),
-    ];
-    let mxid_landmarks = [
-        (Limit::FreezeMaxAge, global.multixact_freeze_max_age),
-        (Limit::WarnLimit, mxid.warn_age),
-        (Limit::StopLimit, mxid.stop_age),
-    ];
-    let databases = now
-        .databases
-        .iter()
-        .map(|db| {
-            let before = previous.database(db.oid);
-            let xid_age_change = before.map(|b| db.xid_age - b.xid_age);
-            DatabaseTrend {
-                oid: db.oid,
-                name: db.name.clone(),
-                invalid: db.invalid,
-                xid_age: db.xid_age,
-                xid_age_change,
-                frozen_since_previous: xid_age_change.is_some_and(|c| c < 0),
-                xid_limits: if db.invalid {
-                    Vec::new()
-                } else {
-                    limits(db.xid_age, &xid_landmarks, xid_per_hour, now.collected_at)
-                },
-                mxid_age: db.mxid_age,
-                mxid_age_change: before.map(|b| db.mxid_age - b.mxid_age),
-                mxid_limits: if db.invalid {
-                    Vec::new()
-                } else {
-                    limits(
-                        db.mxid_age,
-                        &mxid_landmarks,
-                        mxid_per_hour,
-                        now.collected_at,
-                    )
-                },
-            }
-        })
-        .collect();
-
-    let tables = table_trends(&now, &earlier, restarted, &mut events, &mut notes);
-
-    Trends {
-        collected_at: now.collected_at,
-        previous_collected_at: Some(previous.collected_at),
-        earlier_runs: earlier.len(),
-        xid_consumption,
-        multixact_consumption,
-        databases,
-        tables,
-        events,
-        notes,
-    }
-}
-
-/// Whether the statistics of database `oid` can be compared between `before` and `after`
-/// (consecutive runs), and if not, why.
-fn stats_link(before: &Run, after: &Run, oid: u32) -> Result<(), NotCompared> {
-    if before.postmaster_start_time != after.postmaster_start_time {
-        return Err(NotCompared::Restart);
-    }
-    let (Some(b), Some(a)) = (before.database(oid), after.database(oid)) else {
-        return Err(NotCompared::NewTable);
-    };
-    if b.stats_reset != a.stats_reset {
-        return Err(NotCompared::StatsReset);
-    }
-    if b.tables.is_none() {
-        return Err(NotCompared::NotVisitedBefore);
-    }
-    Ok(())
-}
-
-fn table_trends(
-    now: &Run,
-    earlier: &[&Run],
-    restarted: bool,
-    events: &mut Vec<Event>,
-    notes: &mut Vec<String>,
-) -> Vec<TableTrend> {
-    let Some(&previous) = earlier.last() else {
-        return Vec::new();
-    };
-    let mut trends = Vec::new();
-    for db in &now.databases {
-        let Some(tables) = &db.tables else {
-            continue;
-        };
-        let before_db = previous.database(db.oid);
-        if let Some(before) = before_db
-            && before.stats_reset != db.stats_reset
-            && !restarted
-        {
-            events.push(Event {
-                kind: EventKind::StatsReset,
-                database: Some(db.name.clone()),
-                message: format!(
-                    "the statistics of database {} were reset between the runs (stats_reset {} \
-                     then {}): no dead-row or autovacuum rates for its tables",
-                    db.name,
-                    before
-                        .stats_reset
-                        .map_or("never".to_string(), |t| t.to_string()),
-                    db.stats_reset
-                        .map_or("never".to_string(), |t| t.to_string()),
-                ),
-            });
-        }
-        if before_db.is_none() {
-            notes.push(format!(
-                "database {} is new since the previous run: no table rates yet",
-                db.name
-            ));
-        }
-        let link = stats_link(previous, now, db.oid);
-        // The earliest run from which this database's statistics are continuous up to now.
-        let mut db_start = earlier.len();
-        if link.is_ok() {
-            db_start -= 1;
-            while db_start > 0
-                && stats_link(earlier[db_start - 1], earlier[db_start], db.oid).is_ok()
-            {
-                db_start -= 1;
-            }
-        }
-
-        let mut went_down = 0usize;
-        let mut sorted: Vec<(&u32, &RunTable)> = tables.by_oid.iter().collect();
-        sorted.sort_by(|a, b| (&a.1.schema, &a.1.name, a.0).cmp(&(&b.1.schema, &b.1.name, b.0)));
-        for (&oid, table) in sorted {
-            let mut trend = TableTrend {
-                database: db.name.clone(),
-                oid,
-                schema: table.schema.clone(),
-                name: table.name.clone(),
-                kind: table.kind,
-                dead_rows: table.n_dead_tup,
-                not_compared: None,
-                dead_rows_change: None,
-                dead_rows_per_hour: None,
-                dead_rows_direction: None,
-                autovacuums_since_previous: None,
-                window_start: None,
-                autovacuums_in_window: None,
-                autovacuums_per_day: None,
-            };
-            let before = before_db
-                .and_then(|b| b.tables.as_ref())
-                .and_then(|t| t.by_oid.get(&oid));
-            let reason = match (link, before) {
-                (Err(reason), _) => Some(reason),
-                (Ok(()), None) => Some(NotCompared::NewTable),
-                (Ok(()), Some(b)) if table.counters_went_down(b) => {
-                    went_down += 1;
-                    Some(NotCompared::CountersWentDown)
-                }
-                (Ok(()), Some(_)) => None,
-            };
-            if let (None, Some(before), Some(before_tables)) =
-                (reason, before, before_db.and_then(|b| b.tables.as_ref()))
-            {
-                let hours = hours_between(before_tables.collected_at, tables.collected_at);
-                if let (Some(dead_now), Some(dead_before)) = (table.n_dead_tup, before.n_dead_tup) {
-                    let change = dead_now - dead_before;
-                    trend.dead_rows_change = Some(change);
-                    trend.dead_rows_per_hour = (hours > 0.0).then(|| change as f64 / hours);
-                    trend.dead_rows_direction = Some(match change.signum() {
-                        1 => Direction::Growing,
-                        -1 => Direction::Shrinking,
-                        _ => Direction::Steady,
-                    });
-                }
-                trend.autovacuums_since_previous = table
-                    .autovacuum_count
-                    .zip(before.autovacuum_count)
-                    .map(|(n, b)| n - b);
-
-                // Extend the window back while the table is there and its counters never drop.
-                let mut start = (earlier.len() - 1, before, before_tables.collected_at);
-                for index in (db_start..earlier.len() - 1).rev() {
-                    let candidate = earlier[index]
-                        .database(db.oid)
-                        .and_then(|d| d.tables.as_ref())
-                        .and_then(|t| t.by_oid.get(&oid).map(|table| (table, t.collected_at)));
-                    match candidate {
-                        Some((older, at)) if !start.1.counters_went_down(older) => {
-                            start = (index, older, at);
-                        }
-                        _ => break,
-                    }
-                }
-                let (_, first, first_at) = start;
-                trend.window_start = Some(first_at);
-                if let (Some(n), Some(f)) = (table.autovacuum_count, first.autovacuum_count) {
-                    let days = hours_between(first_at, tables.collected_at) / 24.0;
-                    trend.autovacuums_in_window = Some(n - f);
-                    trend.autovacuums_per_day = (days > 0.0).then(|| (n - f) as f64 / days);
-                }
-            }
-            trend.not_compared = reason;
-            trends.push(trend);
-        }
-        if went_down > 0 {
-            events.push(Event {
-                kind: EventKind::CountersWentDown,
-                database: Some(db.name.clone()),
-                message: format!(
-                    "the statistics counters of {went_down} table(s) in {} went down between the \
-                     runs (reset one by one, or lost): no rates for them",
-                    db.name
-                ),
-            });
-        }
-    }
-    trends
+#[derive(Deserialize)]
+struct ReadRun {
+    run: Run,
 }
 
 #[cfg(test)]
 mod tests {
-    use chrono::TimeZone;
-
     use super::*;
+    use crate::analysis::trends::tests::{close, snapshot, table, time};
+    use crate::analysis::trends::trends;
     use crate::snapshot::*;
-
-    fn time(hour: u32, minute: u32) -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2025, 3, 1, hour, minute, 0).unwrap()
-    }
-
-    fn table(oid: u32, name: &str, dead: i64, autovacuums: i64) -> Table {
-        Table {
-            oid,
-            schema: "public".to_string(),
-            name: name.to_string(),
-            kind: RelKind::Table,
-            persistence: Persistence::Permanent,
-            reltuples: 1000.0,
-            relpages: 10,
-            relallvisible: 0,
-            relallfrozen: None,
-            heap_bytes: 10 * 8192,
-            xid_age: Some(1000),
-            mxid_age: Some(1),
-            reloptions: Vec::new(),
-            options: TableOptions::default(),
-            toast: None,
-            owner_oid: None,
-            stats: Some(TableStats {
-                n_tup_ins: Some(10_000),
-                n_tup_upd: Some(5_000),
-                n_tup_del: Some(1_000),
-                n_dead_tup: Some(dead),
-                autovacuum_count: Some(autovacuums),
-                vacuum_count: Some(0),
-                ..TableStats::default()
-            }),
-            index_count: 0,
-            index_bytes: 0,
-        }
-    }
-
-    fn database(oid: u32, name: &str, xid_age: i64, tables: Vec<Table>) -> Database {
-        Database {
-            oid,
-            name: name.to_string(),
-            allows_connections: true,
-            connection_limit: -1,
-            is_template: false,
-            xid_age,
-            mxid_age: 1,
-            size_bytes: None,
-            stats_reset: None,
-            visit: Visit::Visited,
-            collected_at: None,
-            tables,
-            temp_schemas: Vec::new(),
-        }
-    }
-
-    /// A PostgreSQL 16 cluster collected at `at` with `next_xid`, databases `app` (whose table
-    /// `events` has `dead` dead rows and `autovacuums` autovacuums) and an unvisited `template0`.
-    fn snapshot(
-        at: DateTime<Utc>,
-        next_xid: i64,
-        app_age: i64,
-        dead: i64,
-        autovacuums: i64,
-    ) -> Snapshot {
-        let mut template0 = database(4, "template0", app_age + 1000, Vec::new());
-        template0.visit = Visit::Skipped("does not allow connections".to_string());
-        Snapshot {
-            snapshot_version: SNAPSHOT_VERSION,
-            pgvac_version: "test".to_string(),
-            server: Server {
-                version_num: 160004,
-                version: "PostgreSQL 16.4".to_string(),
-                in_recovery: false,
-                postmaster_start_time: time(0, 0),
-                stats_reset: None,
-                collected_at: at,
-                next_xid,
-                system_identifier: Some("7400000000000000001".to_string()),
-                block_size: 8192,
-                platform: Platform {
-                    kind: PlatformKind::Postgres,
-                    aurora_version: None,
-                    evidence: Vec::new(),
-                },
-                connected_database: "app".to_string(),
-                connected_user: "postgres".to_string(),
-                session: SessionSettings {
-                    application_name: "pgvac".to_string(),
-                    default_transaction_read_only: "on".to_string(),
-                    transaction_read_only: "on".to_string(),
-                    transaction_isolation: "repeatable read".to_string(),
-                    statement_timeout: "30s".to_string(),
-                    lock_timeout: "1s".to_string(),
-                },
-            },
-            role: RoleCapabilities {
-                name: "postgres".to_string(),
-                superuser: true,
-                pg_monitor: true,
-                pg_read_all_stats: true,
-                pg_signal_backend: true,
-                rds_superuser: false,
-                pg_signal_autovacuum_worker: false,
-            },
-            settings: Vec::new(),
-            databases: vec![
-                database(
-                    16384,
-                    "app",
-                    app_age,
-                    vec![table(20000, "events", dead, autovacuums)],
-                ),
-                template0,
-            ],
-            sessions: Vec::new(),
-            prepared_transactions: Vec::new(),
-            replication_slots: Vec::new(),
-            standbys: Vec::new(),
-            running_vacuums: Vec::new(),
-            warnings: Vec::new(),
-            missing: Vec::new(),
-        }
-    }
-
-    fn app(trends: &Trends) -> &DatabaseTrend {
-        trends.databases.iter().find(|d| d.name == "app").unwrap()
-    }
-
-    fn events_table(trends: &Trends) -> &TableTrend {
-        trends.tables.iter().find(|t| t.name == "events").unwrap()
-    }
-
-    fn hours_to(trend: &DatabaseTrend, limit: Limit) -> f64 {
-        match trend
-            .xid_limits
-            .iter()
-            .find(|l| l.limit == limit)
-            .unwrap()
-            .estimate
-        {
-            Estimate::In { hours, .. } => hours,
-            ref other => panic!("{limit:?}: {other:?}"),
-        }
-    }
-
-    fn close(a: f64, b: f64) -> bool {
-        (a - b).abs() <= 1e-9 * b.abs().max(1.0)
-    }
-
-    #[test]
-    fn a_single_run_gives_no_rate() {
-        let only = snapshot(time(10, 0), 1_000_000, 150_000_000, 10, 0);
-        for history in [History::default(), History::from_snapshots([&only])] {
-            let trends = trends(&only, &history);
-            assert!(trends.xid_consumption.is_none());
-            assert!(trends.databases.is_empty() && trends.tables.is_empty());
-            assert!(
-                trends
-                    .notes
-                    .iter()
-                    .any(|n| n.contains("rates need two runs"))
-            );
-        }
-    }
-
-    #[test]
-    fn rate_and_time_to_limits_from_two_runs() {
-        let before = snapshot(time(10, 0), 1_000_000, 150_000_000, 10, 0);
-        let now = snapshot(time(11, 0), 1_050_000, 150_050_000, 10, 0);
-        let trends = trends(&now, &History::from_snapshots([&before]));
-        let xid = trends.xid_consumption.as_ref().unwrap();
-        assert_eq!(xid.last_interval.xids, 50_000);
-        assert!(close(xid.per_hour, 50_000.0));
-        let app = app(&trends);
-        assert_eq!(app.xid_age_change, Some(50_000));
-        assert!(!app.frozen_since_previous);
-        // 200M default freeze max age, 1B, and 16's stop age, each at 50,000 XIDs an hour.
-        assert!(close(
-            hours_to(app, Limit::FreezeMaxAge),
-            49_950_000.0 / 50_000.0
-        ));
-        assert!(close(
-            hours_to(app, Limit::OneBillion),
-            849_950_000.0 / 50_000.0
-        ));
-        assert!(close(
-            hours_to(app, Limit::StopLimit),
-            (2_144_483_647.0 - 150_050_000.0) / 50_000.0
-        ));
-        let freeze = app
-            .xid_limits
-            .iter()
-            .find(|l| l.limit == Limit::FreezeMaxAge)
-            .unwrap();
-        assert_eq!(freeze.remaining, 49_950_000);
-        let Estimate::In { at: Some(at), .. } = freeze.estimate else {
-            panic!("{:?}", freeze.estimate)
-        };
-        assert_eq!(at, time(11, 0) + chrono::Duration::hours(999));
-        assert!(trends.events.is_empty(), "{:?}", trends.events);
-    }
-
-    #[test]
-    fn stop_limit_depends_on_the_version() {
-        let mut before = snapshot(time(10, 0), 1_000_000, 100_000_000, 0, 0);
-        let mut now = snapshot(time(11, 0), 1_100_000, 100_100_000, 0, 0);
-        before.server.version_num = 130010;
-        now.server.version_num = 130010;
-        let trends = trends(&now, &History::from_snapshots([&before]));
-        let stop = app(&trends)
-            .xid_limits
-            .iter()
-            .find(|l| l.limit == Limit::StopLimit)
-            .unwrap();
-        assert_eq!(stop.age, 2_146_483_647);
-        assert!(close(
-            hours_to(app(&trends), Limit::StopLimit),
-            (2_146_483_647.0 - 100_100_000.0) / 100_000.0
-        ));
-    }
-
-    #[test]
-    fn a_frozen_database_uses_the_consumption_rate_not_its_age_drop() {
-        let before = snapshot(time(10, 0), 1_000_000, 190_000_000, 0, 0);
-        let mut now = snapshot(time(12, 0), 1_100_000, 5_000_000, 0, 0);
-        now.databases[1].xid_age = before.databases[1].xid_age + 100_000;
-        let trends = trends(&now, &History::from_snapshots([&before]));
-        let app = app(&trends);
-        assert!(app.frozen_since_previous);
-        assert_eq!(app.xid_age_change, Some(-185_000_000));
-        assert!(close(
-            hours_to(app, Limit::FreezeMaxAge),
-            195_000_000.0 / 50_000.0
-        ));
-        // template0 was not frozen: its age grew by the XIDs consumed.
-        let template0 = trends
-            .databases
-            .iter()
-            .find(|d| d.name == "template0")
-            .unwrap();
-        assert!(!template0.frozen_since_previous);
-    }
-
-    #[test]
-    fn a_database_past_a_limit_has_reached_it() {
-        let before = snapshot(time(10, 0), 1_000_000, 1_200_000_000, 0, 0);
-        let now = snapshot(time(11, 0), 1_000_000, 1_200_000_000, 0, 0);
-        let trends = trends(&now, &History::from_snapshots([&before]));
-        let app = app(&trends);
-        let by = |limit| {
-            &app.xid_limits
-                .iter()
-                .find(|l| l.limit == limit)
-                .unwrap()
-                .estimate
-        };
-        assert_eq!(*by(Limit::FreezeMaxAge), Estimate::Reached);
-        assert_eq!(*by(Limit::OneBillion), Estimate::Reached);
-        // Nothing consumed: the stop limit is never reached at this pace.
-        assert_eq!(*by(Limit::StopLimit), Estimate::NotConsumed);
-    }
-
-    #[test]
-    fn the_faster_of_window_and_last_interval_is_used() {
-        let first = snapshot(time(8, 0), 1_000_000, 100_000_000, 0, 0);
-        let busy = snapshot(time(9, 0), 1_900_000, 100_900_000, 0, 0);
-        let now = snapshot(time(10, 0), 2_000_000, 101_000_000, 0, 0);
-        let trends = trends(&now, &History::from_snapshots([&busy, &first]));
-        let xid = trends.xid_consumption.unwrap();
-        assert!(close(xid.last_interval.per_hour, 100_000.0));
-        assert!(close(xid.window.per_hour, 500_000.0));
-        assert_eq!(xid.window.runs, 3);
-        assert_eq!(xid.basis, RateBasis::Window);
-        assert!(close(xid.per_hour, 500_000.0));
-    }
-
-    #[test]
-    fn dead_rows_and_autovacuums_between_runs() {
-        let first = snapshot(time(0, 30), 1_000_000, 100_000_000, 100, 2);
-        let before = snapshot(time(12, 30), 1_000_500, 100_000_500, 500, 3);
-        let now = snapshot(time(18, 30), 1_001_000, 100_001_000, 200, 5);
-        let trends = trends(&now, &History::from_snapshots([&first, &before]));
-        let table = events_table(&trends);
-        assert_eq!(table.not_compared, None);
-        assert_eq!(table.dead_rows_change, Some(-300));
-        assert_eq!(table.dead_rows_direction, Some(Direction::Shrinking));
-        assert!(close(table.dead_rows_per_hour.unwrap(), -50.0));
-        assert_eq!(table.autovacuums_since_previous, Some(2));
-        // 3 autovacuums in the 18 hours since the first run.
-        assert_eq!(table.window_start, Some(time(0, 30)));
-        assert_eq!(table.autovacuums_in_window, Some(3));
-        assert!(close(table.autovacuums_per_day.unwrap(), 4.0));
-    }
-
-    #[test]
-    fn a_restart_is_said_and_stops_table_rates_but_not_the_xid_rate() {
-        let before = snapshot(time(10, 0), 1_000_000, 100_000_000, 100, 2);
-        let mut now = snapshot(time(11, 0), 1_036_000, 100_036_000, 0, 0);
-        now.server.postmaster_start_time = time(10, 30);
-        let trends = trends(&now, &History::from_snapshots([&before]));
-        assert!(trends.events.iter().any(|e| e.kind == EventKind::Restart));
-        assert!(close(
-            trends.xid_consumption.as_ref().unwrap().per_hour,
-            36_000.0
-        ));
-        let table = events_table(&trends);
-        assert_eq!(table.not_compared, Some(NotCompared::Restart));
-        assert_eq!(table.dead_rows_change, None);
-        assert_eq!(table.autovacuums_per_day, None);
-    }
-
-    #[test]
-    fn a_stats_reset_is_said_and_gives_no_table_rates() {
-        let before = snapshot(time(10, 0), 1_000_000, 100_000_000, 100, 2);
-        let mut now = snapshot(time(11, 0), 1_001_000, 100_001_000, 0, 0);
-        now.databases[0].stats_reset = Some(time(10, 45));
-        let trends = trends(&now, &History::from_snapshots([&before]));
-        let event = trends
-            .events
-            .iter()
-            .find(|e| e.kind == EventKind::StatsReset)
-            .unwrap();
-        assert_eq!(event.database.as_deref(), Some("app"));
-        let table = events_table(&trends);
-        assert_eq!(table.not_compared, Some(NotCompared::StatsReset));
-        assert_eq!(table.dead_rows_change, None);
-        assert_eq!(table.autovacuums_since_previous, None);
-        assert!(trends.xid_consumption.is_some());
-    }
-
-    #[test]
-    fn a_counter_that_went_down_is_a_reset_too() {
-        let before = snapshot(time(10, 0), 1_000_000, 100_000_000, 100, 2);
-        let now = snapshot(time(11, 0), 1_001_000, 100_001_000, 0, 0);
-        let trends = trends(&now, &History::from_snapshots([&before]));
-        assert!(
-            trends
-                .events
-                .iter()
-                .any(|e| e.kind == EventKind::CountersWentDown)
-        );
-        assert_eq!(
-            events_table(&trends).not_compared,
-            Some(NotCompared::CountersWentDown)
-        );
-    }
-
-    #[test]
-    fn a_reset_earlier_in_the_history_shortens_the_window() {
-        let first = snapshot(time(0, 0), 1_000_000, 100_000_000, 100, 7);
-        let mut reset = snapshot(time(6, 0), 1_000_100, 100_000_100, 10, 1);
-        reset.databases[0].stats_reset = Some(time(5, 0));
-        let mut now = snapshot(time(12, 0), 1_000_200, 100_000_200, 20, 2);
-        now.databases[0].stats_reset = Some(time(5, 0));
-        let trends = trends(&now, &History::from_snapshots([&first, &reset]));
-        let table = events_table(&trends);
-        assert_eq!(table.window_start, Some(time(6, 0)));
-        assert_eq!(table.autovacuums_in_window, Some(1));
-        assert!(close(table.autovacuums_per_day.unwrap(), 4.0));
-        assert!(trends.events.is_empty(), "{:?}", trends.events);
-    }
-
-    #[test]
-    fn another_clusters_snapshot_is_skipped() {
-        let mut other = snapshot(time(10, 0), 1_000, 100_000, 0, 0);
-        other.server.system_identifier = Some("7499999999999999999".to_string());
-        let now = snapshot(time(11, 0), 1_001_000, 100_001_000, 0, 0);
-        let trends = trends(&now, &History::from_snapshots([&other]));
-        assert!(trends.xid_consumption.is_none());
-        assert!(
-            trends.notes.iter().any(|n| n.contains("another cluster")),
-            "{:?}",
-            trends.notes
-        );
-    }
-
-    #[test]
-    fn without_system_identifier_identity_is_weaker_and_said() {
-        let mut before = snapshot(time(10, 0), 1_000_000, 100_000_000, 0, 0);
-        before.server.system_identifier = None;
-        let now = snapshot(time(11, 0), 1_001_000, 100_001_000, 0, 0);
-        let trends = trends(&now, &History::from_snapshots([&before]));
-        assert!(trends.xid_consumption.is_some());
-        assert!(
-            trends
-                .notes
-                .iter()
-                .any(|n| n.contains("without a system identifier"))
-        );
-        let mut older_major = before.clone();
-        older_major.server.version_num = 150008;
-        let trends = super::trends(&now, &History::from_snapshots([&older_major]));
-        assert!(trends.xid_consumption.is_none());
-    }
-
-    #[test]
-    fn a_next_xid_that_went_backwards_gives_no_rate() {
-        let before = snapshot(time(10, 0), 5_000_000, 100_000_000, 0, 0);
-        let now = snapshot(time(11, 0), 1_000_000, 100_000_000, 0, 0);
-        let trends = trends(&now, &History::from_snapshots([&before]));
-        assert!(trends.xid_consumption.is_none());
-        assert!(
-            trends
-                .events
-                .iter()
-                .any(|e| e.kind == EventKind::XidWentBackwards)
-        );
-        assert_eq!(hours_or_status(app(&trends)), Estimate::NoRate);
-    }
-
-    fn hours_or_status(trend: &DatabaseTrend) -> Estimate {
-        trend.xid_limits[0].estimate.clone()
-    }
-
-    #[test]
-    fn multixact_rate_is_the_largest_growth_and_a_lower_bound() {
-        let mut before = snapshot(time(10, 0), 1_000_000, 100_000_000, 0, 0);
-        let mut now = snapshot(time(12, 0), 1_000_000, 100_000_000, 0, 0);
-        before.databases[0].mxid_age = 1_000;
-        now.databases[0].mxid_age = 1_200; // app: vacuum may have advanced datminmxid
-        before.databases[1].mxid_age = 1_000;
-        now.databases[1].mxid_age = 1_600; // template0: never vacuumed in between
-        let trends = trends(&now, &History::from_snapshots([&before]));
-        let mxid = trends.multixact_consumption.as_ref().unwrap();
-        assert!(close(mxid.at_least_per_hour, 300.0));
-        assert_eq!(mxid.database, "template0");
-        let app = app(&trends);
-        let freeze = app
-            .mxid_limits
-            .iter()
-            .find(|l| l.limit == Limit::FreezeMaxAge)
-            .unwrap();
-        let Estimate::In { hours, .. } = freeze.estimate else {
-            panic!("{:?}", freeze.estimate)
-        };
-        assert!(close(hours, (400_000_000.0 - 1_200.0) / 300.0));
-    }
-
-    #[test]
-    fn no_multixact_growth_gives_no_multixact_estimate() {
-        let before = snapshot(time(10, 0), 1_000_000, 100_000_000, 0, 0);
-        let now = snapshot(time(12, 0), 1_100_000, 100_100_000, 0, 0);
-        let trends = trends(&now, &History::from_snapshots([&before]));
-        assert!(trends.multixact_consumption.is_none());
-        assert!(
-            app(&trends)
-                .mxid_limits
-                .iter()
-                .all(|l| l.estimate == Estimate::NoRate)
-        );
-    }
-
-    #[test]
-    fn trends_serialize_to_json() {
-        let before = snapshot(time(10, 0), 1_000_000, 150_000_000, 10, 0);
-        let now = snapshot(time(11, 0), 1_050_000, 150_050_000, 10, 0);
-        let trends = trends(&now, &History::from_snapshots([&before]));
-        let json = serde_json::to_value(&trends).unwrap();
-        assert_eq!(json["xid_consumption"]["per_hour"], 50_000.0);
-        assert_eq!(
-            json["databases"][0]["xid_limits"][0]["estimate"]["status"],
-            "in"
-        );
-        let back: Trends = serde_json::from_value(json).unwrap();
-        assert_eq!(back, trends);
-    }
-
-    // Storage
 
     #[test]
     fn save_list_load_and_prune() {
@@ -1526,7 +368,7 @@ mod tests {
         let files = history.list().unwrap();
         assert_eq!(files.len(), 5);
         assert!(
-            files[0].ends_with("snapshot-20250301T100000.000000Z.json"),
+            files[0].ends_with("run-20250301T100000.000000Z.json.zst"),
             "{files:?}"
         );
         let loaded = history.load().unwrap();
@@ -1697,7 +539,183 @@ mod tests {
             2,
             "saved with --allow-partial"
         );
-        let saved = read_snapshot(&history.list().unwrap()[1]).unwrap();
+        let saved = read_run(&history.list().unwrap()[1]).unwrap();
         assert!(!saved.is_complete(), "and it says it is incomplete");
+    }
+
+    /// A history with something for every rule of the comparison: a restart, a statistics
+    /// reset, counters that went down, a new table, a database not visited, an incomplete run.
+    fn eventful_history() -> Vec<Snapshot> {
+        let mut runs = Vec::new();
+        for hour in 0..8u32 {
+            let mut run = snapshot(
+                time(hour, 0),
+                1_000_000 + 30_000 * i64::from(hour),
+                100_000_000 + 30_000 * i64::from(hour),
+                100 + 10 * i64::from(hour),
+                i64::from(hour / 2),
+            );
+            let app = &mut run.databases[0];
+            app.collected_at = Some(time(hour, 1));
+            if hour >= 2 {
+                let mut orders = table(16400, "orders", 5 * i64::from(hour), 1);
+                orders.schema = "shop".to_string();
+                app.tables.push(orders);
+            }
+            if hour == 3 {
+                app.tables[0].stats.as_mut().unwrap().n_tup_ins = Some(5);
+            }
+            if hour >= 5 {
+                app.stats_reset = Some(time(4, 30));
+            }
+            if hour == 6 {
+                run.databases[0].visit = Visit::Incomplete("tables: lock timeout".to_string());
+                run.missing = Missing::not_recorded();
+            }
+            if hour >= 7 {
+                run.server.postmaster_start_time = time(6, 30);
+            }
+            runs.push(run);
+        }
+        runs
+    }
+
+    #[test]
+    fn every_saved_run_reads_back_into_the_same_trends() {
+        let runs = eventful_history();
+        let dir = tempfile::tempdir().unwrap();
+        let history = HistoryDir::open(dir.path()).unwrap();
+        for (count, run) in runs.iter().enumerate() {
+            // The trends of each run against the ones before it: from the snapshots in memory,
+            // and from what the directory kept of them.
+            let in_memory = trends(run, &History::from_snapshots(&runs[..count]));
+            let loaded = history.load().unwrap();
+            assert!(loaded.notes.is_empty(), "{:?}", loaded.notes);
+            assert_eq!(trends(run, &loaded), in_memory, "run {count}");
+            history.save(run).unwrap();
+        }
+        let last = trends(
+            runs.last().unwrap(),
+            &History::from_snapshots(&runs[..runs.len() - 1]),
+        );
+        assert!(
+            !last.tables.is_empty() && !last.events.is_empty(),
+            "{last:?}"
+        );
+        for run in history.list().unwrap() {
+            let read = read_run(&run).unwrap();
+            let original = runs
+                .iter()
+                .find(|s| s.server.collected_at == read.collected_at())
+                .unwrap();
+            assert_eq!(read.is_complete(), original.is_complete());
+        }
+    }
+
+    #[test]
+    fn whole_snapshots_of_an_older_pgvac_are_converted_with_a_note() {
+        let runs = eventful_history();
+        let dir = tempfile::tempdir().unwrap();
+        for run in &runs[..7] {
+            let name = format!(
+                "snapshot-{}.json",
+                run.server.collected_at.format("%Y%m%dT%H%M%S%.6fZ")
+            );
+            fs::write(
+                dir.path().join(name),
+                serde_json::to_vec_pretty(run).unwrap(),
+            )
+            .unwrap();
+        }
+        let history = HistoryDir::open(dir.path()).unwrap();
+        let loaded = history.load().unwrap();
+        assert_eq!(loaded.runs.len(), 7);
+        assert_eq!(
+            loaded.notes,
+            vec![
+                "converted 7 whole snapshots saved by an older pgvac to compact run files (what \
+                 trends need, compressed)"
+                    .to_string()
+            ]
+        );
+        let names: Vec<String> = fs::read_dir(dir.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(
+            names.len() == 7 && names.iter().all(|n| n.starts_with("run-")),
+            "{names:?}"
+        );
+        let mut converted = trends(&runs[7], &loaded);
+        converted.notes.clear();
+        let mut original = trends(&runs[7], &History::from_snapshots(&runs[..7]));
+        original.notes.clear();
+        assert_eq!(converted, original);
+        // Loaded again: nothing left to convert.
+        assert!(history.load().unwrap().notes.is_empty());
+    }
+
+    #[test]
+    fn a_run_file_holds_counters_not_the_snapshot() {
+        let mut big = snapshot(time(10, 0), 1_000_000, 100_000_000, 0, 0);
+        big.databases[0].tables = (0..10_000)
+            .map(|i| {
+                table(
+                    20_000 + i,
+                    &format!("tenant_table_{i:05}"),
+                    i64::from(i % 7),
+                    3,
+                )
+            })
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        let history = HistoryDir::open(dir.path()).unwrap();
+        let path = history.save(&big).unwrap();
+        let stored = fs::metadata(&path).unwrap().len();
+        let whole = serde_json::to_vec(&big).unwrap().len() as u64;
+        // What a user sees: a history directory a small fraction of the snapshots' size.
+        assert!(
+            stored * 20 < whole,
+            "{stored} bytes stored for a {whole}-byte snapshot"
+        );
+        let read = read_run(&path).unwrap();
+        assert_eq!(read.counted_tables(), 10_000);
+    }
+
+    #[test]
+    fn a_run_file_of_another_format_is_skipped_with_a_note() {
+        let dir = tempfile::tempdir().unwrap();
+        let history = HistoryDir::open(dir.path()).unwrap();
+        let path = history
+            .save(&snapshot(time(10, 0), 1_000_000, 100_000_000, 0, 0))
+            .unwrap();
+        let text = zstd::decode_all(fs::read(&path).unwrap().as_slice()).unwrap();
+        let mut value: serde_json::Value = serde_json::from_slice(&text).unwrap();
+        value["format_version"] = 99.into();
+        let future = zstd::encode_all(value.to_string().as_bytes(), 3).unwrap();
+        fs::write(
+            dir.path().join("run-20250301T110000.000000Z.json.zst"),
+            future,
+        )
+        .unwrap();
+        fs::write(
+            dir.path().join("run-20250301T120000.000000Z.json.zst"),
+            b"{}",
+        )
+        .unwrap();
+        let loaded = history.load().unwrap();
+        assert_eq!(loaded.runs.len(), 1);
+        assert_eq!(loaded.notes.len(), 2, "{:?}", loaded.notes);
+        assert!(
+            loaded.notes[0].contains("run file format 99"),
+            "{:?}",
+            loaded.notes
+        );
+        assert!(
+            loaded.notes[1].contains("not zstd-compressed"),
+            "{:?}",
+            loaded.notes
+        );
     }
 }

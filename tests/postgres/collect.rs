@@ -15,6 +15,10 @@ pub const TESTS: &[(&str, TestFn)] = &[
         dead_rows,
     ),
     ("collect_parses_table_and_toast_reloptions", reloptions),
+    (
+        "collect_reads_every_relation_as_pg_stat_all_tables_shows_it",
+        same_as_the_view,
+    ),
     ("collect_names_the_owner_of_a_temp_table", temp_table_owner),
     (
         "collect_shows_idle_in_transaction_xmin_age",
@@ -441,13 +445,16 @@ fn whole_cluster(cluster: &Cluster) -> Result<(), String> {
     })
 }
 
-/// Statements pgvac sent to `database`, counted from the server log.
+/// Statements pgvac sent to `database`, counted from the server log: `log_statement = all`
+/// logs a simple-protocol query as `statement:` and an extended-protocol one at its
+/// `execute`.
 fn statements_logged(cluster: &Cluster, database: &str) -> usize {
-    let marker = format!(" pgvac@{database} LOG:  statement:");
+    let simple = format!(" pgvac@{database} LOG:  statement:");
+    let extended = format!(" pgvac@{database} LOG:  execute ");
     cluster
         .log()
         .lines()
-        .filter(|l| l.contains(&marker))
+        .filter(|l| l.contains(&simple) || l.contains(&extended))
         .count()
 }
 
@@ -910,4 +917,246 @@ fn tls(cluster: &Cluster) -> Result<(), String> {
     ensure(run.stdout.is_empty(), || {
         "output despite a failed verification".to_string()
     })
+}
+
+/// The tables source as pgvac read it before it read plain columns: `pg_class` joined with the
+/// `pg_stat_all_tables` view, one JSON object per relation. The test reads it itself, as the
+/// oracle for every field of every relation of its schema (and their TOAST tables).
+const VIEW_ORACLE: &str = "
+SELECT coalesce(json_agg(row_to_json(t) ORDER BY t.oid), '[]')::text
+FROM (
+    SELECT c.oid::bigint AS oid,
+           n.nspname AS schema,
+           c.relname AS name,
+           c.relkind::text AS relkind,
+           c.relpersistence::text AS relpersistence,
+           c.reltuples::float8 AS reltuples,
+           c.relpages::bigint AS relpages,
+           c.relallvisible::bigint AS relallvisible,
+           (to_jsonb(c) ->> 'relallfrozen')::bigint AS relallfrozen,
+           c.relpages::bigint * current_setting('block_size')::bigint AS heap_bytes,
+           CASE WHEN c.relfrozenxid <> '0'::xid THEN age(c.relfrozenxid) END AS xid_age,
+           CASE WHEN c.relminmxid <> '0'::xid THEN mxid_age(c.relminmxid) END AS mxid_age,
+           c.reloptions,
+           tc.oid::bigint AS toast_oid,
+           CASE WHEN tc.relfrozenxid <> '0'::xid THEN age(tc.relfrozenxid) END AS toast_xid_age,
+           CASE WHEN tc.relminmxid <> '0'::xid THEN mxid_age(tc.relminmxid) END AS toast_mxid_age,
+           tc.relpages::bigint AS toast_relpages,
+           tc.reloptions AS toast_reloptions,
+           owner.oid::bigint AS owner_oid,
+           to_jsonb(s) AS stats,
+           coalesce(ix.index_count, 0) AS index_count,
+           coalesce(ix.index_bytes, 0) AS index_bytes
+    FROM pg_class c
+    JOIN pg_namespace n ON n.oid = c.relnamespace
+    LEFT JOIN pg_class tc ON tc.oid = c.reltoastrelid
+    LEFT JOIN pg_class owner ON c.relkind = 't' AND owner.reltoastrelid = c.oid
+    LEFT JOIN pg_stat_all_tables s ON s.relid = c.oid
+    LEFT JOIN (
+        SELECT i.indrelid,
+               count(*) AS index_count,
+               sum(ic.relpages::bigint) * current_setting('block_size')::bigint AS index_bytes
+        FROM pg_index i
+        JOIN pg_class ic ON ic.oid = i.indexrelid
+        GROUP BY i.indrelid
+    ) ix ON ix.indrelid = c.oid
+    WHERE c.relkind IN ('r', 'm', 't', 'p')
+      AND (n.nspname = 'public' OR owner.relnamespace = 'public'::regnamespace)
+) t";
+
+/// One relation as the view oracle gives it.
+#[derive(serde::Deserialize)]
+struct OracleRow {
+    oid: u32,
+    schema: String,
+    name: String,
+    relkind: String,
+    relpersistence: String,
+    reltuples: f64,
+    relpages: i64,
+    relallvisible: i64,
+    relallfrozen: Option<i64>,
+    heap_bytes: i64,
+    xid_age: Option<i64>,
+    mxid_age: Option<i64>,
+    reloptions: Option<Vec<String>>,
+    toast_oid: Option<u32>,
+    toast_xid_age: Option<i64>,
+    toast_mxid_age: Option<i64>,
+    toast_relpages: Option<i64>,
+    toast_reloptions: Option<Vec<String>>,
+    owner_oid: Option<u32>,
+    stats: Option<pgvac::snapshot::TableStats>,
+    index_count: i64,
+    index_bytes: i64,
+}
+
+impl OracleRow {
+    fn into_table(self) -> Table {
+        use pgvac::snapshot::{RelKind, TableOptions, ToastTable};
+        let reloptions = self.reloptions.unwrap_or_default();
+        let toast = self.toast_oid.map(|oid| {
+            let reloptions = self.toast_reloptions.unwrap_or_default();
+            Box::new(ToastTable {
+                oid,
+                xid_age: self.toast_xid_age,
+                mxid_age: self.toast_mxid_age,
+                relpages: self.toast_relpages.unwrap_or(0),
+                options: TableOptions::parse(&reloptions),
+                reloptions,
+            })
+        });
+        Table {
+            oid: self.oid,
+            schema: self.schema,
+            name: self.name,
+            kind: RelKind::from_relkind(&self.relkind).expect("r, m, t or p"),
+            persistence: Persistence::from_relpersistence(&self.relpersistence).expect("p, u or t"),
+            reltuples: self.reltuples,
+            relpages: self.relpages,
+            relallvisible: self.relallvisible,
+            relallfrozen: self.relallfrozen,
+            heap_bytes: self.heap_bytes,
+            xid_age: self.xid_age,
+            mxid_age: self.mxid_age,
+            options: TableOptions::parse(&reloptions).into(),
+            reloptions,
+            toast,
+            owner_oid: self.owner_oid,
+            stats: self.stats,
+            index_count: self.index_count,
+            index_bytes: self.index_bytes,
+        }
+    }
+}
+
+/// pgvac reads plain columns and the pg_stat_get_*() functions, and sums the indexes itself:
+/// every field of every relation must be what pg_class and the pg_stat_all_tables view say,
+/// on every version (the view's columns differ by version; so do the functions).
+fn same_as_the_view(cluster: &Cluster) -> Result<(), String> {
+    // Exclusive: ages grow with every XID another test takes.
+    let _exclusive = cluster.exclusive.write().unwrap();
+    fresh_database(cluster, "collect_same")?;
+    let mut client = Client::connect(cluster, "collect_same")?;
+    // Autovacuum off everywhere it can be, so no counter moves between the two reads.
+    client.execute(
+        "CREATE TABLE indexed (id int PRIMARY KEY, k int, body text)
+           WITH (autovacuum_enabled = false, toast.autovacuum_enabled = false,
+                 toast.autovacuum_vacuum_threshold = 77, fillfactor = 80);
+         CREATE INDEX indexed_k ON indexed (k);
+         CREATE TABLE bare (v int) WITH (autovacuum_enabled = false);
+         CREATE UNLOGGED TABLE scratch (id int PRIMARY KEY) WITH (autovacuum_enabled = false);
+         CREATE TABLE parted (id int, at date) PARTITION BY RANGE (at);
+         CREATE TABLE parted_2025 PARTITION OF parted
+           FOR VALUES FROM ('2025-01-01') TO ('2026-01-01') WITH (autovacuum_enabled = false);
+         CREATE INDEX parted_id ON parted (id);
+         INSERT INTO indexed SELECT g, g % 10, repeat('x', 3000) || g FROM generate_series(1, 300) g;
+         UPDATE indexed SET k = k + 1 WHERE id <= 50;
+         DELETE FROM indexed WHERE id > 280;
+         INSERT INTO bare SELECT generate_series(1, 100);
+         DELETE FROM bare WHERE v <= 10;
+         INSERT INTO scratch SELECT generate_series(1, 20);
+         INSERT INTO parted SELECT g, '2025-06-01' FROM generate_series(1, 40) g;
+         CREATE MATERIALIZED VIEW summary AS SELECT k, count(*) FROM indexed GROUP BY k;
+         CREATE UNIQUE INDEX summary_k ON summary (k);",
+    )?;
+    client.execute("VACUUM ANALYZE bare")?;
+    client.execute(
+        "ANALYZE indexed;
+         SET enable_seqscan = off;
+         SELECT count(*) FROM indexed WHERE id = 5;
+         SELECT count(*) FROM indexed WHERE k = 3;
+         SELECT count(*) FROM parted WHERE id = 3;
+         RESET enable_seqscan;
+         SELECT count(*) FROM bare;
+         SELECT count(*) FROM summary;",
+    )?;
+    // A session flushes its statistics when it ends.
+    client.close();
+    let mut client = Client::connect(cluster, "collect_same")?;
+    wait_for_stat(
+        &mut client,
+        "SELECT n_tup_del::text FROM pg_stat_user_tables WHERE relname = 'indexed'",
+        20,
+    )?;
+    wait_for_stat(
+        &mut client,
+        "SELECT n_tup_ins::text FROM pg_stat_user_tables WHERE relname = 'parted_2025'",
+        40,
+    )?;
+    // The oracle before and after pgvac's read; should anything in the background (an
+    // autoanalyze of a catalog takes an XID) move them in between, read again.
+    let mut attempts = 0;
+    let (before, snapshot) = loop {
+        let before = client
+            .text(VIEW_ORACLE)?
+            .ok_or("the oracle returned NULL")?;
+        let snapshot = runner::collect(cluster, "collect_same")?;
+        let after = client
+            .text(VIEW_ORACLE)?
+            .ok_or("the oracle returned NULL")?;
+        if before == after {
+            break (before, snapshot);
+        }
+        attempts += 1;
+        ensure(attempts < 5, || {
+            "the statistics kept moving while pgvac read them: no comparison is possible"
+                .to_string()
+        })?;
+    };
+    let oracle: Vec<OracleRow> = serde_json::from_str(&before).map_err(|e| e.to_string())?;
+    let oracle: Vec<Table> = oracle.into_iter().map(OracleRow::into_table).collect();
+    let db = snapshot
+        .database("collect_same")
+        .ok_or("collect_same missing")?;
+    let wanted: Vec<u32> = oracle.iter().map(|t| t.oid).collect();
+    let read: Vec<&Table> = db
+        .tables
+        .iter()
+        .filter(|t| wanted.contains(&t.oid))
+        .collect();
+    ensure(read.len() == oracle.len(), || {
+        format!(
+            "pgvac read {} of the {} relations: {:?}",
+            read.len(),
+            oracle.len(),
+            oracle.iter().map(|t| &t.name).collect::<Vec<_>>()
+        )
+    })?;
+    for (ours, truth) in read.iter().zip(&oracle) {
+        ensure(*ours == truth, || {
+            format!(
+                "{} differs from the view\npgvac: {ours:#?}\nview:  {truth:#?}",
+                truth.name
+            )
+        })?;
+    }
+    // The fixture exercises what the per-table sums and version gates decide.
+    let by_name = |name: &str| oracle.iter().find(|t| t.name == name);
+    let indexed = by_name("indexed").ok_or("no indexed")?;
+    let stats = indexed.stats.as_ref().ok_or("indexed has no stats")?;
+    ensure(
+        indexed.index_count == 2 && stats.idx_scan.is_some_and(|n| n >= 2),
+        || format!("indexed: {} indexes, {:?}", indexed.index_count, stats),
+    )?;
+    ensure(indexed.toast.is_some(), || {
+        "indexed has no TOAST".to_string()
+    })?;
+    let bare = by_name("bare").ok_or("no bare")?;
+    ensure(
+        bare.stats
+            .as_ref()
+            .is_some_and(|s| s.idx_scan.is_none() && s.idx_tup_fetch.is_none()),
+        || format!("bare: {:?}", bare.stats),
+    )?;
+    let parted = by_name("parted").ok_or("no parted")?;
+    ensure(parted.stats.is_some() == (cluster.major >= 14), || {
+        format!("parted on {}: {:?}", cluster.major, parted.stats)
+    })?;
+    eprintln!(
+        "pg{}: {} relations read the same as pg_class and pg_stat_all_tables show them",
+        cluster.major,
+        oracle.len()
+    );
+    Ok(())
 }

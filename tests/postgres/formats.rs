@@ -358,24 +358,44 @@ fn strip_ansi(text: &str) -> String {
 /// analysed (`--history`), and the offline report of that file must agree on every finding,
 /// session to terminate, recommended setting and the exit status.
 fn offline_equals_live(cluster: &Cluster) -> Result<(), String> {
-    let _shared = cluster.exclusive.read().unwrap();
+    // Exclusive, so that nothing else moves the cluster between the runs compared.
+    let _exclusive = cluster.exclusive.write().unwrap();
     seed_once(cluster)?;
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let history = dir.path().display().to_string();
-    let live = runner::on(
-        cluster,
-        "report",
-        &["-d", DB, "--format", "json", "--history", &history],
-    )?;
-    ensure((0..=2).contains(&live.status), || live.describe())?;
-    let saved: Vec<_> = std::fs::read_dir(dir.path())
-        .map_err(|e| e.to_string())?
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
-    ensure(saved.len() == 1, || format!("history holds {saved:?}"))?;
-    let snapshot = saved[0].display().to_string();
+    let file = dir.path().join("snapshot.json");
+    let snapshot = file.display().to_string();
+    let parse = |text: &str| serde_json::from_str::<Value>(text).map_err(|e| e.to_string());
+    let report = || -> Result<(runner::Run, Value), String> {
+        let run = runner::on(cluster, "report", &["-d", DB, "--format", "json"])?;
+        ensure((0..=2).contains(&run.status), || run.describe())?;
+        let doc = parse(&run.stdout)?;
+        Ok((run, doc))
+    };
+    const FIELDS: [&str; 5] = [
+        "findings",
+        "summary",
+        "sessions_to_terminate",
+        "recommended_settings",
+        "databases",
+    ];
+    let same = |a: &Value, b: &Value| FIELDS.iter().all(|f| a[*f] == b[*f]);
+    // A live report, a snapshot, and a live report again: when both live reports agree, the
+    // snapshot taken between them is of that same state. (Autovacuum in the background may
+    // move it: then again.)
+    let mut attempts = 0;
+    let (live, live_doc) = loop {
+        let (before, before_doc) = report()?;
+        let collect = runner::on(cluster, "collect", &["-d", DB, "-o", &snapshot])?;
+        ensure(collect.status == 0, || collect.describe())?;
+        let (_, after_doc) = report()?;
+        if same(&before_doc, &after_doc) {
+            break (before, before_doc);
+        }
+        attempts += 1;
+        ensure(attempts < 5, || {
+            "the cluster kept changing between two live reports".to_string()
+        })?;
+    };
     let offline = runner::run(runner::command().args([
         "report",
         "--snapshot",
@@ -386,16 +406,8 @@ fn offline_equals_live(cluster: &Cluster) -> Result<(), String> {
     ensure(offline.status == live.status, || {
         format!("live exit {} but offline {}", live.status, offline.status)
     })?;
-    let parse = |text: &str| serde_json::from_str::<Value>(text).map_err(|e| e.to_string());
-    let (live_doc, offline_doc) = (parse(&live.stdout)?, parse(&offline.stdout)?);
-    for field in [
-        "findings",
-        "summary",
-        "sessions_to_terminate",
-        "recommended_settings",
-        "databases",
-        "collected_at",
-    ] {
+    let offline_doc = parse(&offline.stdout)?;
+    for field in FIELDS {
         ensure(live_doc[field] == offline_doc[field], || {
             format!(
                 "{field} differs:\nlive: {}\noffline: {}",

@@ -8,10 +8,9 @@
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use pgvac::analysis::trends::{Direction, Estimate, EventKind, Limit, NotCompared, Trends, trends};
 use pgvac::snapshot::Snapshot;
-use pgvac::store::history::{
-    Direction, Estimate, EventKind, HistoryDir, Limit, NotCompared, Trends, trends,
-};
+use pgvac::store::history::HistoryDir;
 
 use crate::TestFn;
 use crate::client::Client;

@@ -19,6 +19,7 @@ mod horizon;
 mod logs;
 mod oracle;
 mod ownership;
+mod reliability;
 mod report;
 mod runner;
 
@@ -47,6 +48,7 @@ fn tests() -> Vec<(&'static str, TestFn)> {
     all.extend(formats::TESTS.iter().copied());
     all.extend(connect::TESTS.iter().copied());
     all.extend(faults::TESTS.iter().copied());
+    all.extend(reliability::TESTS.iter().copied());
     all.extend(logs::TESTS.iter().copied());
     all
 }

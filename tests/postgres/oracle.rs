@@ -22,7 +22,9 @@ use std::collections::{BTreeMap, HashSet};
 use std::ops::RangeInclusive;
 use std::time::{Duration, Instant};
 
-use pgvac::analysis::autovacuum::{GlobalSettings, TableAutovacuum, Trigger, evaluate};
+use pgvac::analysis::autovacuum::{
+    GlobalSettings, SettingOrigin, TableAutovacuum, Trigger, evaluate,
+};
 use pgvac::snapshot::{Database, Persistence, RelKind, Snapshot, Table};
 
 use crate::TestFn;
@@ -31,7 +33,17 @@ use crate::cluster::{Cluster, wait_for};
 use crate::collect::fresh_database;
 use crate::runner;
 
-pub const TESTS: &[(&str, TestFn)] = &[("oracle_autovacuum_does_what_pgvac_predicts", oracle)];
+pub const TESTS: &[(&str, TestFn)] = &[
+    ("oracle_autovacuum_does_what_pgvac_predicts", oracle),
+    (
+        "oracle_workers_use_the_settings_pgvac_predicts",
+        worker_settings,
+    ),
+    (
+        "oracle_autovacuum_off_forces_only_databases_past_the_server_limit",
+        autovacuum_off,
+    ),
+];
 
 const DATABASE: &str = "oracle";
 
@@ -829,6 +841,589 @@ fn oracle(shared: &Cluster) -> Result<(), String> {
         verdicts.len(),
         waited.as_secs_f64(),
         started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// The settings autovacuum's workers use, as the workers themselves report them.
+
+const WSET_APP: &str = "wset_app";
+const WSET_PLAIN: &str = "wset_plain";
+const WSET_NOCOUNT: &str = "wset_nocount";
+const WSET_MONITOR: (&str, &str) = ("wset_monitor", "monitor-pw");
+/// Marks the line an autovacuum worker writes with its settings.
+const READOUT: &str = "pgvac-readout ";
+
+/// The settings a worker reads, as the worker's own `pg_settings` shows them (base units).
+const READOUT_SETTINGS: &[&str] = &[
+    "autovacuum_work_mem",
+    "maintenance_work_mem",
+    "autovacuum_vacuum_cost_delay",
+    "vacuum_cost_delay",
+    "autovacuum_vacuum_cost_limit",
+    "vacuum_cost_limit",
+    "vacuum_freeze_min_age",
+    "vacuum_freeze_table_age",
+    "vacuum_multixact_freeze_min_age",
+    "vacuum_multixact_freeze_table_age",
+    "track_counts",
+];
+
+/// What a worker uses, in the terms of pgvac's model.
+#[derive(Debug, Clone, PartialEq)]
+struct WorkerView {
+    work_mem_bytes: i64,
+    cost_delay_ms: f64,
+    cost_limit: i64,
+    freeze_min_age: i64,
+    freeze_table_age: i64,
+    multixact_freeze_min_age: i64,
+    multixact_freeze_table_age: i64,
+    track_counts: bool,
+}
+
+impl WorkerView {
+    /// From a worker's readout, resolved as the server resolves the -1 fallbacks
+    /// (`table_recheck_autovac`, `dead_items_alloc`/`lazy_space_alloc`).
+    fn from_readout(major: u32, readout: &BTreeMap<String, String>) -> Result<WorkerView, String> {
+        let text = |name: &str| {
+            readout
+                .get(name)
+                .cloned()
+                .ok_or_else(|| format!("the readout has no {name}: {readout:?}"))
+        };
+        let int = |name: &str| -> Result<i64, String> {
+            text(name)?.parse().map_err(|e| format!("{name}: {e}"))
+        };
+        let real = |name: &str| -> Result<f64, String> {
+            text(name)?.parse().map_err(|e| format!("{name}: {e}"))
+        };
+        let kb = match int("autovacuum_work_mem")? {
+            -1 => int("maintenance_work_mem")?,
+            own => own,
+        };
+        let mut work_mem_bytes = kb * 1024;
+        if major < 17 {
+            work_mem_bytes = work_mem_bytes.min(1024 * 1024 * 1024);
+        }
+        let delay = real("autovacuum_vacuum_cost_delay")?;
+        let limit = int("autovacuum_vacuum_cost_limit")?;
+        Ok(WorkerView {
+            work_mem_bytes,
+            cost_delay_ms: if delay >= 0.0 {
+                delay
+            } else {
+                real("vacuum_cost_delay")?
+            },
+            cost_limit: if limit > 0 {
+                limit
+            } else {
+                int("vacuum_cost_limit")?
+            },
+            freeze_min_age: int("vacuum_freeze_min_age")?,
+            freeze_table_age: int("vacuum_freeze_table_age")?,
+            multixact_freeze_min_age: int("vacuum_multixact_freeze_min_age")?,
+            multixact_freeze_table_age: int("vacuum_multixact_freeze_table_age")?,
+            track_counts: text("track_counts")? == "on",
+        })
+    }
+}
+
+/// pgvac's prediction of what the workers of `database` use, and the settings whose server-wide
+/// value pgvac could not see and assumed (each must be in `GlobalSettings::hidden`).
+fn predicted(snapshot: &Snapshot, database: &Database) -> (WorkerView, Vec<&'static str>) {
+    let global = GlobalSettings::from_snapshot(snapshot);
+    let workers = global.in_database(database.oid);
+    let mut assumed = Vec::new();
+    let mut note = |name: &'static str, origin: &SettingOrigin| {
+        if !origin.is_known() {
+            assumed.push(name);
+        }
+    };
+    note("maintenance_work_mem", &workers.work_mem_bytes.origin);
+    note("vacuum_cost_delay", &workers.cost_delay_ms.origin);
+    note("vacuum_cost_limit", &workers.cost_limit.origin);
+    note("vacuum_freeze_min_age", &workers.freeze_min_age.origin);
+    note("vacuum_freeze_table_age", &workers.freeze_table_age.origin);
+    note(
+        "vacuum_multixact_freeze_min_age",
+        &workers.multixact_freeze_min_age.origin,
+    );
+    note(
+        "vacuum_multixact_freeze_table_age",
+        &workers.multixact_freeze_table_age.origin,
+    );
+    note("track_counts", &workers.track_counts.origin);
+    let view = WorkerView {
+        work_mem_bytes: workers.work_mem_bytes.value,
+        cost_delay_ms: workers.cost_delay_ms.value,
+        cost_limit: workers.cost_limit.value,
+        freeze_min_age: workers.freeze_min_age.value,
+        freeze_table_age: workers.freeze_table_age.value,
+        multixact_freeze_min_age: workers.multixact_freeze_min_age.value,
+        multixact_freeze_table_age: workers.multixact_freeze_table_age.value,
+        track_counts: workers.track_counts.value,
+    };
+    (view, assumed)
+}
+
+/// `pgvac` with the values it assumed (and said so) replaced by the worker's: the comparison
+/// is on what pgvac claims to know.
+fn without_assumed(mut pgvac: WorkerView, worker: &WorkerView, assumed: &[&str]) -> WorkerView {
+    for name in assumed {
+        match *name {
+            "maintenance_work_mem" => pgvac.work_mem_bytes = worker.work_mem_bytes,
+            "vacuum_cost_delay" => pgvac.cost_delay_ms = worker.cost_delay_ms,
+            "vacuum_cost_limit" => pgvac.cost_limit = worker.cost_limit,
+            "vacuum_freeze_min_age" => pgvac.freeze_min_age = worker.freeze_min_age,
+            "vacuum_freeze_table_age" => pgvac.freeze_table_age = worker.freeze_table_age,
+            "vacuum_multixact_freeze_min_age" => {
+                pgvac.multixact_freeze_min_age = worker.multixact_freeze_min_age
+            }
+            "vacuum_multixact_freeze_table_age" => {
+                pgvac.multixact_freeze_table_age = worker.multixact_freeze_table_age
+            }
+            _ => pgvac.track_counts = worker.track_counts,
+        }
+    }
+    pgvac
+}
+
+/// A function that an autovacuum worker's ANALYZE runs (it is in an index expression) and that
+/// writes the worker's settings to the server log: the worker itself says what it uses.
+fn readout_sql() -> String {
+    let names: Vec<String> = READOUT_SETTINGS.iter().map(|n| format!("'{n}'")).collect();
+    format!(
+        "CREATE FUNCTION public.pgvac_readout(i int) RETURNS int LANGUAGE plpgsql IMMUTABLE AS $f$
+         BEGIN
+           IF (SELECT backend_type FROM pg_catalog.pg_stat_activity
+               WHERE pid = pg_catalog.pg_backend_pid()) = 'autovacuum worker' THEN
+             RAISE WARNING '{READOUT}%', (SELECT pg_catalog.json_build_object(
+                 'database', pg_catalog.current_database(),
+                 'settings', pg_catalog.json_object_agg(name, setting))::text
+               FROM pg_catalog.pg_settings WHERE name IN ({}));
+           END IF;
+           RETURN i;
+         END $f$;
+         CREATE TABLE readout (id int)
+           WITH (autovacuum_analyze_threshold = 0, autovacuum_analyze_scale_factor = 0);
+         CREATE INDEX ON readout (public.pgvac_readout(id));
+         INSERT INTO readout VALUES (1);",
+        names.join(", ")
+    )
+}
+
+/// The readouts in the server log after byte `from`, by database (the first of each).
+fn readouts(cluster: &Cluster, from: usize) -> BTreeMap<String, BTreeMap<String, String>> {
+    let log = cluster.log();
+    let mut found = BTreeMap::new();
+    for line in log.get(from..).unwrap_or("").lines() {
+        let Some(json) = line.split_once(READOUT).map(|(_, json)| json) else {
+            continue;
+        };
+        let Ok(value) = serde_json::from_str::<serde_json::Value>(json) else {
+            continue;
+        };
+        let (Some(database), Some(settings)) =
+            (value["database"].as_str(), value["settings"].as_object())
+        else {
+            continue;
+        };
+        let settings = settings
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+            .collect();
+        found.entry(database.to_string()).or_insert(settings);
+    }
+    found
+}
+
+/// `pgvac collect` as `user` (password-authenticated unless postgres), first database first.
+fn collect_as(
+    cluster: &Cluster,
+    user: (&str, &str),
+    databases: &[&str],
+) -> Result<Snapshot, String> {
+    let port = cluster.port.to_string();
+    let mut command = runner::command();
+    command.args(["collect", "-h", "127.0.0.1", "-p", &port, "-U", user.0]);
+    for database in databases {
+        command.args(["-d", database]);
+    }
+    command.env("PGPASSWORD", user.1);
+    let run = runner::run(&mut command)?;
+    if run.status != 0 {
+        return Err(format!(
+            "pgvac collect as {} failed: {}",
+            user.0,
+            run.describe()
+        ));
+    }
+    serde_json::from_str(&run.stdout).map_err(|e| format!("snapshot JSON: {e}\n{}", run.describe()))
+}
+
+/// `ALTER ROLE ... SET` and `ALTER DATABASE ... SET` on the settings workers read, pgvac run as a
+/// role with settings of its own, and what the workers of each database report using.
+fn worker_settings(shared: &Cluster) -> Result<(), String> {
+    let major = shared.major;
+    let cluster = &Cluster::start_with(
+        major,
+        &shared.bindir,
+        "autovacuum = off\nautovacuum_vacuum_cost_delay = -1\nautovacuum_vacuum_cost_limit = -1\n\
+         maintenance_work_mem = '32MB'\nlog_autovacuum_min_duration = 0\n",
+    )?;
+    let mut admin = Client::connect(cluster, "postgres")?;
+    for database in [WSET_APP, WSET_PLAIN, WSET_NOCOUNT] {
+        admin.execute(&format!("CREATE DATABASE {database}"))?;
+    }
+    let (monitor, password) = WSET_MONITOR;
+    admin.execute(&format!(
+        "CREATE ROLE {monitor} LOGIN PASSWORD '{password}' IN ROLE pg_monitor;
+         -- pgvac's own role: none of this reaches a worker.
+         ALTER ROLE {monitor} SET maintenance_work_mem = '1GB';
+         ALTER ROLE {monitor} SET vacuum_cost_delay = 0;
+         ALTER ROLE {monitor} SET vacuum_cost_limit = 10000;
+         ALTER ROLE {monitor} SET vacuum_freeze_min_age = 0;
+         ALTER ROLE {monitor} IN DATABASE {WSET_PLAIN} SET vacuum_freeze_table_age = 99000000;
+         -- The database's settings: its workers use them.
+         ALTER DATABASE {WSET_APP} SET maintenance_work_mem = '1MB';
+         ALTER DATABASE {WSET_APP} SET vacuum_cost_delay = '7ms';
+         ALTER DATABASE {WSET_APP} SET vacuum_freeze_min_age = 1000000;
+         ALTER DATABASE {WSET_NOCOUNT} SET track_counts = off;
+         -- Every role's, and the bootstrap superuser's (workers run as it).
+         ALTER ROLE ALL SET vacuum_cost_limit = 345;
+         ALTER ROLE postgres SET vacuum_multixact_freeze_min_age = 2345678;
+         ALTER ROLE postgres IN DATABASE {WSET_APP} SET vacuum_freeze_table_age = 12345678;"
+    ))?;
+
+    // A worker that analyzes `readout` writes its settings to the log.
+    for database in [WSET_APP, WSET_PLAIN] {
+        Client::connect(cluster, database)?.execute(&readout_sql())?;
+    }
+    // 12-16: dead rows that need two passes in the app's 1 MB (174,762 dead rows a pass), and
+    // none in the session's 1 GB. The indexed column changes, so no update is HOT.
+    let passes = major <= 16;
+    let mut app = Client::connect(cluster, WSET_APP)?;
+    if passes {
+        app.execute(
+            "CREATE TABLE churn (id int PRIMARY KEY, n int);
+             INSERT INTO churn SELECT g, g FROM generate_series(1, 200000) g;",
+        )?;
+        app.execute("VACUUM (ANALYZE) churn")?;
+        app.execute("UPDATE churn SET id = id + 1000000")?;
+        crate::collect::wait_for_stat(
+            &mut app,
+            "SELECT n_dead_tup::text FROM pg_stat_user_tables WHERE relname = 'churn'",
+            200_000,
+        )?;
+    }
+    // track_counts = off for the database: its workers act on no threshold. The counts are
+    // made in a session that counts.
+    let mut nocount = Client::connect(cluster, WSET_NOCOUNT)?;
+    nocount.execute(
+        "SET track_counts = on;
+         CREATE TABLE stale (id int, n int);
+         INSERT INTO stale SELECT g, g FROM generate_series(1, 1000) g;
+         UPDATE stale SET n = n + 1;",
+    )?;
+    crate::collect::wait_for_stat(
+        &mut nocount,
+        "SELECT n_dead_tup::text FROM pg_stat_user_tables WHERE relname = 'stale'",
+        1000,
+    )?;
+
+    let as_monitor = collect_as(cluster, WSET_MONITOR, &[WSET_APP, WSET_PLAIN, WSET_NOCOUNT])?;
+    let as_postgres = collect_as(
+        cluster,
+        ("postgres", ""),
+        &[WSET_PLAIN, WSET_APP, WSET_NOCOUNT],
+    )?;
+
+    let log_from = cluster.log().len();
+    cluster.reload_with("autovacuum = on\nlog_min_messages = debug1\n")?;
+    let mut seen = BTreeMap::new();
+    let mut churn_passes = None;
+    let processed_nocount = format!("processing database \"{WSET_NOCOUNT}\"");
+    let churn_line = regex::Regex::new(&format!(
+        r#"vacuum of table "{WSET_APP}\.public\.churn": index scans: (\d+)"#
+    ))
+    .map_err(|e| e.to_string())?;
+    wait_for(DUE_WAIT, || {
+        seen = readouts(cluster, log_from);
+        let log = cluster.log();
+        let since = log.get(log_from..).unwrap_or("");
+        churn_passes = churn_line
+            .captures(since)
+            .and_then(|c| c[1].parse::<i64>().ok());
+        Ok(seen.len() == 2
+            && (!passes || churn_passes.is_some())
+            && since.contains(&processed_nocount))
+    })?;
+    // A few more rounds for the workers of the database without counts.
+    std::thread::sleep(SETTLE);
+    nocount.execute("SELECT pg_stat_clear_snapshot()")?;
+    let stale_vacuums = nocount
+        .number("SELECT autovacuum_count::text FROM pg_stat_user_tables WHERE relname = 'stale'")?;
+
+    let mut failures = Vec::new();
+    let mut lines = Vec::new();
+    for (run, snapshot) in [("postgres", &as_postgres), (monitor, &as_monitor)] {
+        for name in [WSET_APP, WSET_PLAIN] {
+            let db = snapshot
+                .database(name)
+                .ok_or_else(|| format!("{name} missing from the snapshot as {run}"))?;
+            let Some(readout) = seen.get(name) else {
+                failures.push(format!("no worker readout from {name}"));
+                continue;
+            };
+            let worker = WorkerView::from_readout(major, readout)?;
+            let (pgvac, assumed) = predicted(snapshot, db);
+            let agree = worker == without_assumed(pgvac.clone(), &worker, &assumed);
+            lines.push(format!(
+                "{} pgvac as {run}, {name}:\n    pgvac:  {pgvac:?}\n    worker: {worker:?}\n    \
+                 assumed (server-wide value hidden from pgvac's session): {assumed:?}",
+                if agree { " " } else { "X" }
+            ));
+            if !agree {
+                failures.push(format!("{name} as {run}"));
+            }
+            // What pgvac assumed, it says it assumed.
+            let hidden = GlobalSettings::from_snapshot(snapshot).hidden;
+            for setting in &assumed {
+                if !hidden.iter().any(|h| h.name == *setting) {
+                    failures.push(format!("{setting} assumed as {run} but not reported"));
+                }
+            }
+        }
+    }
+    // The database without counts: the model must not expect a vacuum for thresholds.
+    let db = as_monitor
+        .database(WSET_NOCOUNT)
+        .ok_or("wset_nocount missing from the snapshot")?;
+    let stale = find(db, "stale")?;
+    // The verdict for the moment autovacuum is on (the snapshot was taken while it was off).
+    let mut global = GlobalSettings::from_snapshot(&as_monitor);
+    global.autovacuum = true;
+    let verdict = evaluate(&global, db, stale);
+    lines.push(format!(
+        "stale in {WSET_NOCOUNT}: pgvac vacuum {} ({:?}, dead {}) | server: autovacuums {stale_vacuums}",
+        yes(verdict.vacuum_due),
+        verdict.reach,
+        describe_trigger(Some(&verdict.dead_rows))
+    ));
+    if verdict.vacuum_due != (stale_vacuums > 0) {
+        failures.push(format!("stale in {WSET_NOCOUNT}"));
+    }
+    if passes {
+        let report = pgvac::analysis::Analysis::new(&as_monitor);
+        let config005 = report.findings.iter().find(|f| f.code == "CONFIG005");
+        let said = config005.map(|f| f.message.clone());
+        lines.push(format!(
+            "churn: worker index scans {churn_passes:?} | pgvac CONFIG005: {said:?}"
+        ));
+        let agree = match (churn_passes, &said) {
+            (Some(n), Some(message)) => message.contains(&format!("about {n} index passes")),
+            _ => false,
+        };
+        if !agree {
+            failures.push("churn's index passes".to_string());
+        }
+    }
+    if !failures.is_empty() {
+        return Err(format!(
+            "PostgreSQL {}: pgvac and the workers disagree on {}:\n{}\n{}",
+            cluster.version,
+            failures.join(", "),
+            lines.join("\n"),
+            autovacuum_log(cluster, log_from)
+        ));
+    }
+    eprintln!(
+        "pg{major}: the workers of {} databases use the settings pgvac predicts:\n{}",
+        seen.len() + 1,
+        lines.join("\n")
+    );
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// autovacuum = off: forced vacuums come only for a database past the server's freeze max age.
+
+const WRAPOFF: &str = "wrapoff";
+/// The server's `autovacuum_freeze_max_age` in this test (its minimum is 100,000).
+const WRAPOFF_SERVER_MAX_AGE: i64 = 300_000;
+
+/// `n` XIDs, one transaction each, in `client`'s database.
+fn consume_xids(client: &mut Client, n: i64) -> Result<(), String> {
+    client.execute(&format!(
+        "DO $$ BEGIN FOR i IN 1..{n} LOOP PERFORM txid_current(); COMMIT; END LOOP; END $$"
+    ))
+}
+
+/// With `autovacuum = off`, a table past its lowered per-table `autovacuum_freeze_max_age` gets no
+/// worker while its database is below the server's `autovacuum_freeze_max_age`; once the
+/// database is past it, the postmaster starts the launcher and a worker force-vacuums every table
+/// of the database past its own limit, and no other.
+fn autovacuum_off(shared: &Cluster) -> Result<(), String> {
+    let major = shared.major;
+    let cluster = &Cluster::start_with(
+        major,
+        &shared.bindir,
+        &format!(
+            "autovacuum = off\nautovacuum_freeze_max_age = {WRAPOFF_SERVER_MAX_AGE}\n\
+             log_autovacuum_min_duration = 0\n"
+        ),
+    )?;
+    fresh_database(cluster, WRAPOFF)?;
+    let mut client = Client::connect(cluster, WRAPOFF)?;
+    client.execute(
+        "CREATE TABLE lowered (id int) WITH (autovacuum_freeze_max_age = 100000);
+         CREATE TABLE plain (id int);
+         INSERT INTO lowered SELECT generate_series(1, 100);
+         INSERT INTO plain SELECT generate_series(1, 100);",
+    )?;
+    let mut admin = Client::connect(cluster, "postgres")?;
+
+    // 1. The table past its own 100,000, the database below the server's 300,000.
+    consume_xids(&mut admin, 150_000)?;
+    // Made now: young at the end, whatever the limits.
+    client.execute(
+        "CREATE TABLE young (id int); INSERT INTO young SELECT generate_series(1, 100);",
+    )?;
+    let mut lines = Vec::new();
+    let mut failures = Vec::new();
+    let verdicts = |snapshot: &Snapshot| -> Result<Vec<(String, u32, TableAutovacuum)>, String> {
+        let db = snapshot
+            .database(WRAPOFF)
+            .ok_or("wrapoff missing from the snapshot")?;
+        let global = GlobalSettings::from_snapshot(snapshot);
+        if global.autovacuum || global.freeze_max_age != WRAPOFF_SERVER_MAX_AGE {
+            return Err(format!(
+                "the snapshot shows autovacuum {} and autovacuum_freeze_max_age {}",
+                global.autovacuum, global.freeze_max_age
+            ));
+        }
+        ["lowered", "plain", "young"]
+            .iter()
+            .map(|name| {
+                let table = find(db, name)?;
+                Ok((name.to_string(), table.oid, evaluate(&global, db, table)))
+            })
+            .collect()
+    };
+    let below = runner::collect(cluster, WRAPOFF)?;
+    let below_age = below.database(WRAPOFF).map(|d| d.xid_age).unwrap_or(-1);
+    let first = verdicts(&below)?;
+    let oids: Vec<u32> = first.iter().map(|(_, oid, _)| *oid).collect();
+    // No worker can come: give one the time of many naptimes anyway.
+    std::thread::sleep(SETTLE * 2);
+    let activity = ["autovacuum_count"];
+    let now = counters(&mut client, &oids, &activity)?;
+    let workers_seen = admin.number(
+        "SELECT count(*)::text FROM pg_stat_activity WHERE backend_type LIKE 'autovacuum%'",
+    )?;
+    for (name, oid, verdict) in &first {
+        let vacuumed = now.get(oid).is_some_and(|v| v[0] > 0);
+        let agree = vacuumed == verdict.vacuum_due;
+        lines.push(format!(
+            "{} below: {name:<8} age {:?} of {} | database age {below_age} | pgvac: vacuum {} \
+             (waits for the database: {}) | server: vacuumed {}",
+            if agree { " " } else { "X" },
+            verdict.wraparound.xid_age,
+            verdict.wraparound.freeze_max_age.value,
+            yes(verdict.vacuum_due),
+            verdict.wraparound.waits_for_database,
+            yes(vacuumed)
+        ));
+        if !agree {
+            failures.push(format!("{name} below the server's limit"));
+        }
+    }
+    if workers_seen != 0 {
+        failures.push(format!(
+            "{workers_seen} autovacuum processes below the limit"
+        ));
+    }
+    let lowered_first = &first[0].2;
+    if !lowered_first.wraparound.due {
+        failures.push("lowered is not past its own limit: the case tests nothing".to_string());
+    }
+    // What the DBA reads: WRAP005 calls no forced vacuum due, and says lowered waits.
+    let analysis = pgvac::analysis::Analysis::new(&below);
+    let wrap005 = analysis.findings.iter().find(|f| {
+        f.code == "WRAP005" && f.object == pgvac::analysis::findings::Object::database(WRAPOFF)
+    });
+    let count = |key: &str| {
+        wrap005.and_then(|f| match f.evidence(key) {
+            Some(pgvac::analysis::findings::Value::Int(n)) => Some(*n),
+            _ => None,
+        })
+    };
+    lines.push(format!(
+        "  WRAP005: {:?}",
+        wrap005.map(|f| f.message.as_str())
+    ));
+    if count("due_now") != Some(0) || count("waiting_for_database") != Some(1) {
+        failures.push("WRAP005 below the server's limit".to_string());
+    }
+
+    // 2. Every database past the server's limit, and past a multiple of 65,536 XIDs after it
+    //    (when GetNewTransactionId signals the postmaster). A SHARE lock holds the forced
+    //    vacuums of our tables (they wait for locks) until the snapshot is taken.
+    let mut holder = Client::connect(cluster, WRAPOFF)?;
+    holder.execute("BEGIN; LOCK TABLE lowered, plain, young IN SHARE MODE")?;
+    consume_xids(&mut admin, WRAPOFF_SERVER_MAX_AGE - 150_000 + 70_000)?;
+    let log_from = cluster.log().len();
+    let past = runner::collect(cluster, WRAPOFF)?;
+    let past_age = past.database(WRAPOFF).map(|d| d.xid_age).unwrap_or(-1);
+    let second = verdicts(&past)?;
+    let before = counters(&mut client, &oids, &activity)?;
+    holder.execute("COMMIT")?;
+    let vacuumed_since = |now: &BTreeMap<u32, Vec<i64>>, oid: u32| {
+        now.get(&oid).map_or(0, |v| v[0]) > before.get(&oid).map_or(0, |v| v[0])
+    };
+    let mut now = BTreeMap::new();
+    wait_for(DUE_WAIT, || {
+        now = counters(&mut client, &oids, &activity)?;
+        Ok(second
+            .iter()
+            .all(|(_, oid, v)| !v.vacuum_due || vacuumed_since(&now, *oid)))
+    })?;
+    std::thread::sleep(SETTLE);
+    let now = counters(&mut client, &oids, &activity)?;
+    for (name, oid, verdict) in &second {
+        let vacuumed = vacuumed_since(&now, *oid);
+        let agree = vacuumed == verdict.vacuum_due;
+        lines.push(format!(
+            "{} past:  {name:<8} age {:?} of {} | database age {past_age} | pgvac: vacuum {} \
+             (waits for the database: {}) | server: vacuumed {}",
+            if agree { " " } else { "X" },
+            verdict.wraparound.xid_age,
+            verdict.wraparound.freeze_max_age.value,
+            yes(verdict.vacuum_due),
+            verdict.wraparound.waits_for_database,
+            yes(vacuumed)
+        ));
+        if !agree {
+            failures.push(format!("{name} past the server's limit"));
+        }
+    }
+    if !second[0].2.vacuum_due || second[2].2.vacuum_due {
+        failures.push("the case needs lowered due and young not".to_string());
+    }
+    if !failures.is_empty() {
+        return Err(format!(
+            "PostgreSQL {}: pgvac and autovacuum = off disagree on {}:\n{}\n{}",
+            cluster.version,
+            failures.join(", "),
+            lines.join("\n"),
+            autovacuum_log(cluster, log_from)
+        ));
+    }
+    eprintln!(
+        "pg{major}: with autovacuum = off, forced vacuums as pgvac predicts:\n{}",
+        lines.join("\n")
     );
     Ok(())
 }

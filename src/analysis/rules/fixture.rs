@@ -75,6 +75,48 @@ impl Fx {
         self
     }
 
+    /// `ALTER DATABASE app SET name = value`, as `pg_db_role_setting` stores it.
+    pub fn database_setting(self, name: &str, value: &str) -> Fx {
+        self.role_setting(16384, 0, name, value)
+    }
+
+    /// A `pg_db_role_setting` entry (database oid 0: every database; role oid 0: every role,
+    /// 10: the bootstrap superuser `postgres`).
+    pub fn role_setting(mut self, database_oid: u32, role_oid: u32, name: &str, value: &str) -> Fx {
+        let database = self
+            .0
+            .databases
+            .iter()
+            .find(|d| d.oid == database_oid)
+            .map(|d| d.name.clone());
+        let role = match role_oid {
+            0 => None,
+            10 => Some("postgres".to_string()),
+            _ => Some(format!("role{role_oid}")),
+        };
+        self.0
+            .role_settings
+            .get_or_insert_with(Vec::new)
+            .push(crate::snapshot::RoleSetting {
+                database_oid,
+                database,
+                role_oid,
+                role,
+                name: name.to_string(),
+                value: value.to_string(),
+            });
+        self
+    }
+
+    /// pgvac's own session has `value` for `name` from `source` (`user`: its role's setting).
+    pub fn session_setting(mut self, name: &str, value: &str, source: &str) -> Fx {
+        self = self.set(name, value);
+        if let Some(setting) = self.0.settings.iter_mut().find(|s| s.name == name) {
+            setting.source = source.to_string();
+        }
+        self
+    }
+
     /// Make it an RDS instance.
     pub fn rds(mut self) -> Fx {
         self.0.server.platform.kind = PlatformKind::Rds;
@@ -142,7 +184,7 @@ impl T {
             xid_age: Some(1_000),
             mxid_age: Some(1),
             reloptions: Vec::new(),
-            options: TableOptions::default(),
+            options: Default::default(),
             toast: None,
             owner_oid: None,
             stats: Some(TableStats {
@@ -242,7 +284,7 @@ impl T {
     /// A reloption as the server stores it, e.g. `autovacuum_enabled=false`.
     pub fn option(mut self, option: &str) -> T {
         self.0.reloptions.push(option.to_string());
-        self.0.options = TableOptions::parse(&self.0.reloptions);
+        self.0.options = TableOptions::parse(&self.0.reloptions).into();
         self
     }
 

@@ -16,7 +16,7 @@
 
 use std::collections::HashSet;
 
-use crate::analysis::autovacuum::{self, GlobalSettings, TableAutovacuum};
+use crate::analysis::autovacuum::{self, GlobalSettings, TableAutovacuum, WorkerSettings};
 use crate::analysis::blockers::{self, Blocker, Thresholds};
 use crate::analysis::findings::RunOn;
 use crate::analysis::findings::{
@@ -219,10 +219,15 @@ impl TableView<'_> {
         crate::sql::qualified(&self.table.schema, &self.table.name)
     }
 
-    /// For a TOAST table, the table that owns it.
+    /// For a TOAST table, the table that owns it. A database's tables are kept by oid, so it
+    /// is a binary search (with a scan for a list that is not in that order).
     pub fn owner(&self) -> Option<&Table> {
         let oid = self.table.owner_oid?;
-        self.database.tables.iter().find(|t| t.oid == oid)
+        let tables = &self.database.tables;
+        match tables.binary_search_by_key(&oid, |t| t.oid) {
+            Ok(at) => Some(&tables[at]),
+            Err(_) => tables.iter().find(|t| t.oid == oid),
+        }
     }
 
     /// Heap, indexes and TOAST: what a full vacuum of the table reads.
@@ -264,11 +269,13 @@ impl<'s> Context<'s> {
             .filter(|d| d.visit.was_read() && !d.is_invalid())
             .map(|database| {
                 let evaluations = autovacuum::evaluate_database(&settings, database);
+                // The advice is sized by what this database's workers use.
+                let local = settings.for_database(database.oid);
                 let plans = database
                     .tables
                     .iter()
                     .zip(&evaluations)
-                    .map(|(table, eval)| tuning::plan(&settings, table, eval))
+                    .map(|(table, eval)| tuning::plan(&local, table, eval))
                     .collect();
                 DatabaseView {
                     database,
@@ -352,6 +359,15 @@ impl<'s> Context<'s> {
 
     pub fn setting(&self, name: &str) -> Option<&Setting> {
         self.snapshot.setting(name)
+    }
+
+    /// What autovacuum's workers use in the named database (the server-wide values when the
+    /// name is unknown or absent).
+    pub fn workers_in(&self, database: Option<&str>) -> &WorkerSettings {
+        match database.and_then(|name| self.snapshot.database(name)) {
+            Some(database) => self.settings.in_database(database.oid),
+            None => &self.settings.workers,
+        }
     }
 
     /// A setting's value as text, when the snapshot has it.

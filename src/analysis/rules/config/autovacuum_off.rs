@@ -7,9 +7,12 @@
 //! ## Why it matters
 //!
 //! No table is vacuumed or analyzed automatically: dead rows pile up everywhere, statistics go
-//! stale, and only forced anti-wraparound vacuums still run (the server launches them anyway when
-//! a table passes `autovacuum_freeze_max_age`), late and all at once. Per-table reloptions cannot
-//! turn it back on for a table.
+//! stale, and only forced anti-wraparound vacuums still run, late and all at once: the postmaster
+//! starts the launcher only once a database's `age(datfrozenxid)` passes the server's
+//! `autovacuum_freeze_max_age` (or `mxid_age(datminmxid)` the multixact one), and then sends
+//! workers only to such databases. A table past only a lowered per-table
+//! `autovacuum_freeze_max_age` waits until its database gets there (WRAP005 says which).
+//! Per-table reloptions cannot turn autovacuum back on for a table.
 //!
 //! ## How it is computed
 //!
@@ -31,6 +34,8 @@
 //!   https://www.postgresql.org/docs/current/runtime-config-autovacuum.html
 //! - RDS guide, "Determining if the tables in your database need vacuuming":
 //!   https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/Appendix.PostgreSQL.CommonDBATasks.Autovacuum.html
+//! - `SetTransactionIdLimit` in src/backend/access/transam/varsup.c, `do_start_worker` in
+//!   src/backend/postmaster/autovacuum.c.
 
 use crate::analysis::findings::{Finding, Object, Severity};
 use crate::analysis::rules::{Category, Context, Rule};

@@ -3,8 +3,8 @@
 //! ## What it checks
 //!
 //! On 12-16: tables with indexes whose removable dead rows (`n_dead_tup`) need more memory, at
-//! 6 bytes each, than one autovacuum worker has (`autovacuum_work_mem`, or
-//! `maintenance_work_mem` when it is -1, capped at 1 GB).
+//! 6 bytes each, than one autovacuum worker in their database has (`autovacuum_work_mem`, or `maintenance_work_mem` when
+//! it is -1, capped at 1 GB).
 //!
 //! ## Why it matters
 //!
@@ -17,9 +17,12 @@
 //!
 //! ## How it is computed
 //!
-//! `n_dead_tup * 6` bytes against the autovacuum model's effective work memory per worker
-//! (`autovacuum_work_mem`, -1 resolved to `maintenance_work_mem`, capped at 1 GB before 17). One
-//! finding for the server, naming the table with the most dead rows. Left out:
+//! `n_dead_tup * 6` bytes against the effective work memory of a worker in the table's database
+//! (`autovacuum_work_mem`, -1 resolved to `maintenance_work_mem` as that database's workers have
+//! it: `ALTER DATABASE ... SET` and the bootstrap superuser's role setting count, pgvac's own
+//! role's does not; capped at 1 GB before 17). The message names a database or role setting
+//! that decided it. One finding for the server, naming the table with the most dead rows. Left
+//! out:
 //! - tables without indexes: vacuum then removes each page's dead rows as it scans it, and
 //!   needs no index pass at all;
 //! - tables whose dead rows a held horizon pins (vacuumed after the holder's horizon was fixed;
@@ -76,7 +79,6 @@ fn check(context: &Context) -> Vec<Finding> {
     if context.major() >= 17 {
         return Vec::new();
     }
-    let work_mem = context.settings.work_mem_bytes;
     let pinned_by = |v: &crate::analysis::rules::TableView| {
         context
             .pinned
@@ -85,6 +87,7 @@ fn check(context: &Context) -> Vec<Finding> {
             .map(|p| p.blocker)
     };
     let mut held = Vec::new();
+    // Each table against the memory its database's workers have.
     let short: Vec<_> = context
         .tables()
         .filter(|v| !matches!(v.autovacuum.reach, Reach::Never(_)))
@@ -92,7 +95,7 @@ fn check(context: &Context) -> Vec<Finding> {
         .filter(|v| v.table.index_count > 0)
         .filter_map(|v| {
             let dead = v.autovacuum.dead_rows.count?;
-            if dead.saturating_mul(BYTES_PER_DEAD_ROW) <= work_mem {
+            if dead.saturating_mul(BYTES_PER_DEAD_ROW) <= v.autovacuum.work_mem_bytes {
                 return None;
             }
             // Rows a held horizon pins are not removable: vacuum does not collect them.
@@ -109,6 +112,17 @@ fn check(context: &Context) -> Vec<Finding> {
     else {
         return Vec::new();
     };
+    let work_mem = worst.autovacuum.work_mem_bytes;
+    let origin = &context
+        .settings
+        .in_database(worst.database.oid)
+        .work_mem_bytes
+        .origin;
+    let from = if origin.is_database_or_role() || !origin.is_known() {
+        format!(" (maintenance_work_mem: {})", origin.describe())
+    } else {
+        String::new()
+    };
     let needed = dead.saturating_mul(BYTES_PER_DEAD_ROW);
     let passes = (needed + work_mem - 1) / work_mem.max(1);
     let recommended = ((needed + needed / 4 + 64 * MB - 1) / (64 * MB) * (64 * MB)).min(GB);
@@ -117,8 +131,8 @@ fn check(context: &Context) -> Vec<Finding> {
         .finding(
             Object::setting("autovacuum_work_mem"),
             format!(
-                "{} has {} dead rows ({} of vacuum memory), a worker has {}: about {passes} index \
-                 passes",
+                "{} has {} dead rows ({} of vacuum memory), a worker has {}{from}: about {passes} \
+                 index passes",
                 display_name(worst),
                 group_digits(*dead),
                 human_bytes(needed),
@@ -132,6 +146,7 @@ fn check(context: &Context) -> Vec<Finding> {
         .with("n_dead_tup", *dead)
         .with("needed_bytes", needed)
         .with("work_mem_bytes", work_mem)
+        .with("work_mem_from", origin.describe())
         .with("tables_short_of_memory", short.len() as i64)
         .with("autovacuum_max_workers", workers)
         .with("recommended_bytes", recommended)

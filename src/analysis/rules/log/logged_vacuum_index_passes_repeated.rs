@@ -14,8 +14,9 @@
 //! ## How it is computed
 //!
 //! From `pgvac report --log`: the `index scans` count of every vacuum report. The fix doubles
-//! the autovacuum model's effective work memory (`autovacuum_work_mem`, -1 resolved to
-//! `maintenance_work_mem`), at least 128 MB and, before 17, at most 1 GB (more is not used).
+//! the effective work memory of the workers of the table's database (`autovacuum_work_mem`, -1
+//! resolved to `maintenance_work_mem` as they have it; the server-wide value when the log does
+//! not name the database), at least 128 MB and, before 17, at most 1 GB (more is not used).
 //!
 //! ## Fix
 //!
@@ -57,15 +58,20 @@ fn check(context: &Context) -> Vec<Finding> {
     let Some(log) = context.log else {
         return Vec::new();
     };
-    let work_mem = context.settings.work_mem_bytes;
-    let mut recommended = (work_mem * 2).max(128 * MB);
-    if context.major() < 17 {
-        recommended = recommended.min(1024 * MB);
-    }
     log.tables
         .iter()
         .filter(|t| t.multi_pass_vacuums > 0)
         .map(|row| {
+            // What the workers of the table's database have (the server-wide value when the
+            // log does not name the database).
+            let work_mem = context
+                .workers_in(row.database.as_deref())
+                .work_mem_bytes
+                .value;
+            let mut recommended = (work_mem * 2).max(128 * MB);
+            if context.major() < 17 {
+                recommended = recommended.min(1024 * MB);
+            }
             let finding = RULE
                 .finding(
                     object(context, row),

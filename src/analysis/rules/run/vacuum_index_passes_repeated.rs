@@ -13,9 +13,11 @@
 //!
 //! ## How it is computed
 //!
-//! `pg_stat_progress_vacuum.index_vacuum_count` and `phase`. The fix uses the autovacuum model's
-//! effective work memory (`autovacuum_work_mem`, -1 resolved to `maintenance_work_mem`, 1 GB cap
-//! before 17); a manual `VACUUM` uses `maintenance_work_mem` instead.
+//! `pg_stat_progress_vacuum.index_vacuum_count` and `phase`. The fix uses the effective work
+//! memory of the workers of the vacuum's database (`autovacuum_work_mem`, -1 resolved to
+//! `maintenance_work_mem` as they have it, with that database's and the bootstrap superuser's
+//! settings; 1 GB cap before 17); a manual `VACUUM` uses its own session's
+//! `maintenance_work_mem` instead.
 //!
 //! ## Fix
 //!
@@ -54,11 +56,6 @@ pub const RULE: Rule = Rule {
 const MB: i64 = 1024 * 1024;
 
 fn check(context: &Context) -> Vec<Finding> {
-    let work_mem = context.settings.work_mem_bytes;
-    let mut recommended = (work_mem * 2).max(128 * MB);
-    if context.major() < 17 {
-        recommended = recommended.min(1024 * MB);
-    }
     context
         .snapshot
         .running_vacuums
@@ -68,6 +65,15 @@ fn check(context: &Context) -> Vec<Finding> {
             passes >= 2 || (passes >= 1 && v.phase.as_deref() == Some("scanning heap"))
         })
         .map(|vacuum| {
+            // What the workers of the vacuum's database have.
+            let work_mem = context
+                .workers_in(vacuum.database.as_deref())
+                .work_mem_bytes
+                .value;
+            let mut recommended = (work_mem * 2).max(128 * MB);
+            if context.major() < 17 {
+                recommended = recommended.min(1024 * MB);
+            }
             let mut finding = RULE.finding(
                 object(vacuum),
                 format!(

@@ -7,8 +7,9 @@
 //!
 //! ## Why it matters
 //!
-//! A vacuum that runs for days holds a worker (one of only `autovacuum_max_workers`), keeps its
-//! own transaction's xmin, and leaves its table unvacuumed until it ends. The RDS guide's usual
+//! A vacuum that runs for days holds a worker (one of only `autovacuum_max_workers`) and leaves
+//! its table unvacuumed until it ends. (It does not hold the xmin horizon back: the server skips
+//! a lazy vacuum, `PROC_IN_VACUUM`, when it computes the horizon.) The RDS guide's usual
 //! causes: too little work memory for the table (several index passes, see RUN003), too strict a
 //! cost budget for its size, or very large indexes.
 //!

@@ -20,8 +20,8 @@
 //! `autovacuum_vacuum_threshold + autovacuum_vacuum_scale_factor * reltuples` (capped by
 //! `autovacuum_vacuum_max_threshold` on 18), reloptions over server settings, TOAST tables with
 //! their own `toast.*` options. The recommended trigger is `threshold + 0.02 * reltuples`, capped
-//! at the dead rows one vacuum pass holds in this server's effective work memory
-//! (`work_mem_bytes / 6`), in which case the scale factor becomes 0 and the threshold that cap
+//! at the dead rows one vacuum pass holds in the effective work memory of the workers of the
+//! table's database (`work_mem_bytes / 6`), in which case the scale factor becomes 0 and the threshold that cap
 //! (rounded down to two significant digits). The constants, and why:
 //!
 //! - **1,000,000 rows** ("large"): below it the default trigger is at most 200,000 dead rows,

@@ -3,30 +3,42 @@
 //! ## What it checks
 //!
 //! Per visited database, the tables whose XID or multixact age is past their effective freeze max
-//! age (autovacuum must vacuum them now, whatever else is set) or within the last 10% of it (due
-//! soon), and the bytes those vacuums will read.
+//! age (a worker must vacuum them now, whatever else is set) or within the last 10% of it (due
+//! soon), and the bytes those vacuums will read. With autovacuum off, it says which of the
+//! tables past their own limit no worker comes for yet.
 //!
 //! ## Why it matters
 //!
 //! A forced vacuum is the normal way tables get frozen, and it is not a problem in itself. But it
-//! runs even with autovacuum disabled, is not cancelled by lock conflicts, and reads the whole
-//! table and all its indexes; when several large tables reach the age together, they all come due
-//! at once and compete for the same workers and cost budget. Knowing in advance lets a DBA freeze
-//! the largest ones in a quiet hour instead.
+//! runs even on tables with `autovacuum_enabled = false`, is not cancelled by lock conflicts, and
+//! reads the whole table and all its indexes; when several large tables reach the age together,
+//! they all come due at once and compete for the same workers and cost budget. Knowing in
+//! advance lets a DBA freeze the largest ones in a quiet hour instead.
+//!
+//! With `autovacuum = off` (or `track_counts = off`) server-wide, no worker comes to a database
+//! until its `age(datfrozenxid)` passes the server's `autovacuum_freeze_max_age` (or
+//! `mxid_age(datminmxid)` the multixact one): a table past only a lowered per-table
+//! `autovacuum_freeze_max_age` waits until then, and then it comes due with every other old
+//! table of that database.
 //!
 //! ## How it is computed
 //!
-//! From the autovacuum model: due now when `age(relfrozenxid) > min(table
+//! From the autovacuum model: past its limit when `age(relfrozenxid) > min(table
 //! autovacuum_freeze_max_age, server's)` or the multixact equivalent; due soon when the age is
-//! above 90% of that maximum. Bytes to read: heap, indexes and TOAST from `relpages` (no locks).
-//! Temporary and partitioned tables are never autovacuumed and are left out. Reported at info:
-//! this is the normal cycle.
+//! above 90% of that maximum. Due now when past its limit and a worker comes: autovacuum is on,
+//! or the database is past the server's limit (the postmaster then starts the launcher, at the
+//! latest after the next 65,536 XIDs, and it sends a worker to the oldest such database first).
+//! Otherwise the table waits, and the finding says how far the database is from the server's
+//! limit. Bytes to read: heap, indexes and TOAST from `relpages` (no locks). Temporary and
+//! partitioned tables are never autovacuumed and are left out. Reported at info: this is the
+//! normal cycle (CONFIG001 reports autovacuum off).
 //!
 //! ## Fix
 //!
 //! Nothing is required. To spread the I/O, run `VACUUM (FREEZE, VERBOSE)` on the largest of these
 //! tables in a quiet hour (SHARE UPDATE EXCLUSIVE: reads and writes go on): the SQL lists the
-//! largest few.
+//! largest few. With autovacuum off that is also the only way the waiting tables are frozen
+//! before their database reaches the server's limit.
 //!
 //! ## Version notes
 //!
@@ -39,7 +51,8 @@
 //!   https://www.postgresql.org/docs/current/routine-vacuuming.html#VACUUM-FOR-WRAPAROUND
 //! - RDS guide, "Performing a manual vacuum freeze":
 //!   https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/Appendix.PostgreSQL.CommonDBATasks.Autovacuum.html
-//! - `relation_needs_vacanalyze` in src/backend/postmaster/autovacuum.c.
+//! - `relation_needs_vacanalyze` and `do_start_worker` in src/backend/postmaster/autovacuum.c,
+//!   `SetTransactionIdLimit` and `GetNewTransactionId` in src/backend/access/transam/varsup.c.
 
 use crate::analysis::autovacuum::Reach;
 use crate::analysis::findings::RunOn;
@@ -70,6 +83,7 @@ fn check(context: &Context) -> Vec<Finding> {
     let mut out = Vec::new();
     for database in &context.databases {
         let mut now: Vec<TableView> = Vec::new();
+        let mut waiting: Vec<TableView> = Vec::new();
         let mut soon: Vec<TableView> = Vec::new();
         for view in context
             .tables()
@@ -79,6 +93,10 @@ fn check(context: &Context) -> Vec<Finding> {
                 continue;
             }
             let wrap = &view.autovacuum.wraparound;
+            if wrap.due && wrap.waits_for_database {
+                waiting.push(view);
+                continue;
+            }
             if wrap.due {
                 now.push(view);
                 continue;
@@ -92,12 +110,12 @@ fn check(context: &Context) -> Vec<Finding> {
                 soon.push(view);
             }
         }
-        if now.is_empty() && soon.is_empty() {
+        if now.is_empty() && soon.is_empty() && waiting.is_empty() {
             continue;
         }
         let bytes = |views: &[TableView]| views.iter().map(|v| v.total_bytes()).sum::<i64>();
         let (now_bytes, soon_bytes) = (bytes(&now), bytes(&soon));
-        let mut all: Vec<&TableView> = now.iter().chain(soon.iter()).collect();
+        let mut all: Vec<&TableView> = now.iter().chain(&waiting).chain(&soon).collect();
         all.sort_by_key(|v| std::cmp::Reverse(v.total_bytes()));
         let largest: Vec<String> = all
             .iter()
@@ -117,18 +135,36 @@ fn check(context: &Context) -> Vec<Finding> {
             }
         }
         let name = &database.database.name;
+        let mut message = format!(
+            "{} table(s) due a forced anti-wraparound vacuum now ({}), {} more soon ({})",
+            now.len(),
+            human_bytes(now_bytes),
+            soon.len(),
+            human_bytes(soon_bytes)
+        );
+        let settings = &context.settings;
+        if !waiting.is_empty() {
+            let off = if settings.autovacuum {
+                "track_counts is off"
+            } else {
+                "autovacuum is off"
+            };
+            message.push_str(&format!(
+                "; {} table(s) past a lowered per-table freeze max age ({}) wait: {off}, and no \
+                 worker comes to the database until its age(datfrozenxid) {} passes \
+                 autovacuum_freeze_max_age {} (or mxid_age(datminmxid) {} passes {})",
+                waiting.len(),
+                human_bytes(bytes(&waiting)),
+                group_digits(database.database.xid_age),
+                group_digits(settings.freeze_max_age),
+                group_digits(database.database.mxid_age),
+                group_digits(settings.multixact_freeze_max_age),
+            ));
+        }
         let finding = RULE
-            .finding(
-                Object::database(name),
-                format!(
-                    "{} table(s) due a forced anti-wraparound vacuum now ({}), {} more soon ({})",
-                    now.len(),
-                    human_bytes(now_bytes),
-                    soon.len(),
-                    human_bytes(soon_bytes)
-                ),
-            )
+            .finding(Object::database(name), message)
             .with("due_now", now.len() as i64)
+            .with("waiting_for_database", waiting.len() as i64)
             .with("due_now_bytes", now_bytes)
             .with("due_soon", soon.len() as i64)
             .with("due_soon_bytes", soon_bytes)
@@ -138,8 +174,13 @@ fn check(context: &Context) -> Vec<Finding> {
                 group_digits(context.settings.freeze_max_age),
             )
             .recommend(Recommendation {
-                text: "Normal cycle. To spread the I/O, freeze the largest in a quiet hour."
-                    .to_string(),
+                text: if waiting.is_empty() {
+                    "Normal cycle. To spread the I/O, freeze the largest in a quiet hour."
+                } else {
+                    "No worker comes for the waiting tables yet: freeze them by hand in a quiet \
+                     hour, or turn autovacuum and track_counts back on (CONFIG001, CONFIG002)."
+                }
+                .to_string(),
                 sql: (!sql_dedup.is_empty()).then(|| sql_dedup.join("\n")),
                 safety: Safety::NeedsCare,
                 lock: Some("SHARE UPDATE EXCLUSIVE on each table".to_string()),
@@ -159,6 +200,10 @@ fn examples() -> crate::analysis::rules::fixture::Examples {
     use crate::analysis::rules::fixture::{Fx, T};
     crate::analysis::rules::fixture::Examples {
         fires: vec![
+            (
+                "autovacuum off, a lowered limit passed, the database young: it waits",
+                waiting(),
+            ),
             (
                 "a table past 200M",
                 Fx::new(18)
@@ -190,5 +235,48 @@ fn examples() -> crate::analysis::rules::fixture::Examples {
                     .done(),
             ),
         ],
+    }
+}
+
+#[cfg(test)]
+fn waiting() -> crate::snapshot::Snapshot {
+    use crate::analysis::rules::fixture::{Fx, T};
+    Fx::new(16)
+        .set("autovacuum", "off")
+        .table(
+            T::new("audit")
+                .rows(10_000)
+                .option("autovacuum_freeze_max_age=100000")
+                .xid_age(150_000),
+        )
+        .done()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{RULE, waiting};
+    use crate::analysis::findings::Value;
+    use crate::analysis::rules::Context;
+
+    #[test]
+    fn with_autovacuum_off_a_table_past_only_its_own_limit_is_not_due() {
+        let snapshot = waiting();
+        let found = (RULE.check)(&Context::new(&snapshot));
+        assert_eq!(found.len(), 1, "{found:?}");
+        let finding = &found[0];
+        assert_eq!(finding.evidence("due_now"), Some(&Value::Int(0)));
+        assert_eq!(
+            finding.evidence("waiting_for_database"),
+            Some(&Value::Int(1))
+        );
+        assert!(
+            finding.message.contains("autovacuum is off")
+                && finding.message.contains("age(datfrozenxid) 150,000")
+                && finding
+                    .message
+                    .contains("autovacuum_freeze_max_age 200,000,000"),
+            "{}",
+            finding.message
+        );
     }
 }

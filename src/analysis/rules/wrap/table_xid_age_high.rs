@@ -11,8 +11,10 @@
 //!
 //! The database's age is its oldest table's age: these are the tables that have to be vacuumed
 //! to bring it down. A table past its freeze max age should already be under a forced
-//! (anti-wraparound) vacuum; one far past it means that vacuum keeps failing, is cancelled, or
-//! cannot remove old row versions because something holds the xmin horizon back.
+//! (anti-wraparound) vacuum (with autovacuum off, only once its database's age passes the
+//! server's `autovacuum_freeze_max_age`: WRAP005); one far past it means that vacuum keeps
+//! failing, is cancelled, or cannot remove old row versions because something holds the xmin
+//! horizon back.
 //!
 //! ## How it is computed
 //!
