@@ -209,7 +209,8 @@ fn pgbench_beside_a_snapshot(shared: &Cluster) -> Result<(), String> {
             )
         },
     )?;
-    ensure(held.not_yet_removable > 1000, || {
+    // Kept rows (a page pinned by pgbench may be skipped, so not every counted one).
+    ensure(held.not_yet_removable > 0, || {
         format!("VACUUM could remove the tellers' rows:\n{}", held.text)
     })?;
 
