@@ -17,6 +17,7 @@ mod harm;
 mod history;
 mod horizon;
 mod logs;
+mod lost_stats;
 mod oracle;
 mod ownership;
 mod reliability;
@@ -42,6 +43,7 @@ fn tests() -> Vec<(&'static str, TestFn)> {
     all.extend(oracle::TESTS.iter().copied());
     all.extend(horizon::TESTS.iter().copied());
     all.extend(harm::TESTS.iter().copied());
+    all.extend(lost_stats::TESTS.iter().copied());
     all.extend(ownership::TESTS.iter().copied());
     all.extend(history::TESTS.iter().copied());
     all.extend(report::TESTS.iter().copied());

@@ -120,6 +120,7 @@ pub static RULES: &[&Rule] = &[
     &config::vacuum_memory_too_small::RULE,
     &config::autovacuum_falling_behind::RULE,
     &config::rds_adaptive_autovacuum::RULE,
+    &config::statistics_lost_in_crash::RULE,
     &run::anti_wraparound_vacuum_running::RULE,
     &run::vacuum_running_over_a_day::RULE,
     &run::vacuum_index_passes_repeated::RULE,
