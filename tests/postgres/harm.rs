@@ -5,7 +5,7 @@
 //! - pgbench (TPC-B, 4 clients) beside a reporting job holding one REPEATABLE READ snapshot,
 //!   much younger than the idle (5 min) and transaction (1 h) thresholds: autovacuum vacuums
 //!   `pgbench_tellers` and `pgbench_branches` again and again and removes nothing. pgvac must
-//!   name the holder and those tables (BLOCK009), with the XID VACUUM itself reports as its
+//!   name the holder and those tables (BLOCK010), with the XID VACUUM itself reports as its
 //!   cutoff, and its fix must let VACUUM remove the rows; with pgbench alone it must say nothing.
 //! - CONFIG005 (several index passes) on 12-16, with autovacuum's memory at 1 MB: a table
 //!   without indexes needs no index pass, and dead rows a held horizon pins are not removable
@@ -116,10 +116,10 @@ fn pgbench_beside_a_snapshot(shared: &Cluster) -> Result<(), String> {
 
     // pgbench alone: its transactions hold the horizon for milliseconds; nothing to report.
     let alone = report(cluster, "bench")?;
-    ensure(findings(&alone, "BLOCK009").is_empty(), || {
+    ensure(findings(&alone, "BLOCK010").is_empty(), || {
         format!(
             "pgbench alone is reported as harm: {:#}",
-            findings(&alone, "BLOCK009")[0]
+            findings(&alone, "BLOCK010")[0]
         )
     })?;
 
@@ -162,7 +162,7 @@ fn pgbench_beside_a_snapshot(shared: &Cluster) -> Result<(), String> {
     ))?;
 
     let found = report(cluster, "bench")?;
-    let harm = findings(&found, "BLOCK009");
+    let harm = findings(&found, "BLOCK010");
     let mine: Vec<&&Value> = harm
         .iter()
         .filter(|f| f["object"]["pid"].as_i64() == Some(pid as i64))

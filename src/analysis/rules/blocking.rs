@@ -10,7 +10,7 @@ use crate::analysis::findings::{self, Finding, Object, Recommendation};
 use crate::analysis::rules::{Context, Rule};
 
 /// The findings of `rule` for the blockers of `kind` at `min` severity or above. A blocker that
-/// harms tables now is BLOCK009's (one finding a blocker): its age is in that finding's notes.
+/// harms tables now is BLOCK010's (one finding a blocker): its age is in that finding's notes.
 pub fn findings(
     context: &Context,
     rule: &Rule,

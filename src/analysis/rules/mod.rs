@@ -295,7 +295,7 @@ impl<'s> Context<'s> {
         let now = snapshot.server.collected_at;
         let harm = blockers::harm(&blockers, &pinned, settings.naptime, now);
         // Judged by the harm it does now as well as by its age: a holder that keeps tables far
-        // over their trigger is a warning, however young (BLOCK009).
+        // over their trigger is a warning, however young (BLOCK010).
         for h in &harm {
             let reason = blockers::harm_reason(h, now);
             let blocker = &mut blockers[h.blocker];

@@ -66,7 +66,7 @@ use crate::analysis::findings::{Finding, Severity, group_digits};
 use crate::analysis::rules::{Category, Context, Rule};
 
 pub const RULE: Rule = Rule {
-    code: "BLOCK009",
+    code: "BLOCK010",
     name: "holder-harms-tables",
     category: Category::Blockers,
     severity: Severity::Warning,

@@ -26,7 +26,7 @@
 //! - tables without indexes: vacuum then removes each page's dead rows as it scans it, and
 //!   needs no index pass at all;
 //! - tables whose dead rows a held horizon pins (vacuumed after the holder's horizon was fixed;
-//!   see BLOCK009): they are not removable yet, vacuum does not collect them, and more memory
+//!   see BLOCK010): they are not removable yet, vacuum does not collect them, and more memory
 //!   would change nothing. The finding's notes name such tables and the holder: the horizon is
 //!   held, and ending the holder is the fix.
 //!
