@@ -44,7 +44,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::snapshot::{
-    Database, Persistence, PreparedTransaction, ReplicationSlot, Session, Snapshot, Standby,
+    Database, Persistence, PreparedTransaction, ReplicationSlot, Session, Snapshot, Standby, Table,
     TempOwner, TempSchema,
 };
 
@@ -99,6 +99,8 @@ pub enum BlockerKind {
     TempTable,
     /// Temporary tables whose owning session is gone.
     OrphanedTempSchema,
+    /// `vacuum_defer_cleanup_age` (12-15), which moves the horizon back by itself.
+    DeferCleanupAge,
 }
 
 impl BlockerKind {
@@ -111,6 +113,7 @@ impl BlockerKind {
             BlockerKind::StandbyFeedback => "standby feedback",
             BlockerKind::TempTable => "temporary table",
             BlockerKind::OrphanedTempSchema => "orphaned temp schema",
+            BlockerKind::DeferCleanupAge => "vacuum_defer_cleanup_age",
         }
     }
 }
@@ -133,6 +136,9 @@ pub enum HorizonSource {
     StandbyXmin,
     /// A temporary table's `relfrozenxid`: holds back `datfrozenxid`, not dead-row removal.
     Relfrozenxid,
+    /// `vacuum_defer_cleanup_age` XIDs behind the oldest transaction (or the next XID): holds
+    /// dead rows of every table.
+    DeferCleanupAge,
 }
 
 /// The XID a blocker holds and how far behind it is.
@@ -219,6 +225,15 @@ pub enum Holder {
         tables: Vec<String>,
         /// Why no session owns it.
         ownership: String,
+    },
+    /// A setting that holds the horizon back by itself (`vacuum_defer_cleanup_age`).
+    Setting {
+        name: String,
+        /// Its value: how many XIDs it moves the horizon back.
+        value: i64,
+        /// The holder it moves the horizon back from (the oldest transaction), when there is
+        /// one; otherwise it counts back from the next XID.
+        behind: Option<String>,
     },
 }
 
@@ -308,6 +323,14 @@ pub struct Blocker {
     pub horizon: Horizon,
     /// Since when the horizon is held, where known (`xact_start`, `prepare` time, ...).
     pub since: Option<DateTime<Utc>>,
+    /// A time by which the horizon was already held at `horizon.xid`, where the views prove
+    /// one: it has not moved since. For a session idle in transaction, `state_change` (nothing
+    /// takes a snapshot while idle); for a running one, `query_start` (its statement's snapshot,
+    /// or an older one, holds it); a prepared transaction's `prepared`; an inactive slot's
+    /// `inactive_since` (17+). Unknown for hidden sessions, active slots, standbys and
+    /// `vacuum_defer_cleanup_age`, whose horizons move. Every row deleted after this time is
+    /// one no vacuum can remove while the blocker holds (see [`pinned_tables`]).
+    pub fixed_since: Option<DateTime<Utc>>,
     /// For how long, in seconds, as of the snapshot.
     pub held_secs: Option<i64>,
     /// Sessions idle in transaction: seconds since `state_change`.
@@ -375,10 +398,14 @@ pub fn find_blockers(snapshot: &Snapshot, thresholds: &Thresholds) -> Vec<Blocke
         blockers.push(prepared_blocker(prepared, now, thresholds));
     }
     for slot in &snapshot.replication_slots {
+        if slot_is_invalidated(slot, snapshot.server.major()) {
+            continue;
+        }
         if let Some(blocker) = slot_blocker(slot, snapshot, now, thresholds) {
             blockers.push(blocker);
         }
     }
+    blockers.extend(defer_blocker(snapshot, thresholds));
     for standby in &snapshot.standbys {
         if let Some(blocker) = standby_blocker(standby, thresholds) {
             blockers.push(blocker);
@@ -790,6 +817,15 @@ fn session_blocker(
             age,
         },
         since: session.xact_start,
+        fixed_since: if session.redacted {
+            None
+        } else if idle_in_transaction {
+            session.state_change
+        } else if state == Some("active") && session.backend_xmin.is_some() {
+            session.query_start
+        } else {
+            None
+        },
         held_secs,
         idle_secs,
         severity,
@@ -844,6 +880,7 @@ fn prepared_blocker(p: &PreparedTransaction, now: DateTime<Utc>, t: &Thresholds)
             age: p.xid_age,
         },
         since: Some(p.prepared),
+        fixed_since: Some(p.prepared),
         held_secs,
         idle_secs: None,
         severity,
@@ -1072,6 +1109,8 @@ fn slot_blocker(
             age,
         },
         since: slot.inactive_since,
+        // An inactive slot's xmin does not move until a consumer connects again.
+        fixed_since: slot.inactive_since.filter(|_| !slot.active),
         held_secs: inactive_secs,
         idle_secs: None,
         severity,
@@ -1105,6 +1144,7 @@ fn standby_blocker(standby: &Standby, t: &Thresholds) -> Option<Blocker> {
             age,
         },
         since: None,
+        fixed_since: None,
         held_secs: None,
         idle_secs: None,
         severity,
@@ -1118,6 +1158,365 @@ fn standby_blocker(standby: &Standby, t: &Thresholds) -> Option<Blocker> {
             backend_xmin: xmin,
         },
     })
+}
+
+/// Whether the server has invalidated `slot`, and so ignores its `xmin` and `catalog_xmin`
+/// when it computes the horizon (`ReplicationSlotsComputeRequiredXmin`, slot.c), although
+/// `pg_replication_slots` still shows them:
+/// - 13-15 skip a slot whose `invalidated_at` is set and whose `restart_lsn` is cleared, which
+///   only the invalidation for removed WAL (`max_slot_wal_keep_size`) does; the view then says
+///   `wal_status = 'lost'` with no `restart_lsn`;
+/// - 16 skip every slot with an invalidation cause, and the view says `lost` for each (causes
+///   other than removed WAL keep the `restart_lsn`);
+/// - 17+ say the cause in `invalidation_reason` (18 adds `idle_timeout`, which keeps the
+///   `restart_lsn` too).
+///
+/// A slot whose WAL the view calls lost while its `restart_lsn` is still set (13-15) is not
+/// invalidated yet, and still holds the horizon. 12 has no invalidation.
+pub fn slot_is_invalidated(slot: &ReplicationSlot, major: i32) -> bool {
+    let lost = slot.wal_status.as_deref() == Some("lost");
+    slot.invalidation_reason.is_some() || (lost && (slot.restart_lsn.is_none() || major == 16))
+}
+
+/// The first normal XID: the server never moves a horizon below it.
+const FIRST_NORMAL_XID: i64 = 3;
+
+/// The horizon `vacuum_defer_cleanup_age` makes of the oldest XID a transaction holds, as the
+/// server computes it (procarray.c): 12-13 subtract in 32 bits (`GetOldestXmin`), so a value
+/// larger than the XIDs used so far wraps around to just below 2^32, and a result that is not a
+/// normal XID becomes 3; 14-15 stop at 3 when the 64-bit XID would go below it
+/// (`TransactionIdRetreatSafely`). `xid` is `behind` XIDs older than `next_xid` (64-bit).
+/// Returns the 32-bit XID and how far behind `next_xid` it is.
+fn defer_cutoff(major: i32, next_xid: i64, xid: i64, behind: i64, defer: i64) -> (i64, i64) {
+    let full = next_xid - behind;
+    if major >= 14 && full - FIRST_NORMAL_XID <= defer {
+        return (FIRST_NORMAL_XID, next_xid - FIRST_NORMAL_XID);
+    }
+    let cutoff = (xid - defer).rem_euclid(1 << 32);
+    (cutoff.max(FIRST_NORMAL_XID), behind + defer)
+}
+
+/// 12-15: `vacuum_defer_cleanup_age` as a blocker of its own. The server subtracts it from the
+/// oldest XID any transaction holds (every process but lazy vacuums and logical decoding:
+/// sessions, prepared transactions, walsenders with a standby's feedback), or from the next XID
+/// when none does, before it applies the slots' xmins, which it does not move (procarray.c:
+/// `GetOldestXmin` 12-13, `ComputeXidHorizons` 14-15). It does not apply it on a standby. The
+/// oldest transaction is taken cluster-wide: exact for the shared catalogs and that
+/// transaction's database; other databases count back from their own oldest, a newer XID.
+fn defer_blocker(snapshot: &Snapshot, t: &Thresholds) -> Option<Blocker> {
+    let major = snapshot.server.major();
+    if !(12..=15).contains(&major) || snapshot.server.in_recovery {
+        return None;
+    }
+    let defer = snapshot
+        .setting("vacuum_defer_cleanup_age")?
+        .setting
+        .trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|&d| d > 0)?;
+    let next_xid = snapshot.server.next_xid;
+    let next32 = next_xid.rem_euclid(1 << 32);
+    let behind = |xid: i64| (next32 - xid).rem_euclid(1 << 32);
+    let vacuuming: Vec<i32> = snapshot.running_vacuums.iter().map(|v| v.pid).collect();
+    // (XID, how far behind the next XID, who holds it)
+    let mut oldest: (i64, i64, Option<String>) = (next32, 0, None);
+    let mut consider = |xid: i64, who: String| {
+        let distance = behind(xid);
+        if distance < 1 << 31 && distance > oldest.1 {
+            oldest = (xid, distance, Some(who));
+        }
+    };
+    for session in &snapshot.sessions {
+        if session.is_pgvac
+            || vacuuming.contains(&session.pid)
+            || is_lazy_vacuum(session)
+            || session.backend_type.as_deref() == Some("walsender")
+        {
+            continue;
+        }
+        for xid in [session.backend_xid, session.backend_xmin]
+            .into_iter()
+            .flatten()
+        {
+            consider(xid, format!("pid {}", session.pid));
+        }
+    }
+    for prepared in &snapshot.prepared_transactions {
+        consider(
+            prepared.xid,
+            format!("prepared transaction {}", quote_literal(&prepared.gid)),
+        );
+    }
+    for standby in &snapshot.standbys {
+        if let Some(xmin) = standby.backend_xmin {
+            consider(xmin, standby_name(standby));
+        }
+    }
+    let (base, base_behind, who) = oldest;
+    let (xid, age) = defer_cutoff(major, next_xid, base, base_behind, defer);
+    let (severity, mut reasons) = grade(age, t, Vec::new());
+    reasons.insert(
+        0,
+        match &who {
+            Some(who) => format!(
+                "the server keeps dead rows {defer} XIDs further back than the oldest \
+                 transaction ({who}) needs"
+            ),
+            None => format!(
+                "the server keeps the dead rows of the last {defer} transactions, whatever runs"
+            ),
+        },
+    );
+    if base_behind + defer > next_xid - FIRST_NORMAL_XID {
+        reasons.push(if major >= 14 {
+            "it is larger than the XIDs used since initdb: the horizon stays at XID 3, and \
+             vacuum removes nothing deleted since"
+                .to_string()
+        } else {
+            format!(
+                "it is larger than the XIDs used since initdb: 12-13 subtract it in 32 bits, \
+                 so the horizon wraps around to XID {xid}, which counts as older than every \
+                 XID: vacuum removes nothing deleted since"
+            )
+        });
+    }
+    let managed = matches!(
+        snapshot.server.platform.kind,
+        crate::snapshot::PlatformKind::Rds | crate::snapshot::PlatformKind::Aurora
+    );
+    let cost = "standbys lose the margin it gave their queries, which recovery conflicts may then \
+                cancel (max_standby_streaming_delay decides when): hot_standby_feedback, or a \
+                replication slot, protects them instead (16 removed this setting)"
+        .to_string();
+    let action = if managed {
+        Action {
+            summary: "set vacuum_defer_cleanup_age = 0 in the DB parameter group (dynamic)"
+                .to_string(),
+            statements: Vec::new(),
+            run_on: RunOn::ParameterGroup,
+            cost,
+            safety: Safety::DisplayOnly,
+            destructive: false,
+            needs: Needs::ParameterGroup,
+            lock: None,
+            signal: None,
+        }
+    } else {
+        Action {
+            summary: "set vacuum_defer_cleanup_age = 0 and reload".to_string(),
+            statements: vec![
+                "ALTER SYSTEM SET vacuum_defer_cleanup_age = 0;".to_string(),
+                "SELECT pg_reload_conf();".to_string(),
+            ],
+            run_on: RunOn::Server,
+            cost,
+            safety: Safety::NeedsCare,
+            destructive: false,
+            needs: Needs::Reload,
+            lock: None,
+            signal: None,
+        }
+    };
+    Some(Blocker {
+        kind: BlockerKind::DeferCleanupAge,
+        identity: format!("vacuum_defer_cleanup_age = {defer}"),
+        database: None,
+        horizon: Horizon {
+            source: HorizonSource::DeferCleanupAge,
+            xid: Some(xid),
+            age,
+        },
+        since: None,
+        fixed_since: None,
+        held_secs: None,
+        idle_secs: None,
+        severity,
+        reasons,
+        actions: vec![action],
+        holder: Holder::Setting {
+            name: "vacuum_defer_cleanup_age".to_string(),
+            value: defer,
+            behind: who,
+        },
+    })
+}
+
+impl Blocker {
+    /// Whether this blocker holds back the removal of dead rows of `table` (of `database`;
+    /// `owner` is a TOAST table's owner): a session's or prepared transaction's horizon holds
+    /// its own database (the shared catalogs of every database too, not counted here), a slot's
+    /// `xmin`, a standby's feedback and `vacuum_defer_cleanup_age` hold every table, a logical
+    /// slot's `catalog_xmin` the catalogs (schema `pg_catalog`, and user catalog tables) only,
+    /// and a temporary table's `relfrozenxid` no dead rows at all.
+    pub fn holds_dead_rows_of(&self, database: &str, table: &Table, owner: Option<&Table>) -> bool {
+        match self.horizon.source {
+            HorizonSource::Relfrozenxid => false,
+            HorizonSource::SlotCatalogXmin => {
+                let catalog = |t: &Table| {
+                    t.schema == "pg_catalog"
+                        || t.reloptions
+                            .iter()
+                            .any(|o| o.eq_ignore_ascii_case("user_catalog_table=true"))
+                };
+                catalog(table) || owner.is_some_and(catalog)
+            }
+            HorizonSource::SlotXmin
+            | HorizonSource::StandbyXmin
+            | HorizonSource::DeferCleanupAge => true,
+            HorizonSource::BackendXid | HorizonSource::BackendXmin | HorizonSource::PreparedXid => {
+                self.database.as_deref().is_none_or(|db| db == database)
+            }
+        }
+    }
+}
+
+/// A table whose dead rows the blocker that holds its horizon keeps: the table's last vacuum
+/// (manual or autovacuum) ended after that blocker's horizon was already fixed
+/// ([`Blocker::fixed_since`]). That vacuum could not remove a row deleted by a transaction
+/// newer than the held XID, and no vacuum can until the blocker lets go; the dead rows counted
+/// since it ran were all deleted after the horizon was fixed. What `n_dead_tup` does not tell
+/// is how many of the rows that vacuum left were older: the count is what is dead now, most of
+/// it (all that came after the vacuum) pinned.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pinned {
+    /// Index of the blocker in the ranked list.
+    pub blocker: usize,
+    pub database: String,
+    pub oid: u32,
+    /// `schema.name`, or `TOAST table of schema.name`.
+    pub name: String,
+    /// When its last vacuum ended (`last_vacuum` or `last_autovacuum`, the later).
+    pub last_vacuum: DateTime<Utc>,
+    /// `n_dead_tup` now.
+    pub dead_rows: i64,
+    /// Its dead-row trigger, as autovacuum computes it.
+    pub trigger_rows: f64,
+}
+
+/// Every table whose dead rows are pinned by the blocker holding its horizon (the oldest one
+/// that holds back that table), from the tables of the visited databases and the model's
+/// verdict on each (parallel slices). A table whose oldest blocker has no proven
+/// [`Blocker::fixed_since`] is not claimed, whatever younger blockers do: ending those would
+/// not free it.
+pub fn pinned_tables(
+    blockers: &[Blocker],
+    databases: &[(&Database, &[crate::analysis::autovacuum::TableAutovacuum])],
+) -> Vec<Pinned> {
+    let mut pinned = Vec::new();
+    for (database, evaluations) in databases {
+        for (table, evaluation) in database.tables.iter().zip(evaluations.iter()) {
+            let Some(stats) = &table.stats else { continue };
+            let Some(dead_rows) = stats.n_dead_tup.filter(|&d| d > 0) else {
+                continue;
+            };
+            let Some(last_vacuum) = stats.last_vacuum.max(stats.last_autovacuum) else {
+                continue;
+            };
+            let owner = table
+                .owner_oid
+                .and_then(|oid| database.tables.iter().find(|t| t.oid == oid));
+            let Some(index) = blockers
+                .iter()
+                .position(|b| b.holds_dead_rows_of(&database.name, table, owner))
+            else {
+                continue;
+            };
+            if blockers[index]
+                .fixed_since
+                .is_none_or(|fixed| last_vacuum <= fixed)
+            {
+                continue;
+            }
+            let name = match owner.filter(|_| table.kind == crate::snapshot::RelKind::Toast) {
+                Some(owner) => format!("TOAST table of {}.{}", owner.schema, owner.name),
+                None => format!("{}.{}", table.schema, table.name),
+            };
+            pinned.push(Pinned {
+                blocker: index,
+                database: database.name.clone(),
+                oid: table.oid,
+                name,
+                last_vacuum,
+                dead_rows,
+                trigger_rows: evaluation.dead_rows.rows,
+            });
+        }
+    }
+    pinned
+}
+
+/// Dead rows a pinned table must have to count as harm: fewer are a few pages at most.
+pub const HARM_MIN_DEAD_ROWS: i64 = 1_000;
+/// ... and how many times its trigger: far over it, after a vacuum since the horizon was fixed.
+pub const HARM_TRIGGER_FACTOR: f64 = 2.0;
+
+/// The harm a blocker does now, by the tables it pins: dead rows it keeps in tables vacuumed
+/// since its horizon was fixed that are still far over their trigger.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Harm {
+    /// Index of the blocker in the ranked list.
+    pub blocker: usize,
+    /// The tables, the most dead rows first.
+    pub tables: Vec<Pinned>,
+}
+
+/// The blockers that harm tables now, the most harmful first (most dead rows kept): a blocker
+/// whose horizon has been fixed for at least one `autovacuum_naptime` (the daemon has had a
+/// round since), pinning tables with at least [`HARM_MIN_DEAD_ROWS`] dead rows and more than
+/// [`HARM_TRIGGER_FACTOR`] times their trigger. Young holders on busy systems (every OLTP
+/// server has a snapshot a few milliseconds old) are left out by the first condition; the
+/// size of a table is not a condition: small hot tables are where a held horizon hurts first.
+pub fn harm(
+    blockers: &[Blocker],
+    pinned: &[Pinned],
+    naptime: std::time::Duration,
+    now: DateTime<Utc>,
+) -> Vec<Harm> {
+    let naptime = chrono::Duration::from_std(naptime).unwrap_or(chrono::Duration::MAX);
+    let mut found: Vec<Harm> = Vec::new();
+    for p in pinned {
+        let held_long_enough = blockers[p.blocker]
+            .fixed_since
+            .is_some_and(|fixed| now - fixed >= naptime);
+        let far_over = p.dead_rows >= HARM_MIN_DEAD_ROWS
+            && p.dead_rows as f64 > HARM_TRIGGER_FACTOR * p.trigger_rows;
+        if !(held_long_enough && far_over) {
+            continue;
+        }
+        match found.iter_mut().find(|h| h.blocker == p.blocker) {
+            Some(h) => h.tables.push(p.clone()),
+            None => found.push(Harm {
+                blocker: p.blocker,
+                tables: vec![p.clone()],
+            }),
+        }
+    }
+    for h in &mut found {
+        h.tables
+            .sort_by(|a, b| b.dead_rows.cmp(&a.dead_rows).then(a.name.cmp(&b.name)));
+    }
+    let total = |h: &Harm| h.tables.iter().map(|t| t.dead_rows).sum::<i64>();
+    found.sort_by(|a, b| total(b).cmp(&total(a)).then(a.blocker.cmp(&b.blocker)));
+    found
+}
+
+/// The reason a harmful blocker gets: the tables it keeps dead rows in.
+pub fn harm_reason(harm: &Harm, now: DateTime<Utc>) -> String {
+    let worst = &harm.tables[0];
+    let mut reason = format!(
+        "holds dead rows in {}.{}: {} dead rows, {:.0} times its trigger, although it was \
+         vacuumed {} ago, after this horizon was fixed",
+        worst.database,
+        worst.name,
+        crate::analysis::findings::group_digits(worst.dead_rows),
+        worst.dead_rows as f64 / worst.trigger_rows.max(1.0),
+        format_duration((now - worst.last_vacuum).num_seconds().max(0))
+    );
+    if harm.tables.len() > 1 {
+        reason.push_str(&format!(" and in {} more tables", harm.tables.len() - 1));
+    }
+    reason
 }
 
 /// When the server last restarted after a crash, if it did: the checkpointer restarts with
@@ -1327,6 +1726,7 @@ fn temp_blocker(
                 database: Some(database.name.clone()),
                 horizon,
                 since: None,
+                fixed_since: None,
                 held_secs: None,
                 idle_secs: None,
                 severity,
@@ -1347,6 +1747,7 @@ fn temp_blocker(
         database: Some(database.name.clone()),
         horizon,
         since,
+        fixed_since: None,
         held_secs: None,
         idle_secs: None,
         severity,
@@ -1988,5 +2389,112 @@ pub(crate) mod tests {
         let blockers = find_blockers(&snap, &Thresholds::default());
         assert_eq!(blockers[0].kind, BlockerKind::OrphanedTempSchema);
         assert_eq!(blockers[0].actions[0].safety, Safety::Safe);
+    }
+
+    #[test]
+    fn invalidated_slots_are_not_blockers_as_the_server_skips_them() {
+        let lost = |restart: Option<&str>, reason: Option<&str>| ReplicationSlot {
+            wal_status: Some("lost".into()),
+            restart_lsn: restart.map(str::to_string),
+            invalidation_reason: reason.map(str::to_string),
+            ..slot("s", "physical", false)
+        };
+        // 13-15: invalidated once restart_lsn is cleared; "lost" with a restart_lsn is not yet.
+        assert!(slot_is_invalidated(&lost(None, None), 14));
+        assert!(!slot_is_invalidated(&lost(Some("0/3000000"), None), 14));
+        // 16: every cause says "lost", some keep the restart_lsn.
+        assert!(slot_is_invalidated(&lost(Some("0/3000000"), None), 16));
+        // 17+: the cause is named; 18's idle_timeout keeps the restart_lsn.
+        assert!(slot_is_invalidated(
+            &lost(Some("0/3000000"), Some("idle_timeout")),
+            18
+        ));
+        assert!(!slot_is_invalidated(&slot("s", "physical", false), 18));
+        let mut snap = snapshot(vec![]);
+        snap.replication_slots = vec![lost(None, Some("wal_removed"))];
+        snap.server.version_num = 170000;
+        assert!(find_blockers(&snap, &Thresholds::default()).is_empty());
+        snap.replication_slots = vec![slot("s", "physical", false)];
+        assert_eq!(find_blockers(&snap, &Thresholds::default()).len(), 1);
+    }
+
+    #[test]
+    fn defer_cleanup_age_moves_the_horizon_back_as_each_version_does() {
+        // From the next XID when nothing runs.
+        assert_eq!(defer_cutoff(15, 10_000, 10_000, 0, 100), (9_900, 100));
+        // Past the XIDs used: 14-15 stop at 3, 12-13 wrap around in 32 bits.
+        assert_eq!(defer_cutoff(14, 1_000, 1_000, 0, 2_000), (3, 997));
+        assert_eq!(
+            defer_cutoff(13, 1_000, 1_000, 0, 2_000),
+            ((1 << 32) - 1_000, 2_000)
+        );
+        use crate::analysis::rules::blocking::fixture::session;
+        use crate::analysis::rules::fixture::Fx;
+        let defer = |major: i32| {
+            let fx = Fx::new(major)
+                .set("vacuum_defer_cleanup_age", "500")
+                .with(|snap| snap.server.next_xid = 100_000);
+            let mut s = session(&fx, 1, "idle in transaction", 60, 1_000);
+            s.backend_xid = Some(fx.0.server.next_xid - 1_000);
+            let snap = fx.with(|snap| snap.sessions.push(s)).done();
+            let blockers = find_blockers(&snap, &Thresholds::default());
+            let next = snap.server.next_xid;
+            (next, blockers)
+        };
+        let (next, blockers) = defer(15);
+        // 500 behind the oldest transaction, and first: it holds the oldest XID.
+        assert_eq!(blockers[0].kind, BlockerKind::DeferCleanupAge);
+        assert_eq!(blockers[0].horizon.xid, Some(next - 1_500));
+        assert_eq!(blockers[0].horizon.age, 1_500);
+        // Gone on 16.
+        let (_, blockers) = defer(16);
+        assert!(
+            blockers
+                .iter()
+                .all(|b| b.kind != BlockerKind::DeferCleanupAge)
+        );
+    }
+
+    #[test]
+    fn a_table_vacuumed_after_the_horizon_was_fixed_is_pinned_by_it() {
+        use crate::analysis::rules::blocking::fixture::session;
+        use crate::analysis::rules::fixture::{Fx, T};
+        // A session idle in transaction for `idle` s; `hot` vacuumed 30 s ago, `before` 10 min.
+        let context_of = |idle: i64| {
+            let fx = Fx::new(16);
+            let now = fx.now();
+            let s = session(&fx, 1, "idle in transaction", idle, 1_000);
+            let table = |name: &str, ago: i64| {
+                let mut t = T::new(name).rows(300).dead(50_000);
+                t.0.stats.as_mut().unwrap().last_autovacuum =
+                    Some(now - chrono::Duration::seconds(ago));
+                t
+            };
+            fx.table(table("hot", 30))
+                .table(table("before", 600))
+                .with(|snap| snap.sessions.push(s))
+                .done()
+        };
+        let snap = context_of(120);
+        let context = crate::analysis::rules::Context::new(&snap);
+        // Only the table vacuumed after the session went idle: the other's vacuum came first.
+        assert_eq!(context.pinned.len(), 1, "{:?}", context.pinned);
+        assert_eq!(context.pinned[0].name, "public.hot");
+        assert_eq!(context.harm.len(), 1);
+        // Judged by its harm: a warning, however young, and its reasons say why.
+        let blocker = &context.blockers[context.harm[0].blocker];
+        assert_eq!(blocker.severity, Severity::Warning);
+        assert!(
+            blocker
+                .reasons
+                .iter()
+                .any(|r| r.contains("holds dead rows in app.public.hot")),
+            "{:?}",
+            blocker.reasons
+        );
+        // Fixed for less than a naptime (60 s): not judged yet; and 'hot' was vacuumed before.
+        let snap = context_of(20);
+        let context = crate::analysis::rules::Context::new(&snap);
+        assert!(context.pinned.is_empty() && context.harm.is_empty());
     }
 }

@@ -1,15 +1,11 @@
-//! `pgvac sessions` against real servers: attribution checked against PostgreSQL's own
-//! `VACUUM (VERBOSE)`, and `--terminate` checked to end exactly what it should.
+//! `pgvac sessions` against real servers: what it names as holding the horizon, checked
+//! against PostgreSQL's own `VACUUM (VERBOSE)`, and `--terminate` checked to end exactly what it
+//! should.
 //!
-//! The oracle: for each kind of blocker, the blocker pgvac ranks first must hold the XID that
-//! VACUUM reports as its cutoff for a table with dead rows, and running pgvac's suggested SQL
-//! must let the same VACUUM remove those rows. VACUUM's INFO output is read from the server log
-//! (the clusters run with `log_min_messages = info`); its wording per version:
-//! - 12-13: `"t": found R removable, N nonremovable row versions in P out of P pages`, then
-//!   `DETAIL:  D dead row versions cannot be removed yet, oldest xmin: X`;
-//! - 14: the same with `table "t": found ...`;
-//! - 15-18: `tuples: R removed, N remain, D are dead but not yet removable` and
-//!   `removable cutoff: X, which was M XIDs old when operation ended`.
+//! The attribution of each kind of holder is the horizon oracle's (`horizon.rs`); the tests here
+//! check what is done about them: maintenance commands and backups are named as such and ended
+//! only by `--pid`, lazy VACUUMs are never blockers, temp table owners are ended only when
+//! proven, and `--terminate` respects its filters and privileges.
 
 use std::time::Duration;
 
@@ -19,24 +15,10 @@ use crate::TestFn;
 use crate::client::Client;
 use crate::cluster::{Cluster, wait_for};
 use crate::collect::fresh_database;
+use crate::horizon::{fix_session, sessions, vacuum_verbose};
 use crate::runner;
 
 pub const TESTS: &[(&str, TestFn)] = &[
-    (
-        "blockers_idle_in_transaction_matches_vacuum",
-        idle_in_transaction,
-    ),
-    ("blockers_long_transaction_matches_vacuum", long_transaction),
-    ("blockers_snapshot_only_matches_vacuum", snapshot_only),
-    (
-        "blockers_prepared_transaction_matches_vacuum",
-        prepared_transaction,
-    ),
-    ("blockers_logical_slot_matches_vacuum", logical_slot),
-    (
-        "blockers_standby_feedback_slot_matches_vacuum",
-        standby_feedback,
-    ),
     (
         "blockers_temp_table_owner_terminated_frees_datfrozenxid",
         temp_table,
@@ -65,94 +47,7 @@ fn ensure(condition: bool, message: impl FnOnce() -> String) -> Result<(), Strin
     if condition { Ok(()) } else { Err(message()) }
 }
 
-/// What one `VACUUM (VERBOSE)` reported.
-#[derive(Debug)]
-struct VacuumReport {
-    cutoff: i64,
-    not_yet_removable: i64,
-    removed: i64,
-    text: String,
-}
-
-/// The number right after `marker` in `text`.
-fn number_after(text: &str, marker: &str) -> Option<i64> {
-    let rest = &text[text.find(marker)? + marker.len()..];
-    let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
-    digits.parse().ok()
-}
-
-/// The number right before `marker` in `text`.
-fn number_before(text: &str, marker: &str) -> Option<i64> {
-    let head = &text[..text.find(marker)?];
-    let digits: String = head
-        .trim_end()
-        .chars()
-        .rev()
-        .take_while(|c| c.is_ascii_digit())
-        .collect();
-    digits.chars().rev().collect::<String>().parse().ok()
-}
-
-/// Run `VACUUM (VERBOSE) table` on `client` and read its report from the server log.
-fn vacuum_verbose(
-    cluster: &Cluster,
-    client: &mut Client,
-    table: &str,
-) -> Result<VacuumReport, String> {
-    let before = cluster.log().len();
-    client.execute(&format!("VACUUM (VERBOSE) {table}"))?;
-    let log = cluster.log();
-    let tag = format!(" [{}] ", client.pid);
-    let mut text = String::new();
-    let mut ours = false;
-    for line in log[before.min(log.len())..].lines() {
-        if line.starts_with('\t') || line.starts_with(' ') {
-            if ours {
-                text.push_str(line.trim());
-                text.push('\n');
-            }
-            continue;
-        }
-        ours = line.contains(&tag);
-        if ours {
-            text.push_str(line);
-            text.push('\n');
-        }
-    }
-    let cutoff = number_after(&text, "oldest xmin: ")
-        .or_else(|| number_after(&text, "removable cutoff: "))
-        .ok_or_else(|| format!("no oldest xmin / removable cutoff in:\n{text}"))?;
-    let not_yet_removable = number_before(&text, " dead row versions cannot be removed yet")
-        .or_else(|| number_before(&text, " are dead but not yet removable"))
-        .ok_or_else(|| format!("no count of dead rows not yet removable in:\n{text}"))?;
-    let removed = number_after(&text, "found ")
-        .or_else(|| number_after(&text, "tuples: "))
-        .ok_or_else(|| format!("no count of removed rows in:\n{text}"))?;
-    Ok(VacuumReport {
-        cutoff,
-        not_yet_removable,
-        removed,
-        text,
-    })
-}
-
-/// `pgvac sessions --format json` (plus `args`), parsed.
-fn sessions(cluster: &Cluster, args: &[&str]) -> Result<Value, String> {
-    let mut all = vec!["--format", "json"];
-    all.extend_from_slice(args);
-    let run = runner::on(cluster, "sessions", &all)?;
-    ensure((0..=2).contains(&run.status), || run.describe())?;
-    let document: Value =
-        serde_json::from_str(&run.stdout).map_err(|e| format!("JSON: {e}\n{}", run.describe()))?;
-    // Every document a real run writes is valid under the committed schema.
-    runner::validate(&document, "docs/sessions.schema.json")?;
-    Ok(document)
-}
-
 fn first_blocker(report: &Value) -> Result<&Value, String> {
-    ensure(report["schema_version"] == 1, || {
-        format!("schema_version: {}", report["schema_version"])
-    })?;
     report["blockers"]
         .get(0)
         .ok_or_else(|| format!("no blocker reported: {report:#}"))
@@ -217,24 +112,6 @@ fn oracle(
     })
 }
 
-/// The statements of a blocker's first (recommended) action.
-fn first_action(blocker: &Value) -> Result<Vec<String>, String> {
-    let statements = blocker["actions"][0]["statements"]
-        .as_array()
-        .ok_or_else(|| format!("no action: {blocker:#}"))?;
-    Ok(statements
-        .iter()
-        .filter_map(|s| s.as_str().map(str::to_string))
-        .collect())
-}
-
-fn run_all(client: &mut Client, statements: &[String]) -> Result<(), String> {
-    for statement in statements {
-        client.execute(statement)?;
-    }
-    Ok(())
-}
-
 fn session_exists(client: &mut Client, pid: i32) -> Result<bool, String> {
     Ok(client.number(&format!(
         "SELECT count(*)::text FROM pg_stat_activity WHERE pid = {pid}"
@@ -246,245 +123,6 @@ fn wait_gone(client: &mut Client, pid: i32) -> Result<(), String> {
         Ok(!session_exists(client, pid)?)
     })?;
     ensure(gone, || format!("pid {pid} is still there"))
-}
-
-/// Run a session blocker's fix on the server and wait for the session to let go.
-fn fix_session(cluster: &Cluster, pid: i32) -> impl FnMut(&Value) -> Result<(), String> + '_ {
-    move |blocker: &Value| {
-        let statements = first_action(blocker)?;
-        ensure(
-            statements.len() == 1 && statements[0].contains(&format!("pid = {pid}")),
-            || format!("unexpected fix: {statements:?}"),
-        )?;
-        let mut admin = Client::connect(cluster, "postgres")?;
-        ensure(
-            admin
-                .text(&format!(
-                    "SELECT string_agg(signalled::text, ',') FROM ({}) AS s(signalled)",
-                    statements[0].trim_end_matches(';')
-                ))?
-                .as_deref()
-                == Some("true"),
-            || format!("the guarded statement did not signal pid {pid}: {statements:?}"),
-        )?;
-        let released = wait_for(Duration::from_secs(10), || {
-            Ok(admin
-                .text(&format!(
-                    "SELECT coalesce(backend_xid::text, backend_xmin::text, 'none') \
-                 FROM pg_stat_activity WHERE pid = {pid}"
-                ))
-                .ok()
-                .flatten()
-                .is_none_or(|held| held == "none"))
-        })?;
-        ensure(released, || format!("pid {pid} still holds the horizon"))
-    }
-}
-
-fn idle_in_transaction(cluster: &Cluster) -> Result<(), String> {
-    let _exclusive = cluster.exclusive.write().unwrap();
-    let mut worker = table_with_rows(cluster, "blk_idle", "")?;
-    let mut holder = Client::connect(cluster, "blk_idle")?;
-    holder.execute("BEGIN; INSERT INTO t VALUES (0);")?;
-    let pid = holder.pid;
-    oracle(
-        cluster,
-        &mut worker,
-        "idle_in_transaction",
-        "backend_xid",
-        &mut fix_session(cluster, pid),
-    )
-}
-
-fn long_transaction(cluster: &Cluster) -> Result<(), String> {
-    let _exclusive = cluster.exclusive.write().unwrap();
-    let mut worker = table_with_rows(cluster, "blk_long", "")?;
-    let mut holder = Client::connect(cluster, "blk_long")?;
-    let pid = holder.pid;
-    // Many short statements in one transaction, then a long one: xact_start is what counts.
-    let thread = std::thread::spawn(move || {
-        let result = holder.execute(
-            "BEGIN; INSERT INTO t VALUES (0); SELECT 1; SELECT 2; SELECT pg_sleep(120); COMMIT;",
-        );
-        (holder, result)
-    });
-    let mut admin = Client::connect(cluster, "postgres")?;
-    let running = wait_for(Duration::from_secs(10), || {
-        Ok(admin.text(&format!(
-            "SELECT state || ':' || (backend_xid IS NOT NULL) FROM pg_stat_activity WHERE pid = {pid}"
-        ))? == Some("active:true".to_string()))
-    })?;
-    ensure(running, || "the long transaction never started".to_string())?;
-    let result = oracle(
-        cluster,
-        &mut worker,
-        "long_transaction",
-        "backend_xid",
-        &mut |blocker: &Value| {
-            // The first fix for an active session is to cancel its statement.
-            ensure(
-                first_action(blocker)?[0].contains("pg_cancel_backend"),
-                || format!("first fix: {blocker:#}"),
-            )?;
-            fix_session(cluster, pid)(blocker)
-        },
-    );
-    let (_holder, holder_result) = thread.join().map_err(|_| "holder thread panicked")?;
-    result?;
-    ensure(holder_result.is_err(), || {
-        "the cancelled transaction committed".to_string()
-    })
-}
-
-fn snapshot_only(cluster: &Cluster) -> Result<(), String> {
-    let _exclusive = cluster.exclusive.write().unwrap();
-    let mut worker = table_with_rows(cluster, "blk_snapshot", "")?;
-    let mut holder = Client::connect(cluster, "blk_snapshot")?;
-    holder.execute("BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM t;")?;
-    let pid = holder.pid;
-    let mut fix = fix_session(cluster, pid);
-    oracle(
-        cluster,
-        &mut worker,
-        "idle_in_transaction",
-        "backend_xmin",
-        &mut |blocker: &Value| {
-            ensure(blocker["holder"]["snapshot_only"] == true, || {
-                format!("not reported as snapshot-only: {blocker:#}")
-            })?;
-            fix(blocker)
-        },
-    )
-}
-
-fn prepared_transaction(cluster: &Cluster) -> Result<(), String> {
-    let _exclusive = cluster.exclusive.write().unwrap();
-    let mut worker = table_with_rows(cluster, "blk_prepared", "")?;
-    let mut holder = Client::connect(cluster, "blk_prepared")?;
-    holder.execute("BEGIN; INSERT INTO t VALUES (0); PREPARE TRANSACTION 'pgvac''s \\gid';")?;
-    holder.close();
-    let result = oracle(
-        cluster,
-        &mut worker,
-        "prepared_transaction",
-        "prepared_xid",
-        &mut |blocker: &Value| {
-            let statements = first_action(blocker)?;
-            ensure(
-                statements == ["ROLLBACK PREPARED E'pgvac''s \\\\gid';"],
-                || format!("fix: {statements:?}"),
-            )?;
-            let mut owner_db = Client::connect(cluster, "blk_prepared")?;
-            run_all(&mut owner_db, &statements)
-        },
-    );
-    if result.is_err() {
-        let _ = worker.execute("ROLLBACK PREPARED 'pgvac''s \\gid'");
-    }
-    result
-}
-
-fn logical_slot(cluster: &Cluster) -> Result<(), String> {
-    let _exclusive = cluster.exclusive.write().unwrap();
-    // catalog_xmin only holds catalogs: a user catalog table is one.
-    let mut worker = table_with_rows(cluster, "blk_slot", ", user_catalog_table = true")?;
-    worker
-        .execute("SELECT pg_create_logical_replication_slot('pgvac_blk_slot', 'test_decoding')")?;
-    let result = oracle(
-        cluster,
-        &mut worker,
-        "replication_slot",
-        "slot_catalog_xmin",
-        &mut |blocker: &Value| {
-            let statements = first_action(blocker)?;
-            ensure(
-                statements == ["SELECT pg_drop_replication_slot('pgvac_blk_slot');"],
-                || format!("fix: {statements:?}"),
-            )?;
-            run_all(&mut Client::connect(cluster, "blk_slot")?, &statements)
-        },
-    );
-    let _ = worker.execute(
-        "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots \
-         WHERE slot_name = 'pgvac_blk_slot'",
-    );
-    result
-}
-
-fn standby_feedback(cluster: &Cluster) -> Result<(), String> {
-    let _exclusive = cluster.exclusive.write().unwrap();
-    let mut worker = table_with_rows(cluster, "blk_standby", "")?;
-    let slot = "pgvac_blk_standby";
-    let result = (|| {
-        let standby = cluster.start_standby(slot)?;
-        let mut on_standby = Client::connect_at(standby.port, "postgres", "blk_standby")?;
-        on_standby.execute("BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM t;")?;
-        let standby_xmin = on_standby.number(&format!(
-            "SELECT backend_xmin::text FROM pg_stat_activity WHERE pid = {}",
-            on_standby.pid
-        ))?;
-        // Feedback is sent every second; wait until the slot holds the standby's snapshot.
-        let mut admin = Client::connect(cluster, "postgres")?;
-        let held = wait_for(Duration::from_secs(20), || {
-            Ok(admin.text(&format!(
-                "SELECT xmin::text FROM pg_replication_slots WHERE slot_name = '{slot}'"
-            ))? == Some(standby_xmin.to_string()))
-        })?;
-        if !held {
-            let seen = admin.text(&format!(
-                "SELECT concat_ws(' ', xmin, catalog_xmin, active, active_pid) \
-                 FROM pg_replication_slots WHERE slot_name = '{slot}'"
-            ))?;
-            let replication = admin.text(
-                "SELECT string_agg(concat_ws(' ', pid, state, backend_xmin, reply_time), '; ') \
-                 FROM pg_stat_replication",
-            )?;
-            return Err(format!(
-                "the slot never took the standby's xmin {standby_xmin}: slot {seen:?}, \
-                 pg_stat_replication {replication:?}\n--- standby log\n{}",
-                standby.log()
-            ));
-        }
-        oracle(
-            cluster,
-            &mut worker,
-            "replication_slot",
-            "slot_xmin",
-            &mut |blocker: &Value| {
-                ensure(blocker["holder"]["standby"].is_string(), || {
-                    format!("the slot is not tied to its standby: {blocker:#}")
-                })?;
-                let statements = first_action(blocker)?;
-                ensure(
-                    statements
-                        .iter()
-                        .any(|s| s.contains("hot_standby_feedback = off")),
-                    || format!("fix: {statements:?}"),
-                )?;
-                let mut standby_admin = Client::connect_at(standby.port, "postgres", "postgres")?;
-                run_all(&mut standby_admin, &statements)?;
-                let released = wait_for(Duration::from_secs(20), || {
-                    Ok(admin
-                        .text(&format!(
-                            "SELECT xmin::text FROM pg_replication_slots WHERE slot_name = '{slot}'"
-                        ))?
-                        .is_none())
-                })?;
-                ensure(released, || "the slot kept its xmin".to_string())
-            },
-        )
-    })();
-    let mut admin = Client::connect(cluster, "postgres")?;
-    let gone = wait_for(Duration::from_secs(10), || {
-        Ok(admin
-            .execute(&format!(
-                "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots \
-                 WHERE slot_name = '{slot}'"
-            ))
-            .is_ok())
-    });
-    result?;
-    ensure(gone?, || "could not drop the standby's slot".to_string())
 }
 
 fn temp_table(cluster: &Cluster) -> Result<(), String> {
@@ -1181,7 +819,7 @@ fn maintenance_holds(cluster: &Cluster) -> Result<(), String> {
                         .contains(&format!("pid {pid}: left alone (a maintenance command")),
                     || format!("{command}:\n{}", run.describe()),
                 )?;
-                fix_session(cluster, pid)(blocker)
+                fix_session(cluster, pid, blocker)
             },
         );
         let _ = locker.execute("ROLLBACK");

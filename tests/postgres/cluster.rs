@@ -277,6 +277,34 @@ impl Cluster {
         .map(|_| ())
     }
 
+    /// A crash restart: backend `pid` is killed with SIGKILL, so the postmaster ends every
+    /// other process and starts them again (it keeps its own start time). Waits until the
+    /// server accepts connections to `database` again and its checkpointer is a new process, and
+    /// returns a session there. For a cluster of the test's own ([`Cluster::start_with`]).
+    pub fn crash_restart(&self, pid: i32, database: &str) -> Result<crate::client::Client, String> {
+        let killed = Command::new("kill")
+            .args(["-9", &pid.to_string()])
+            .status()
+            .map_err(|e| e.to_string())?;
+        if !killed.success() {
+            return Err(format!("kill -9 {pid} failed"));
+        }
+        let mut admin = None;
+        wait_for(Duration::from_secs(60), || {
+            admin = crate::client::Client::connect(self, database).ok();
+            Ok(admin.is_some())
+        })?;
+        let mut admin = admin.ok_or("the server did not come back after the crash")?;
+        let restarted = admin.text(
+            "SELECT ((SELECT backend_start FROM pg_stat_activity WHERE backend_type = 'checkpointer') \
+                    > pg_postmaster_start_time())::text",
+        )?;
+        if restarted.as_deref() != Some("true") {
+            return Err("the checkpointer did not restart: no crash restart?".to_string());
+        }
+        Ok(admin)
+    }
+
     /// Change postgresql.conf and reload.
     pub fn reload_with(&self, settings: &str) -> Result<(), String> {
         append(&self.dir.path().join("data/postgresql.conf"), settings)?;
@@ -332,6 +360,31 @@ impl Cluster {
     /// `pg_stop_backup`), because the npm packages ship no pg_basebackup: the same code builds a
     /// standby on every version.
     pub fn start_standby(&self, slot: &str) -> Result<Standby, String> {
+        self.build_standby(slot, true)
+    }
+
+    /// A hot standby named `name` with feedback on, streaming without a slot: its feedback then
+    /// shows only as its walsender's xmin (`pg_stat_replication.backend_xmin`). A slot of that
+    /// name keeps the WAL for the copy and is dropped once the standby streams.
+    pub fn start_standby_without_slot(&self, name: &str) -> Result<Standby, String> {
+        let standby = self.build_standby(name, false)?;
+        let mut admin = crate::client::Client::connect(self, "postgres")?;
+        let streaming = wait_for(Duration::from_secs(30), || {
+            Ok(admin.text(&format!(
+                "SELECT state FROM pg_stat_replication WHERE application_name = '{name}'"
+            ))? == Some("streaming".to_string()))
+        })?;
+        if !streaming {
+            return Err(format!(
+                "the standby {name} never streamed:\n{}",
+                standby.log()
+            ));
+        }
+        admin.execute(&format!("SELECT pg_drop_replication_slot('{name}')"))?;
+        Ok(standby)
+    }
+
+    fn build_standby(&self, slot: &str, use_slot: bool) -> Result<Standby, String> {
         let data = self.dir.path().join(format!("standby-{slot}"));
         let mut admin = crate::client::Client::connect(self, "postgres")?;
         // Reserved now, so the primary keeps the WAL from before the backup's start.
@@ -361,9 +414,14 @@ impl Cluster {
             &data.join("postgresql.auto.conf"),
             &format!(
                 "\nprimary_conninfo = 'host=127.0.0.1 port={} user=postgres application_name={slot}'\n\
-                 primary_slot_name = '{slot}'\nhot_standby = on\nhot_standby_feedback = on\n\
+                 {}hot_standby = on\nhot_standby_feedback = on\n\
                  wal_receiver_status_interval = 1s\n",
-                self.port
+                self.port,
+                if use_slot {
+                    format!("primary_slot_name = '{slot}'\n")
+                } else {
+                    String::new()
+                }
             ),
         )?;
         let log = self.dir.path().join(format!("standby-{slot}.log"));

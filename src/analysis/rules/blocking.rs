@@ -9,7 +9,8 @@ use crate::analysis::blockers::{Blocker, BlockerKind, Holder};
 use crate::analysis::findings::{self, Finding, Object, Recommendation};
 use crate::analysis::rules::{Context, Rule};
 
-/// The findings of `rule` for the blockers of `kind` at `min` severity or above.
+/// The findings of `rule` for the blockers of `kind` at `min` severity or above. A blocker that
+/// harms tables now is BLOCK010's (one finding a blocker): its age is in that finding's notes.
 pub fn findings(
     context: &Context,
     rule: &Rule,
@@ -19,13 +20,17 @@ pub fn findings(
     context
         .blockers
         .iter()
+        .enumerate()
+        .filter(|(i, _)| !context.harm.iter().any(|h| h.blocker == *i))
+        .map(|(_, b)| b)
         .filter(|b| b.kind == kind)
         .filter(|b| b.severity >= min)
         .map(|b| finding(rule, b))
         .collect()
 }
 
-fn object(blocker: &Blocker) -> Object {
+/// What a finding about `blocker` is about.
+pub fn object(blocker: &Blocker) -> Object {
     match &blocker.holder {
         Holder::Session { pid, .. } | Holder::Standby { pid, .. } => Object::Session {
             pid: *pid,
@@ -41,10 +46,12 @@ fn object(blocker: &Blocker) -> Object {
         Holder::TempTable { .. } | Holder::OrphanedTempSchema { .. } => {
             Object::database(blocker.database.as_deref().unwrap_or_default())
         }
+        Holder::Setting { name, .. } => Object::setting(name),
     }
 }
 
-fn finding(rule: &Rule, blocker: &Blocker) -> Finding {
+/// The finding of `rule` about `blocker`: its numbers as evidence, its first action as the fix.
+pub fn finding(rule: &Rule, blocker: &Blocker) -> Finding {
     let behind = findings::group_digits(blocker.horizon.age);
     let mut message = format!(
         "{} holds the horizon {behind} XIDs behind",

@@ -122,6 +122,7 @@ pub static RULES: &[&Rule] = &[
     &config::vacuum_memory_too_small::RULE,
     &config::autovacuum_falling_behind::RULE,
     &config::rds_adaptive_autovacuum::RULE,
+    &config::statistics_lost_in_crash::RULE,
     &run::anti_wraparound_vacuum_running::RULE,
     &run::vacuum_running_over_a_day::RULE,
     &run::vacuum_index_passes_repeated::RULE,
@@ -133,7 +134,9 @@ pub static RULES: &[&Rule] = &[
     &block::standby_feedback_holds_horizon::RULE,
     &block::temp_table_pins_datfrozenxid::RULE,
     &block::orphaned_temp_schema::RULE,
+    &block::defer_cleanup_age_holds_horizon::RULE,
     &block::lock_keeps_autovacuum_out::RULE,
+    &block::holder_harms_tables::RULE,
     &log::autovacuum_cancelled_repeatedly::RULE,
     &log::autovacuum_skipped_for_locks::RULE,
     &log::dead_rows_left_not_removable::RULE,
@@ -178,8 +181,14 @@ pub struct Context<'s> {
     pub settings: GlobalSettings,
     /// The visited databases with their tables' evaluations, in snapshot order.
     pub databases: Vec<DatabaseView<'s>>,
-    /// Everything that holds the horizon back, ranked (with the thresholds given).
+    /// Everything that holds the horizon back, ranked (with the thresholds given); a blocker
+    /// that harms tables now says so in its reasons.
     pub blockers: Vec<Blocker>,
+    /// Tables whose dead rows the blocker holding their horizon keeps
+    /// ([`blockers::pinned_tables`]).
+    pub pinned: Vec<blockers::Pinned>,
+    /// The blockers that harm tables now, by those tables ([`blockers::harm`]).
+    pub harm: Vec<blockers::Harm>,
     pub thresholds: Thresholds,
     /// What the server log says (`pgvac report --log`); the LOG rules need it.
     pub log: Option<&'s crate::logs::LogSummary>,
@@ -280,12 +289,29 @@ impl<'s> Context<'s> {
             })
             .collect();
         crate::analysis::computed::count(crate::analysis::computed::Step::Plans);
-        let blockers = blockers::find_blockers(snapshot, &thresholds);
+        let mut blockers = blockers::find_blockers(snapshot, &thresholds);
+        let tables: Vec<_> = databases
+            .iter()
+            .map(|view| (view.database, view.evaluations.as_slice()))
+            .collect();
+        let pinned = blockers::pinned_tables(&blockers, &tables);
+        let now = snapshot.server.collected_at;
+        let harm = blockers::harm(&blockers, &pinned, settings.naptime, now);
+        // Judged by the harm it does now as well as by its age: a holder that keeps tables far
+        // over their trigger is a warning, however young (BLOCK010).
+        for h in &harm {
+            let reason = blockers::harm_reason(h, now);
+            let blocker = &mut blockers[h.blocker];
+            blocker.reasons.push(reason);
+            blocker.severity = blocker.severity.max(Severity::Warning);
+        }
         Context {
             snapshot,
             settings,
             databases,
             blockers,
+            pinned,
+            harm,
             thresholds,
             log: None,
         }

@@ -96,6 +96,7 @@ fn source_name(source: HorizonSource) -> &'static str {
         HorizonSource::SlotCatalogXmin => "catalog_xmin",
         HorizonSource::StandbyXmin => "feedback xmin",
         HorizonSource::Relfrozenxid => "relfrozenxid",
+        HorizonSource::DeferCleanupAge => "deferred",
     }
 }
 

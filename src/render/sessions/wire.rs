@@ -107,6 +107,8 @@ pub enum WireBlockerKind {
     TempTable,
     /// Temporary tables whose owning session is gone.
     OrphanedTempSchema,
+    /// `vacuum_defer_cleanup_age` (12-15), which moves the horizon back by itself.
+    DeferCleanupAge,
 }
 
 /// The XID a blocker holds and how far behind it is.
@@ -141,6 +143,9 @@ pub enum WireHorizonSource {
     StandbyXmin,
     /// A temporary table's `relfrozenxid`: holds back `datfrozenxid`, not dead-row removal.
     Relfrozenxid,
+    /// `vacuum_defer_cleanup_age` XIDs behind the oldest transaction (or the next XID): holds
+    /// dead rows of every table.
+    DeferCleanupAge,
 }
 
 /// SQL that releases a blocker, where to run it, and what it costs.
@@ -278,6 +283,15 @@ pub enum WireHolder {
         /// Why no session owns it.
         ownership: String,
     },
+    /// A setting that holds the horizon back by itself (`vacuum_defer_cleanup_age`).
+    Setting {
+        name: String,
+        /// How many XIDs it moves the horizon back.
+        value: i64,
+        /// The holder it moves the horizon back from (the oldest transaction); absent when it
+        /// counts back from the next XID.
+        behind: Option<String>,
+    },
 }
 
 /// What a client session is doing, as far as pgvac can tell.
@@ -406,6 +420,7 @@ fn blocker(b: &Blocker) -> WireBlocker {
             BlockerKind::StandbyFeedback => WireBlockerKind::StandbyFeedback,
             BlockerKind::TempTable => WireBlockerKind::TempTable,
             BlockerKind::OrphanedTempSchema => WireBlockerKind::OrphanedTempSchema,
+            BlockerKind::DeferCleanupAge => WireBlockerKind::DeferCleanupAge,
         },
         identity: b.identity.clone(),
         database: b.database.clone(),
@@ -430,6 +445,7 @@ fn horizon(h: &Horizon) -> WireHorizon {
             HorizonSource::SlotCatalogXmin => WireHorizonSource::SlotCatalogXmin,
             HorizonSource::StandbyXmin => WireHorizonSource::StandbyXmin,
             HorizonSource::Relfrozenxid => WireHorizonSource::Relfrozenxid,
+            HorizonSource::DeferCleanupAge => WireHorizonSource::DeferCleanupAge,
         },
         xid: h.xid,
         age: h.age,
@@ -579,6 +595,15 @@ fn holder(h: &Holder) -> WireHolder {
             schema,
             tables,
             ownership,
+        },
+        Holder::Setting {
+            name,
+            value,
+            behind,
+        } => WireHolder::Setting {
+            name,
+            value,
+            behind,
         },
     }
 }

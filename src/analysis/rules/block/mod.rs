@@ -1,5 +1,7 @@
 //! BLOCK: what holds vacuum back, one rule per kind of blocker.
 
+pub mod defer_cleanup_age_holds_horizon;
+pub mod holder_harms_tables;
 pub mod idle_in_transaction_holds_horizon;
 pub mod lock_keeps_autovacuum_out;
 pub mod long_transaction_holds_horizon;

@@ -3,7 +3,9 @@
 //! ## What it checks
 //!
 //! Replication slots with an `xmin` (physical slots fed by a standby's `hot_standby_feedback`)
-//! or a `catalog_xmin` (logical slots), active or not.
+//! or a `catalog_xmin` (logical slots), active or not. Invalidated slots are left out: the
+//! server no longer applies their `xmin` and `catalog_xmin` to the horizon, although
+//! `pg_replication_slots` still shows both (and their age grows).
 //!
 //! ## Why it matters
 //!
@@ -25,6 +27,13 @@
 //! ## Version notes
 //!
 //! `inactive_since` exists from 17; earlier, how long a slot has been inactive is unknown.
+//! Invalidated slots (slot.c, `ReplicationSlotsComputeRequiredXmin`): on 13-15 a slot whose
+//! `restart_lsn` is cleared, which only the invalidation for removed WAL
+//! (`max_slot_wal_keep_size`) does; the view then says `wal_status = 'lost'` with no
+//! `restart_lsn`, while `lost` with a `restart_lsn` still set is not invalidated yet and still
+//! holds. 16: every slot the view calls `lost` (other causes keep the `restart_lsn`). 17+:
+//! `invalidation_reason` names the cause (18 adds `idle_timeout`, after
+//! `idle_replication_slot_timeout`). 12 has no invalidation.
 //!
 //! ## Source
 //!

@@ -2,8 +2,8 @@
 //!
 //! ## What it checks
 //!
-//! On 12-16: tables whose dead rows (`n_dead_tup`) need more memory, at 6 bytes each, than one
-//! autovacuum worker in their database has (`autovacuum_work_mem`, or `maintenance_work_mem` when
+//! On 12-16: tables with indexes whose removable dead rows (`n_dead_tup`) need more memory, at
+//! 6 bytes each, than one autovacuum worker in their database has (`autovacuum_work_mem`, or `maintenance_work_mem` when
 //! it is -1, capped at 1 GB).
 //!
 //! ## Why it matters
@@ -21,9 +21,16 @@
 //! (`autovacuum_work_mem`, -1 resolved to `maintenance_work_mem` as that database's workers have
 //! it: `ALTER DATABASE ... SET` and the bootstrap superuser's role setting count, pgvac's own
 //! role's does not; capped at 1 GB before 17). The message names a database or role setting
-//! that decided it. One
-//! finding for the server, naming the table with the most dead rows. Recommended: that need plus
-//! 25%, rounded up to a multiple of 64 MB, at most 1 GB (more is never used before 17). Each of
+//! that decided it. One finding for the server, naming the table with the most dead rows. Left
+//! out:
+//! - tables without indexes: vacuum then removes each page's dead rows as it scans it, and
+//!   needs no index pass at all;
+//! - tables whose dead rows a held horizon pins (vacuumed after the holder's horizon was fixed;
+//!   see BLOCK010): they are not removable yet, vacuum does not collect them, and more memory
+//!   would change nothing. The finding's notes name such tables and the holder: the horizon is
+//!   held, and ending the holder is the fix.
+//!
+//! Recommended: that need plus 25%, rounded up to a multiple of 64 MB, at most 1 GB (more is never used before 17). Each of
 //! `autovacuum_max_workers` workers can take that much at once: the evidence shows the total,
 //! which must fit in the server's memory.
 //!
@@ -72,14 +79,31 @@ fn check(context: &Context) -> Vec<Finding> {
     if context.major() >= 17 {
         return Vec::new();
     }
+    let pinned_by = |v: &crate::analysis::rules::TableView| {
+        context
+            .pinned
+            .iter()
+            .find(|p| p.oid == v.table.oid && p.database == v.database.name)
+            .map(|p| p.blocker)
+    };
+    let mut held = Vec::new();
     // Each table against the memory its database's workers have.
     let short: Vec<_> = context
         .tables()
         .filter(|v| !matches!(v.autovacuum.reach, Reach::Never(_)))
+        // Without indexes, vacuum removes each page's dead rows as it goes: no index pass.
+        .filter(|v| v.table.index_count > 0)
         .filter_map(|v| {
             let dead = v.autovacuum.dead_rows.count?;
-            (dead.saturating_mul(BYTES_PER_DEAD_ROW) > v.autovacuum.work_mem_bytes)
-                .then_some((dead, v))
+            if dead.saturating_mul(BYTES_PER_DEAD_ROW) <= v.autovacuum.work_mem_bytes {
+                return None;
+            }
+            // Rows a held horizon pins are not removable: vacuum does not collect them.
+            if let Some(blocker) = pinned_by(&v) {
+                held.push((display_name(&v), blocker));
+                return None;
+            }
+            Some((dead, v))
         })
         .collect();
     let Some((dead, worst)) = short
@@ -130,6 +154,17 @@ fn check(context: &Context) -> Vec<Finding> {
             "workers_times_recommended_bytes",
             recommended.saturating_mul(workers),
         );
+    let mut finding = finding;
+    for (table, blocker) in &held {
+        finding = finding.with(
+            "note",
+            format!(
+                "{table} is left out: the horizon is held ({} holds it), its dead rows are not \
+                 removable yet and take no vacuum memory",
+                context.blockers[*blocker].identity
+            ),
+        );
+    }
     let recommendation = if recommended > work_mem {
         let mut fix = context.change_settings(
             &[("autovacuum_work_mem", format!("{}MB", recommended / MB))],
@@ -188,6 +223,21 @@ fn examples() -> crate::analysis::rules::fixture::Examples {
                     .done(),
             ),
             ("30M dead rows on 17", Fx::new(17).table(bloated()).done()),
+            ("30M dead rows, no index", {
+                let mut table = bloated();
+                table.0.index_count = 0;
+                Fx::new(16).table(table).done()
+            }),
+            ("30M dead rows a held horizon pins", {
+                use crate::analysis::rules::blocking::fixture;
+                let fx = Fx::new(16);
+                let now = fx.now();
+                let session = fixture::session(&fx, 4242, "idle in transaction", 600, 1_000);
+                let mut table = bloated();
+                table.0.stats.as_mut().unwrap().last_autovacuum =
+                    Some(now - chrono::Duration::seconds(60));
+                fx.table(table).with(|s| s.sessions.push(session)).done()
+            }),
         ],
     }
 }
