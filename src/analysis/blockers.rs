@@ -43,6 +43,7 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::analysis::units::duration;
 use crate::snapshot::{
     Database, Persistence, PreparedTransaction, ReplicationSlot, Session, Snapshot, Standby, Table,
     TempOwner, TempSchema,
@@ -447,25 +448,6 @@ fn seconds_since(now: DateTime<Utc>, then: Option<DateTime<Utc>>) -> Option<i64>
     then.map(|t| (now - t).num_seconds().max(0))
 }
 
-/// `1h 02m`, `5m 10s`, `42s`.
-pub fn format_duration(secs: i64) -> String {
-    let (d, h, m, s) = (
-        secs / 86_400,
-        secs % 86_400 / 3_600,
-        secs % 3_600 / 60,
-        secs % 60,
-    );
-    if d > 0 {
-        format!("{d}d {h:02}h")
-    } else if h > 0 {
-        format!("{h}h {m:02}m")
-    } else if m > 0 {
-        format!("{m}m {s:02}s")
-    } else {
-        format!("{s}s")
-    }
-}
-
 /// The ladder on XID age, with the reason for the rung reached.
 fn age_severity(age: i64, thresholds: &Thresholds) -> (Severity, Option<String>) {
     if age >= XID_AGE_EMERGENCY.max(thresholds.xid_age_critical) {
@@ -679,8 +661,8 @@ fn session_blocker(
             Severity::Warning,
             format!(
                 "idle in transaction for {} (over {})",
-                format_duration(idle),
-                format_duration(t.idle_in_transaction_secs)
+                duration(idle),
+                duration(t.idle_in_transaction_secs)
             ),
         ));
     }
@@ -689,8 +671,8 @@ fn session_blocker(
             Severity::Warning,
             format!(
                 "transaction open for {} (over {})",
-                format_duration(held),
-                format_duration(t.transaction_secs)
+                duration(held),
+                duration(t.transaction_secs)
             ),
         ));
     }
@@ -859,8 +841,8 @@ fn prepared_blocker(p: &PreparedTransaction, now: DateTime<Utc>, t: &Thresholds)
             Severity::Warning,
             format!(
                 "prepared {} ago (over {}): its transaction manager may have forgotten it",
-                format_duration(held),
-                format_duration(t.transaction_secs)
+                duration(held),
+                duration(t.transaction_secs)
             ),
         ));
     }
@@ -1011,8 +993,8 @@ fn slot_blocker(
                 Severity::Warning,
                 format!(
                     "inactive for {} (over {})",
-                    format_duration(secs),
-                    format_duration(t.transaction_secs)
+                    duration(secs),
+                    duration(t.transaction_secs)
                 ),
             )),
             Some(_) => {}
@@ -1511,7 +1493,7 @@ pub fn harm_reason(harm: &Harm, now: DateTime<Utc>) -> String {
         worst.name,
         crate::analysis::findings::group_digits(worst.dead_rows),
         worst.dead_rows as f64 / worst.trigger_rows.max(1.0),
-        format_duration((now - worst.last_vacuum).num_seconds().max(0))
+        duration((now - worst.last_vacuum).num_seconds().max(0))
     );
     if harm.tables.len() > 1 {
         reason.push_str(&format!(" and in {} more tables", harm.tables.len() - 1));

@@ -15,6 +15,7 @@ pub mod settings;
 pub mod terminate;
 pub mod trends;
 pub mod tuning;
+pub mod units;
 pub mod wraparound;
 
 use crate::analysis::trends::Trends;

@@ -33,6 +33,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use crate::analysis::units::{unit_bytes, unit_millis};
 use crate::snapshot::{Database, RoleSetting, Snapshot};
 
 /// Autovacuum's memory for dead tuples could not exceed `MaxAllocSize` (1 GB) before 17.
@@ -760,40 +761,6 @@ impl<'s> SettingsReader<'s> {
         self.worker(name, Kind::Bytes, database)
             .resolved(Raw::bytes)
     }
-}
-
-/// Milliseconds in one `pg_settings.unit` of a time setting (`ms`, `s`, `min`, ...).
-pub(crate) fn unit_millis(unit: Option<&str>) -> Option<f64> {
-    match unit? {
-        "us" => Some(0.001),
-        "ms" => Some(1.0),
-        "s" => Some(1000.0),
-        "min" => Some(60_000.0),
-        "h" => Some(3_600_000.0),
-        "d" => Some(86_400_000.0),
-        _ => None,
-    }
-}
-
-/// Bytes in one `pg_settings.unit` of a memory setting (`B`, `kB`, `8kB`, `16MB`, ...).
-pub(crate) fn unit_bytes(unit: Option<&str>) -> Option<i64> {
-    let unit = unit?;
-    let digits = unit.chars().take_while(|c| c.is_ascii_digit()).count();
-    let (count, suffix) = unit.split_at(digits);
-    let count: i64 = if count.is_empty() {
-        1
-    } else {
-        count.parse().ok()?
-    };
-    let size: i64 = match suffix {
-        "B" => 1,
-        "kB" => 1024,
-        "MB" => 1024 * 1024,
-        "GB" => 1024 * 1024 * 1024,
-        "TB" => 1024_i64.pow(4),
-        _ => return None,
-    };
-    count.checked_mul(size)
 }
 
 /// A value as `ALTER ... SET` stored it, in the setting's base unit, as the server reads it:

@@ -6,9 +6,10 @@
 use std::io::{self, Write};
 
 use super::text::{printable, severity_word};
-use super::{Options, Report, duration, percent};
+use super::{Options, Report, percent};
 use crate::analysis::findings::{Finding, group_digits};
 use crate::analysis::rules::Category;
+use crate::analysis::units::duration;
 
 pub fn write(out: &mut dyn Write, report: &Report, options: &Options) -> io::Result<()> {
     let server = &report.snapshot.server;

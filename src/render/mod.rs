@@ -28,6 +28,7 @@ use crate::analysis::findings::{Finding, Needs, Object, SettingChange, Severity,
 use crate::analysis::rules::{Category, TableView};
 use crate::analysis::trends::Trends;
 use crate::analysis::tuning;
+use crate::analysis::units::setting_with_unit;
 use crate::analysis::wraparound::{IdKind, server_limits};
 use crate::snapshot::{CollectionWarning, Missing, PlatformKind, Snapshot, Visit};
 
@@ -673,53 +674,6 @@ fn sessions_to_terminate(analysis: &Analysis) -> Vec<SessionToTerminate> {
         })
         .collect()
 }
-
-/// A `pg_settings` value with its unit, as a person writes it: `64MB`, `2ms`, `1min`, `on`.
-pub fn setting_with_unit(setting: &str, unit: Option<&str>, vartype: &str) -> String {
-    let Some(unit) = unit.filter(|u| !u.is_empty()) else {
-        return setting.to_string();
-    };
-    if vartype != "integer" && vartype != "real" {
-        return format!("{setting}{unit}");
-    }
-    let Ok(value) = setting.trim().parse::<f64>() else {
-        return format!("{setting}{unit}");
-    };
-    if value < 0.0 {
-        return setting.to_string();
-    }
-    let bytes_per_unit = match unit {
-        "B" => Some(1.0),
-        "kB" => Some(1024.0),
-        "8kB" => Some(8192.0),
-        "MB" => Some(1024.0 * 1024.0),
-        "GB" => Some(1024.0 * 1024.0 * 1024.0),
-        _ => None,
-    };
-    match bytes_per_unit {
-        Some(per) => human_bytes((value * per) as i64),
-        None => format!("{setting}{unit}"),
-    }
-}
-
-/// `64MB`, `1GB`, `512kB`: the largest unit that divides exactly, as `postgresql.conf` writes it.
-pub fn human_bytes(bytes: i64) -> String {
-    const UNITS: [(&str, i64); 4] = [
-        ("TB", 1 << 40),
-        ("GB", 1 << 30),
-        ("MB", 1 << 20),
-        ("kB", 1 << 10),
-    ];
-    for (name, size) in UNITS {
-        if bytes >= size && bytes % size == 0 {
-            return format!("{}{name}", bytes / size);
-        }
-    }
-    format!("{bytes}B")
-}
-
-/// `3d 04h`, `2h 05m`, `5m 10s`, `42s`.
-pub use crate::analysis::blockers::format_duration as duration;
 
 /// `12.5%`, `0.3%`, `150%`.
 pub fn percent(share: f64) -> String {

@@ -16,9 +16,10 @@ use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{Cell, CellAlignment, Color, ColumnConstraint, ContentArrangement, Table, Width};
 
 use super::text::{Paint, ellipsize, printable, severity_word, width, wrap, wrap_sql};
-use super::{Options, Report, duration, percent};
+use super::{Options, Report, percent};
 use crate::analysis::findings::{Finding, Needs, Safety, Severity, Value, group_digits};
 use crate::analysis::rules::Category;
+use crate::analysis::units::duration;
 
 /// Narrowest width the report is laid out for.
 const MIN_WIDTH: usize = 60;

@@ -11,8 +11,9 @@ use chrono::{DateTime, Utc};
 use comfy_table::{ContentArrangement, Table};
 
 use crate::analysis::Analysis;
-use crate::analysis::blockers::{Blocker, HorizonSource, Severity, Thresholds, format_duration};
+use crate::analysis::blockers::{Blocker, HorizonSource, Severity, Thresholds};
 use crate::analysis::terminate::{Excluded, Outcome};
+use crate::analysis::units::duration;
 use crate::render::text;
 use crate::snapshot::{CollectionWarning, Missing};
 
@@ -169,8 +170,8 @@ pub fn write_table(out: &mut dyn Write, report: &SessionsReport, width: usize) -
                 text::printable(&blocker.database.clone().unwrap_or_default()),
                 holds,
                 blocker.horizon.age.to_string(),
-                blocker.held_secs.map(format_duration).unwrap_or_default(),
-                blocker.idle_secs.map(format_duration).unwrap_or_default(),
+                blocker.held_secs.map(duration).unwrap_or_default(),
+                blocker.idle_secs.map(duration).unwrap_or_default(),
             ]);
         }
         writeln!(out, "{table}")?;

@@ -61,9 +61,10 @@
 //! - PostgreSQL, "The Statistics Collector" (`n_dead_tup`, `last_autovacuum`, `state_change`):
 //!   https://www.postgresql.org/docs/current/monitoring-stats.html
 
-use crate::analysis::blockers::{self, format_duration};
+use crate::analysis::blockers;
 use crate::analysis::findings::{Finding, Severity, group_digits};
 use crate::analysis::rules::{Category, Context, Rule};
+use crate::analysis::units::duration;
 
 pub const RULE: Rule = Rule {
     code: "BLOCK010",
@@ -107,7 +108,7 @@ fn check(context: &Context) -> Vec<Finding> {
                         t.name,
                         group_digits(t.dead_rows),
                         t.dead_rows as f64 / t.trigger_rows.max(1.0),
-                        format_duration((now - t.last_vacuum).num_seconds().max(0))
+                        duration((now - t.last_vacuum).num_seconds().max(0))
                     )
                 })
                 .collect();

@@ -56,9 +56,9 @@ use chrono::Duration;
 use crate::analysis::autovacuum::{Reach, VacuumReason};
 use crate::analysis::findings::{Finding, Object, Recommendation, Severity, group_digits};
 use crate::analysis::rules::block::lock_keeps_autovacuum_out::keeps_autovacuum_out;
-use crate::analysis::rules::wrap::table_xid_age_high::human_bytes;
 use crate::analysis::rules::{Category, Context, Rule};
 use crate::analysis::tuning::display_name;
+use crate::analysis::units::size;
 
 pub const RULE: Rule = Rule {
     code: "CONFIG006",
@@ -157,7 +157,7 @@ fn check(context: &Context) -> Vec<Finding> {
                 "{} table(s) ({}) are at least twice past their trigger and unvacuumed for over a \
                  day, with {workers} workers sharing a cost limit of {limit}",
                 overdue.len(),
-                human_bytes(bytes)
+                size(bytes)
             ),
         )
         .with("overdue_tables", overdue.len() as i64)

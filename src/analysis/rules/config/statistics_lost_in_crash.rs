@@ -53,10 +53,11 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::analysis::blockers::{crash_restart, format_duration};
+use crate::analysis::blockers::crash_restart;
 use crate::analysis::findings::{Finding, Needs, Object, Recommendation, RunOn, Safety, Severity};
 use crate::analysis::rules::{Category, Context, Rule, TableView};
 use crate::analysis::tuning::display_name;
+use crate::analysis::units::duration;
 use crate::snapshot::{Persistence, RelKind};
 use crate::sql::quote_ident;
 
@@ -141,7 +142,7 @@ fn check(context: &Context) -> Vec<Finding> {
                 format!(
                     "the server restarted after a crash {} ago and discarded its statistics: \
                      autovacuum no longer sees the dead rows {} {} had before it",
-                    format_duration((now - restart).num_seconds().max(0)),
+                    duration((now - restart).num_seconds().max(0)),
                     if blind.len() == 1 {
                         "1 table".to_string()
                     } else {

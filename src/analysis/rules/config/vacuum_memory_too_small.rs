@@ -57,9 +57,9 @@
 
 use crate::analysis::autovacuum::Reach;
 use crate::analysis::findings::{Finding, Object, Recommendation, Severity, group_digits};
-use crate::analysis::rules::wrap::table_xid_age_high::human_bytes;
 use crate::analysis::rules::{Category, Context, Rule};
 use crate::analysis::tuning::{BYTES_PER_DEAD_ROW, display_name};
+use crate::analysis::units::size;
 
 pub const RULE: Rule = Rule {
     code: "CONFIG005",
@@ -135,8 +135,8 @@ fn check(context: &Context) -> Vec<Finding> {
                  index passes",
                 display_name(worst),
                 group_digits(*dead),
-                human_bytes(needed),
-                human_bytes(work_mem)
+                size(needed),
+                size(work_mem)
             ),
         )
         .with(
@@ -172,7 +172,7 @@ fn check(context: &Context) -> Vec<Finding> {
                 "Give each autovacuum worker enough memory for one pass ({} workers x {} must fit \
                  in RAM).",
                 workers,
-                human_bytes(recommended)
+                size(recommended)
             ),
         );
         if needed > GB {

@@ -56,9 +56,9 @@
 use crate::analysis::autovacuum::{OptionSource, Reach};
 use crate::analysis::findings::RunOn;
 use crate::analysis::findings::{Finding, Needs, Recommendation, Safety, Severity};
-use crate::analysis::rules::wrap::table_xid_age_high::human_bytes;
 use crate::analysis::rules::{Category, Context, Rule};
 use crate::analysis::tuning::{ALTER_LOCK, CHANGED_SHARE, carried_options, display_name, target};
+use crate::analysis::units::size;
 
 pub const RULE: Rule = Rule {
     code: "TABLE004",
@@ -119,7 +119,7 @@ fn check(context: &Context) -> Vec<Finding> {
                 format!(
                     "{name} ({}) is vacuumed at the shared cost budget: at least {:.0} minutes \
                      to read it once",
-                    human_bytes(bytes),
+                    size(bytes),
                     seconds / 60.0
                 ),
             )

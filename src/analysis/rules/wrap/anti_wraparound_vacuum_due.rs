@@ -65,9 +65,9 @@ use crate::analysis::findings::{
     Finding, Needs, Object, Recommendation, Safety, Severity, group_digits,
 };
 use crate::analysis::rules::table::freeze_max_age_below_table_age;
-use crate::analysis::rules::wrap::table_xid_age_high::human_bytes;
 use crate::analysis::rules::{Category, Context, Rule, TableView};
 use crate::analysis::tuning::{aggressive_vacuum_sql, target};
+use crate::analysis::units::size;
 
 pub const RULE: Rule = Rule {
     code: "WRAP005",
@@ -157,9 +157,9 @@ fn check(context: &Context) -> Vec<Finding> {
         let mut message = format!(
             "{} table(s) due a forced anti-wraparound vacuum now ({}), {} more soon ({})",
             now.len(),
-            human_bytes(now_bytes),
+            size(now_bytes),
             soon.len(),
-            human_bytes(soon_bytes)
+            size(soon_bytes)
         );
         let settings = &context.settings;
         if !waiting.is_empty() {
@@ -173,7 +173,7 @@ fn check(context: &Context) -> Vec<Finding> {
                  worker comes to the database until its age(datfrozenxid) {} passes \
                  autovacuum_freeze_max_age {} (or mxid_age(datminmxid) {} passes {})",
                 waiting.len(),
-                human_bytes(bytes(&waiting)),
+                size(bytes(&waiting)),
                 group_digits(database.database.xid_age),
                 group_digits(settings.freeze_max_age),
                 group_digits(database.database.mxid_age),

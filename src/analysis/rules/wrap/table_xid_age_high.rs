@@ -59,6 +59,7 @@ use crate::analysis::findings::RunOn;
 use crate::analysis::findings::{Finding, Needs, Recommendation, Safety, Severity};
 use crate::analysis::rules::{Category, Context, Rule};
 use crate::analysis::tuning::{aggressive_vacuum_sql, display_name, target};
+use crate::analysis::units::size;
 use crate::analysis::wraparound::{HIGH, IdKind, step};
 use crate::snapshot::Persistence;
 
@@ -130,7 +131,7 @@ pub fn table_ages(context: &Context, kind: IdKind, rule: &Rule) -> Vec<Finding> 
                 format!(
                     "Vacuum {name} in a quiet hour ({} to read), after checking that nothing holds \
                      the xmin horizon back.",
-                    human_bytes(bytes)
+                    size(bytes)
                 )
             };
             finding = finding.recommend(Recommendation {
@@ -151,22 +152,6 @@ pub fn table_ages(context: &Context, kind: IdKind, rule: &Rule) -> Vec<Finding> 
         out.push(finding);
     }
     out
-}
-
-/// `1.5 GB`, `300 MB`.
-pub fn human_bytes(bytes: i64) -> String {
-    const UNITS: [&str; 5] = ["bytes", "kB", "MB", "GB", "TB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} bytes")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
 }
 
 #[cfg(test)]
