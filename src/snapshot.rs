@@ -200,7 +200,7 @@ pub struct Database {
     /// Temporary schemas that hold tables.
     pub temp_schemas: Vec<TempSchema>,
     /// Granted locks on this database's relations that conflict with the SHARE UPDATE EXCLUSIVE
-    /// lock of VACUUM and ANALYZE (`sql/relation_locks.sql`): autovacuum skips a relation while
+    /// lock of VACUUM and ANALYZE (`sql/locks.sql`): autovacuum skips a relation while
     /// one is held (an anti-wraparound vacuum waits).
     #[serde(default)]
     pub relation_locks: Vec<RelationLock>,

@@ -32,6 +32,7 @@
 pub mod temp_owner;
 pub mod terminate;
 
+use crate::collect::temp_owner::LockRead;
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -390,8 +391,9 @@ struct Recheck {
 /// oid: a database re-created under the same name is another one) or now invalid was dropped
 /// while pgvac ran, which is no reason to call the run incomplete. A server restart seen here is
 /// noted. If the check itself cannot be made, the databases stay missing.
-/// How long to wait before each new look at a database whose session was ended (1.75 s at most).
-const RECHECK_WAITS_MS: [u64; 3] = [250, 500, 1000];
+/// How long to wait before each new look at a database whose session was ended (5.25 s at
+/// most: DROP DATABASE requests a checkpoint before it removes the row, slow on a busy server).
+const RECHECK_WAITS_MS: [u64; 5] = [250, 500, 1000, 1500, 2000];
 
 /// The databases as they are now, from a new session in `first_database`.
 async fn read_recheck(
@@ -1346,13 +1348,7 @@ struct NowRow {
 }
 
 /// The sources read in each database, in order.
-const DATABASE_SOURCES: [&str; 5] = [
-    "clock",
-    "tables",
-    "pg_locks",
-    "temp schemas",
-    "relation locks",
-];
+const DATABASE_SOURCES: [&str; 4] = ["clock", "tables", "pg_locks", "temp schemas"];
 
 /// One database's tables and temp schemas, in one read-only transaction, on `session` when
 /// one is already open there. Never fails: what could not be read is in the result's
@@ -1425,13 +1421,17 @@ async fn read_database(
             None
         }
     };
-    let temp_schemas = read_temp_schemas(&mut reader, tables.as_deref(), version_num).await;
-    contents.relation_locks = reader
-        .rows(
-            "relation locks",
-            include_str!("../../sql/relation_locks.sql"),
-        )
-        .await;
+    // One read of pg_locks serves the temp-schema proof and the locks that keep autovacuum out.
+    let mut locks: Option<LockRead> = reader
+        .rows("pg_locks", include_str!("../../sql/locks.sql"))
+        .await
+        .into_iter()
+        .next();
+    if let Some(locks) = &mut locks {
+        contents.relation_locks = std::mem::take(&mut locks.relation_locks);
+    }
+    let temp_schemas =
+        read_temp_schemas(&mut reader, tables.as_deref(), locks.as_ref(), version_num).await;
     let _ = reader.execute("COMMIT").await;
     contents.warnings = reader.warnings;
     contents.missing = reader.missing;
@@ -1448,9 +1448,10 @@ async fn read_database(
 async fn read_temp_schemas(
     reader: &mut Reader<'_>,
     tables: Option<&[Table]>,
+    locks: Option<&LockRead>,
     version_num: i32,
 ) -> Vec<TempSchema> {
-    use crate::collect::temp_owner::{LockRead, SchemaRead, decide};
+    use crate::collect::temp_owner::{SchemaRead, decide};
     // Nothing to prove without temporary tables (None: the tables could not be read).
     if tables.is_some_and(|tables| {
         !tables
@@ -1459,11 +1460,6 @@ async fn read_temp_schemas(
     }) {
         return Vec::new();
     }
-    let locks: Option<LockRead> = reader
-        .rows("pg_locks", include_str!("../../sql/temp_locks.sql"))
-        .await
-        .into_iter()
-        .next();
     let temp_sql = if version_num >= 160000 {
         include_str!("../../sql/temp_schemas_16.sql")
     } else {
@@ -1482,7 +1478,7 @@ async fn read_temp_schemas(
         .map(|row| TempSchema {
             schema: row.schema.clone(),
             backend_id: row.backend_id,
-            owner: decide(version_num / 10000, row, locks.as_ref(), &read),
+            owner: decide(version_num / 10000, row, locks, &read),
             table_oids: row.table_oids.clone(),
         })
         .collect()

@@ -29,13 +29,16 @@ use serde::Deserialize;
 
 use crate::snapshot::{TempCandidate, TempOwner};
 
-/// `sql/temp_locks.sql`: the locks, read first.
+/// `sql/locks.sql`: the database's locks, read once, before the temp schemas.
 #[derive(Debug, Clone, Deserialize)]
 pub struct LockRead {
     /// `statement_timestamp()` of the statement that read `pg_locks`.
     pub read_started: DateTime<Utc>,
     pub index_locks: Vec<IndexLock>,
     pub virtualxids: Vec<VirtualXid>,
+    /// Granted locks that keep autovacuum off a relation (not part of the ownership proof).
+    #[serde(default)]
+    pub relation_locks: Vec<crate::snapshot::RelationLock>,
 }
 
 /// A weak lock on a btree index of a temporary table.
@@ -308,6 +311,7 @@ mod tests {
                 pid,
                 backend_id: vxid,
             }],
+            relation_locks: Vec::new(),
         }
     }
 
