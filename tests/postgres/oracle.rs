@@ -1278,7 +1278,8 @@ fn autovacuum_off(shared: &Cluster) -> Result<(), String> {
     fresh_database(cluster, WRAPOFF)?;
     let mut client = Client::connect(cluster, WRAPOFF)?;
     client.execute(
-        "CREATE TABLE lowered (id int) WITH (autovacuum_freeze_max_age = 100000);
+        "CREATE TABLE lowered (id int) WITH (autovacuum_freeze_max_age = 100000,
+             autovacuum_freeze_table_age = 95000, autovacuum_freeze_min_age = 50000);
          CREATE TABLE plain (id int);
          INSERT INTO lowered SELECT generate_series(1, 100);
          INSERT INTO plain SELECT generate_series(1, 100);",
