@@ -393,6 +393,17 @@ fn classify(sql: &str) -> Result<&'static str, String> {
     match words.as_slice() {
         ["BEGIN", ..] if upper.contains("READ ONLY") => Ok("BEGIN ... READ ONLY"),
         ["BEGIN", ..] | ["START", "TRANSACTION", ..] => Err("a transaction not READ ONLY".into()),
+        // A WITH query is a read when none of its parts modifies data (a SELECT in the end).
+        ["WITH", ..]
+            if ![" INSERT ", " UPDATE ", " DELETE ", " MERGE "]
+                .iter()
+                .any(|w| format!(" {upper} ").contains(w)) =>
+        {
+            match upper.rfind(") SELECT ") {
+                Some(at) => classify(&upper[at + 2..]),
+                None => Err("a WITH query that does not end in a SELECT".into()),
+            }
+        }
         ["SELECT", ..] => {
             if [
                 " FOR UPDATE",
